@@ -1,0 +1,321 @@
+//! Incremental frame decoding: push bytes in any split, take whole frames out.
+//!
+//! The declared size is checked against `max_message_size` as soon as a
+//! header is complete, *before* the buffer grows for the payload, so a
+//! header announcing 4 GiB costs nothing. The buffer then grows at most
+//! geometrically with the bytes that actually arrive, so a peer that
+//! announces a large frame and trickles it in cannot make us reserve the
+//! whole frame up front.
+
+use std::io::{self, Read};
+
+use crate::error::{Error, ProtocolError};
+use crate::frame::{Frame, Header, DEFAULT_MAX_MESSAGE_SIZE, HEADER_LEN};
+
+/// A frame whose CRC has not been checked, with its position in the stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawFrame {
+    /// Byte offset of the frame's first header byte in the stream.
+    pub offset: u64,
+    /// The header as sent.
+    pub header: Header,
+    /// The payload as received.
+    pub payload: Vec<u8>,
+}
+
+impl RawFrame {
+    /// CRC32 computed over the payload.
+    pub fn computed_crc(&self) -> u32 {
+        crate::frame::crc32(&self.payload)
+    }
+    /// Whether the stated CRC matches the payload.
+    pub fn crc_ok(&self) -> bool {
+        self.computed_crc() == self.header.crc
+    }
+    /// Converts into a [`Frame`], checking the CRC.
+    pub fn into_frame(self) -> Result<Frame, ProtocolError> {
+        Frame::from_parts(self.header, self.payload)
+    }
+}
+
+/// Stream decoder. Feed it with [`push`](Decoder::push) or
+/// [`read_from`](Decoder::read_from); take frames with
+/// [`next_frame`](Decoder::next_frame).
+///
+/// After a fatal error ([`ProtocolError::is_fatal`]) the decoder keeps
+/// returning that error: the stream is out of sync and must be dropped.
+#[derive(Debug)]
+pub struct Decoder {
+    buf: Vec<u8>,
+    start: usize,
+    consumed: u64,
+    max_message_size: usize,
+    failed: Option<ProtocolError>,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Decoder::new(DEFAULT_MAX_MESSAGE_SIZE)
+    }
+}
+
+impl Decoder {
+    /// A decoder that rejects frames larger than `max_message_size` bytes
+    /// (header included).
+    pub fn new(max_message_size: usize) -> Decoder {
+        Decoder { buf: Vec::new(), start: 0, consumed: 0, max_message_size, failed: None }
+    }
+
+    /// The configured size limit.
+    pub fn max_message_size(&self) -> usize {
+        self.max_message_size
+    }
+
+    /// Appends received bytes.
+    pub fn push(&mut self, data: &[u8]) {
+        self.compact();
+        self.buf.extend_from_slice(data);
+    }
+
+    /// Bytes received but not yet returned as frames.
+    pub fn buffered(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+
+    /// Capacity of the internal buffer (for memory accounting and tests).
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Stream offset of the first byte not yet returned as a frame.
+    pub fn stream_offset(&self) -> u64 {
+        self.consumed
+    }
+
+    /// Performs one `read` from `r` straight into the buffer, reading at
+    /// least up to `chunk` bytes (more when a large frame is in progress).
+    /// Returns what `read` returned: `Ok(0)` is end of stream.
+    pub fn read_from<R: Read + ?Sized>(&mut self, r: &mut R, chunk: usize) -> io::Result<usize> {
+        self.compact();
+        let chunk = chunk.max(1);
+        let have = self.buf.len() - self.start;
+        // How much the frame in progress still needs, if its header is in
+        // and within the limit; grow towards it at most geometrically.
+        let want = match Header::peek(self.buffered()) {
+            Some(h) if h.check_size(self.max_message_size).is_ok() => {
+                let need = (h.frame_len() as usize).saturating_sub(have);
+                need.clamp(chunk, chunk.max(have))
+            }
+            _ => chunk,
+        };
+        let len = self.buf.len();
+        if self.buf.capacity() - len < want {
+            self.buf.reserve(want);
+        }
+        // Read into the spare capacity. Zero-fill only what we expose to
+        // `read` (the spare part is bounded by `want`).
+        let spare = (self.buf.capacity() - len).min(want.max(chunk));
+        self.buf.resize(len + spare, 0);
+        let result = r.read(&mut self.buf[len..]);
+        let n = *result.as_ref().unwrap_or(&0);
+        self.buf.truncate(len + n);
+        result
+    }
+
+    /// The next whole frame with its CRC verified, `Ok(None)` when more
+    /// bytes are needed. A CRC mismatch consumes the bad frame and is
+    /// reported once; the next call goes on with the following frame.
+    pub fn next_frame(&mut self) -> Result<Option<Frame>, ProtocolError> {
+        match self.next_raw()? {
+            Some(raw) => raw.into_frame().map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The next whole frame without checking its CRC (for inspectors).
+    pub fn next_raw(&mut self) -> Result<Option<RawFrame>, ProtocolError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let Some(header) = Header::peek(self.buffered()) else {
+            return Ok(None);
+        };
+        if let Err(e) = header.check_size(self.max_message_size) {
+            self.failed = Some(e.clone());
+            return Err(e);
+        }
+        let total = header.frame_len() as usize;
+        if self.buf.len() - self.start < total {
+            return Ok(None);
+        }
+        let body = self.start + HEADER_LEN..self.start + total;
+        let raw =
+            RawFrame { offset: self.consumed, header, payload: self.buf[body].to_vec() };
+        self.start += total;
+        self.consumed += total as u64;
+        Ok(Some(raw))
+    }
+
+    /// Drops consumed bytes from the front of the buffer.
+    fn compact(&mut self) {
+        if self.start == 0 {
+            return;
+        }
+        if self.start == self.buf.len() {
+            self.buf.clear();
+        } else {
+            self.buf.drain(..self.start);
+        }
+        self.start = 0;
+        // Give memory back after a large frame has passed through.
+        if self.buf.capacity() > 256 * 1024 && self.buf.len() < self.buf.capacity() / 4 {
+            self.buf.shrink_to(self.buf.len().max(64 * 1024));
+        }
+    }
+}
+
+/// Reads frames from any [`Read`] (a file, a socket, stdin).
+#[derive(Debug)]
+pub struct FrameReader<R> {
+    inner: R,
+    decoder: Decoder,
+    chunk: usize,
+}
+
+impl<R: Read> FrameReader<R> {
+    /// Wraps a reader, with the given size limit.
+    pub fn new(inner: R, max_message_size: usize) -> FrameReader<R> {
+        FrameReader { inner, decoder: Decoder::new(max_message_size), chunk: 8192 }
+    }
+
+    /// Reads the next frame; `Ok(None)` on a clean end of stream at a frame
+    /// boundary, [`ProtocolError::Truncated`] when the stream ends inside one.
+    pub fn read_frame(&mut self) -> Result<Option<Frame>, Error> {
+        loop {
+            if let Some(f) = self.decoder.next_frame()? {
+                return Ok(Some(f));
+            }
+            let n = match self.decoder.read_from(&mut self.inner, self.chunk) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            if n == 0 {
+                let left = self.decoder.buffered();
+                if left.is_empty() {
+                    return Ok(None);
+                }
+                let needed = Header::peek(left).map_or(HEADER_LEN as u64, |h| h.frame_len());
+                return Err(ProtocolError::Truncated { needed, available: left.len() as u64 }.into());
+            }
+        }
+    }
+
+    /// The wrapped reader and the bytes read past the last frame returned.
+    pub fn into_inner(self) -> (R, Vec<u8>) {
+        (self.inner, self.decoder.buffered().to_vec())
+    }
+}
+
+impl<R: Read> Iterator for FrameReader<R> {
+    type Item = Result<Frame, Error>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.read_frame().transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::RequestId;
+
+    fn frame(t: u16, p: &[u8]) -> Frame {
+        Frame { type_code: t, request_id: RequestId::from(7), timestamp_ms: 42, payload: p.to_vec() }
+    }
+
+    #[test]
+    fn byte_by_byte() {
+        let f1 = frame(200, b"hello");
+        let f2 = frame(0, b"");
+        let mut bytes = f1.encode().unwrap();
+        bytes.extend(f2.encode().unwrap());
+        let mut d = Decoder::default();
+        let mut out = vec![];
+        for b in &bytes {
+            d.push(&[*b]);
+            while let Some(f) = d.next_frame().unwrap() {
+                out.push(f);
+            }
+        }
+        assert_eq!(out, vec![f1, f2]);
+        assert!(d.buffered().is_empty());
+        assert_eq!(d.stream_offset(), bytes.len() as u64);
+    }
+
+    #[test]
+    fn four_gib_header_is_rejected_before_any_growth() {
+        let mut h = frame(200, b"").header().unwrap().to_bytes();
+        h[2..6].copy_from_slice(&u32::MAX.to_be_bytes());
+        let mut d = Decoder::default();
+        d.push(&h);
+        let err = d.next_frame().unwrap_err();
+        assert!(matches!(err, ProtocolError::FrameTooLarge { payload: u32::MAX, .. }));
+        assert!(d.capacity() < 1024);
+        // Fatal: stays failed.
+        assert_eq!(d.next_frame().unwrap_err(), err);
+    }
+
+    #[test]
+    fn limit_counts_the_header() {
+        let f = frame(200, &[0u8; 10]);
+        let bytes = f.encode().unwrap();
+        let mut d = Decoder::new(32);
+        d.push(&bytes);
+        assert_eq!(d.next_frame().unwrap(), Some(f));
+        let mut d = Decoder::new(31);
+        d.push(&bytes);
+        assert!(matches!(d.next_frame(), Err(ProtocolError::FrameTooLarge { size: 32, .. })));
+    }
+
+    #[test]
+    fn crc_mismatch_skips_the_frame_and_goes_on() {
+        let mut bad = frame(200, b"abc").encode().unwrap();
+        bad[22] ^= 1;
+        let good = frame(201, b"ok");
+        bad.extend(good.encode().unwrap());
+        let mut d = Decoder::default();
+        d.push(&bad);
+        assert!(matches!(d.next_frame(), Err(ProtocolError::CrcMismatch { .. })));
+        assert_eq!(d.next_frame().unwrap(), Some(good));
+    }
+
+    #[test]
+    fn reader_reports_truncation_and_eof() {
+        let bytes = frame(200, b"hello").encode().unwrap();
+        let mut r = FrameReader::new(&bytes[..], DEFAULT_MAX_MESSAGE_SIZE);
+        assert!(r.read_frame().unwrap().is_some());
+        assert!(r.read_frame().unwrap().is_none());
+        let mut r = FrameReader::new(&bytes[..25], DEFAULT_MAX_MESSAGE_SIZE);
+        match r.read_frame() {
+            Err(Error::Protocol(ProtocolError::Truncated { needed: 27, available: 25 })) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn large_frame_read_grows_geometrically() {
+        // A 1 MiB frame read in 1 KiB chunks grows the buffer step by step
+        // rather than reserving 1 MiB when the header arrives.
+        let f = frame(200, &vec![7u8; 1 << 20]);
+        let bytes = f.encode().unwrap();
+        let mut d = Decoder::default();
+        let mut src = &bytes[..2048];
+        d.read_from(&mut src, 1024).unwrap();
+        d.read_from(&mut src, 1024).unwrap();
+        assert!(d.capacity() <= 8 * 1024, "{}", d.capacity());
+        let mut src = &bytes[d.buffered().len()..];
+        while d.next_frame().unwrap().is_none() {
+            assert!(d.read_from(&mut src, 1024).unwrap() > 0);
+        }
+    }
+}

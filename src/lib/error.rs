@@ -1,0 +1,180 @@
+//! The library's error types.
+//!
+//! [`Error`] is what every fallible library call returns. Wire-level faults
+//! are grouped in [`ProtocolError`], which derives `Eq` so tests can match on
+//! it, and which says whether the stream can go on after it
+//! ([`ProtocolError::is_fatal`]).
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Result alias used throughout the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A fault in the bytes a peer sent (or that we were asked to send).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    /// The header declares a frame larger than `max_message_size`. The
+    /// stream cannot be resynchronised after this (there is no frame marker),
+    /// so the connection must be closed.
+    #[error(
+        "frame of {size} bytes (22-byte header + {payload} payload) exceeds the limit of {max_size} bytes"
+    )]
+    FrameTooLarge {
+        /// Total frame size declared by the header, header included.
+        size: u64,
+        /// Payload size declared by the header.
+        payload: u32,
+        /// The configured limit (`max_message_size`).
+        max_size: u64,
+    },
+    /// The payload's CRC32 does not match the one in the header. The frame
+    /// was consumed whole, so the stream is still in sync.
+    #[error("CRC mismatch: header states {stated:08x}, payload hashes to {computed:08x}")]
+    CrcMismatch {
+        /// CRC32 carried in the header.
+        stated: u32,
+        /// CRC32 computed over the received payload.
+        computed: u32,
+    },
+    /// Fewer bytes than a whole frame were given to a one-shot parser.
+    #[error("truncated frame: {needed} bytes needed, {available} available")]
+    Truncated {
+        /// Bytes a whole frame needs.
+        needed: u64,
+        /// Bytes that were there.
+        available: u64,
+    },
+    /// A payload too large for the 32-bit size field.
+    #[error("payload of {0} bytes does not fit the 32-bit size field")]
+    PayloadTooLarge(u64),
+    /// A HELLO or HELLO_ACK payload that is not `u16 length + UTF-8 version`.
+    #[error("malformed handshake payload: {0}")]
+    BadHello(String),
+    /// The peer announced a protocol version we do not speak.
+    #[error("protocol version mismatch: we speak {ours}, the peer announced {theirs}")]
+    VersionMismatch {
+        /// Our announced version.
+        ours: String,
+        /// The version the peer announced.
+        theirs: String,
+    },
+    /// A frame arrived that is not allowed at this point (for example an
+    /// application frame before the handshake completed).
+    #[error("unexpected {got} frame while waiting for {expected}")]
+    UnexpectedFrame {
+        /// What the protocol allowed here.
+        expected: &'static str,
+        /// Name (or code) of the frame that came instead.
+        got: String,
+    },
+    /// The peer sent an ERROR frame; its payload is the reason.
+    #[error("peer reported an error: {0}")]
+    PeerError(String),
+}
+
+impl ProtocolError {
+    /// Whether the byte stream is unusable after this error (the connection
+    /// must be closed). A CRC mismatch is not fatal: the bad frame was
+    /// skipped whole.
+    pub fn is_fatal(&self) -> bool {
+        !matches!(self, ProtocolError::CrcMismatch { .. })
+    }
+}
+
+/// Every error the library returns.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An I/O error on the socket.
+    #[error("I/O error: {0}")]
+    Io(#[from] io::Error),
+    /// The peer sent bytes that break the protocol.
+    #[error("protocol error: {0}")]
+    Protocol(#[from] ProtocolError),
+    /// Nobody listens at the address (connection refused).
+    #[error("connection refused by {0}")]
+    ConnectionRefused(SocketAddr),
+    /// The address could not be resolved or reached.
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        /// The address as given.
+        addr: String,
+        /// What went wrong.
+        source: io::Error,
+    },
+    /// A host name resolved to no address.
+    #[error("{0} resolves to no address")]
+    NoAddress(String),
+    /// An operation did not finish within its deadline.
+    #[error("{what} timed out after {}", humanize(*.after))]
+    Timeout {
+        /// What was waited for ("handshake", "reply", "connect", ...).
+        what: &'static str,
+        /// How long was waited.
+        after: Duration,
+    },
+    /// The connection is closed (by the peer, by us, or by a fault).
+    #[error("connection closed{}", .0.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
+    Closed(Option<String>),
+    /// The per-connection outbound queue is full: the peer does not read
+    /// fast enough.
+    #[error("outbound queue full ({queued} bytes queued, limit {limit})")]
+    QueueFull {
+        /// Bytes waiting to be written.
+        queued: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The server refused the connection (for example: too many clients).
+    #[error("server refused the connection: {0}")]
+    Refused(String),
+    /// No client with this id is connected.
+    #[error("no client with id {0}")]
+    NoSuchClient(u64),
+    /// A configuration value is out of range.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+impl Error {
+    /// True for errors that mean the connection could not be established
+    /// (refused, unreachable, handshake failure, version mismatch).
+    pub fn is_connect_failure(&self) -> bool {
+        matches!(
+            self,
+            Error::ConnectionRefused(_)
+                | Error::Connect { .. }
+                | Error::NoAddress(_)
+                | Error::Refused(_)
+        )
+    }
+}
+
+fn humanize(d: Duration) -> String {
+    if d.as_secs() >= 1 && d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_stay_small() {
+        // Results travel through every hot call; keep them a few words wide.
+        assert!(std::mem::size_of::<Error>() <= 48, "{}", std::mem::size_of::<Error>());
+    }
+
+    #[test]
+    fn crc_mismatch_is_not_fatal_but_oversize_is() {
+        assert!(!ProtocolError::CrcMismatch { stated: 1, computed: 2 }.is_fatal());
+        let e = ProtocolError::FrameTooLarge { size: 1 << 32, payload: u32::MAX, max_size: 10 };
+        assert!(e.is_fatal());
+        assert!(e.to_string().contains("exceeds the limit of 10 bytes"));
+    }
+}

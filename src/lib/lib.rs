@@ -1,0 +1,40 @@
+//! # veltix
+//!
+//! A synchronous Rust implementation of the Veltix TCP messaging protocol,
+//! wire-compatible with the Python reference `veltix==1.6.3`.
+//!
+//! The crate is organised like the protocol:
+//!
+//! | module | what lives there |
+//! |---|---|
+//! | [`frame`] | the 22-byte header, [`Frame`], CRC32, encoding |
+//! | [`decoder`] | incremental decoding of a byte stream into frames |
+//! | [`types`] | system type codes and the code ↔ name [`TypeRegistry`] |
+//! | [`handshake`] | HELLO / HELLO_ACK payloads and the version rule |
+//! | [`error`] | the [`Error`] and [`ProtocolError`] enums |
+//!
+//! ```
+//! use veltix::{Frame, RequestId, Decoder};
+//!
+//! let frame = Frame::new(200, RequestId::from(1), b"Hello".to_vec());
+//! let bytes = frame.encode()?;
+//! let mut decoder = Decoder::default();
+//! decoder.push(&bytes[..5]);
+//! assert!(decoder.next_frame()?.is_none());
+//! decoder.push(&bytes[5..]);
+//! assert_eq!(decoder.next_frame()?, Some(frame));
+//! # Ok::<(), veltix::ProtocolError>(())
+//! ```
+#![deny(missing_docs)]
+
+pub mod decoder;
+pub mod error;
+pub mod frame;
+pub mod handshake;
+pub mod types;
+
+pub use decoder::{Decoder, FrameReader, RawFrame};
+pub use error::{Error, ProtocolError, Result};
+pub use frame::{Frame, Header, RequestId, DEFAULT_MAX_MESSAGE_SIZE, HEADER_LEN};
+pub use handshake::PROTOCOL_VERSION;
+pub use types::TypeRegistry;

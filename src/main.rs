@@ -1,0 +1,17 @@
+//! The `veltix` command-line tool.
+
+mod cli;
+mod cmd;
+mod log_args;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match cmd::run(cli) {
+        Ok(code) => code,
+        Err(err) => cli::report_error(&err),
+    }
+}

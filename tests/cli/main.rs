@@ -1,0 +1,1 @@
+//! End-to-end tests of the `veltix` binary, one module per subcommand.
