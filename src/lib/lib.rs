@@ -31,6 +31,7 @@ pub mod decoder;
 pub mod error;
 pub mod frame;
 pub mod handshake;
+pub mod logging;
 pub mod types;
 
 pub use decoder::{Decoder, FrameReader, RawFrame};

@@ -1,0 +1,1 @@
+//! Logging: the library logs through the `log` facade and never prints.

@@ -1,0 +1,1 @@
+//! Output helpers shared by the subcommands: colours, hexdumps, NDJSON.
