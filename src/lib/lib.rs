@@ -12,6 +12,15 @@
 //! | [`types`] | system type codes and the code ↔ name [`TypeRegistry`] |
 //! | [`handshake`] | HELLO / HELLO_ACK payloads and the version rule |
 //! | [`error`] | the [`Error`] and [`ProtocolError`] enums |
+//! | [`config`] | server and client settings, performance and buffer presets |
+//! | [`server`] | [`Server`]: accept, handshake, routes, broadcast, tags |
+//! | [`client`] | [`Client`]: connect, send_and_wait, ping, auto-reconnect |
+//! | [`logging`] | a logger for the `log` facade with the reference's levels |
+//!
+//! Internally, `conn` holds one connection's state and its bounded
+//! outbound queue, `correlation` the pending request ids, `dispatch` the
+//! callback pool with per-connection ordering, and `core` the socket cores
+//! that move bytes (`threads`: a reader thread per connection).
 //!
 //! ```
 //! use veltix::{Frame, RequestId, Decoder};
@@ -27,14 +36,28 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod client;
+pub mod config;
+mod conn;
+mod core;
+mod correlation;
 pub mod decoder;
+mod dispatch;
 pub mod error;
 pub mod frame;
+mod handlers;
 pub mod handshake;
 pub mod logging;
+pub mod server;
 pub mod types;
 
+pub use client::{Client, ClientBuilder, DisconnectReason, DisconnectState};
+pub use config::{BufferSize, ClientConfig, ConnConfig, PerformanceMode, ServerConfig};
+pub use conn::{ConnStats, Peer};
+pub use core::{EndKind, EndReason};
 pub use decoder::{Decoder, FrameReader, RawFrame};
+pub use handlers::{ConnectFn, MessageFn};
+pub use server::{Server, ServerBuilder, ServerStats};
 pub use error::{Error, ProtocolError, Result};
 pub use frame::{Frame, Header, RequestId, DEFAULT_MAX_MESSAGE_SIZE, HEADER_LEN};
 pub use handshake::PROTOCOL_VERSION;

@@ -1,0 +1,494 @@
+//! The client: connects, completes the handshake, talks, reconnects.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use veltix::{Client, ClientConfig};
+//!
+//! let client = Client::connect(ClientConfig::new("127.0.0.1:8080"))?;
+//! let reply = client.send_and_wait(200, b"hello", Duration::from_secs(5))?;
+//! println!("{} bytes back, rtt {:?}", reply.payload.len(), client.ping(Duration::from_secs(1))?);
+//! # Ok::<(), veltix::Error>(())
+//! ```
+
+use std::io::{self, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::config::{ClientConfig, ConnConfig};
+use crate::conn::{Conn, ConnStats, Peer, Role};
+use crate::core::{threads, EndKind, EndReason, Proto, Session};
+use crate::correlation::lock;
+use crate::decoder::Decoder;
+use crate::dispatch::{Mailbox, Pool};
+use crate::error::{Error, ProtocolError, Result};
+use crate::frame::{Frame, RequestId};
+use crate::handlers::{self, ConnectFn, Handlers, MessageFn};
+use crate::{handshake, types};
+
+/// Why a client lost its connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisconnectReason {
+    /// The server closed the connection.
+    ServerClosed,
+    /// A network or protocol error, or a failed reconnection attempt.
+    Error,
+    /// [`Client::disconnect`] was called.
+    Manual,
+}
+
+/// What the on-disconnect callback is told, at the loss and at every
+/// reconnection attempt that fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisconnectState {
+    /// True when no further attempt will be made.
+    pub permanent: bool,
+    /// The attempt that just failed (0: the loss itself, before any attempt).
+    pub attempt: u32,
+    /// The configured number of attempts.
+    pub retry_max: u32,
+    /// Why.
+    pub reason: DisconnectReason,
+    /// A sentence for people (the error or close reason).
+    pub detail: String,
+}
+
+/// Called when the client loses its connection and at each failed attempt.
+pub type ClientDisconnectFn = dyn Fn(&DisconnectState) + Send + Sync;
+
+struct Inner {
+    cfg: ClientConfig,
+    conn_cfg: Arc<ConnConfig>,
+    conn: RwLock<Option<Arc<Conn>>>,
+    mailbox: Arc<Mailbox>,
+    handlers: Handlers<ClientDisconnectFn>,
+    pool: Pool,
+    manual: AtomicBool,
+    stop_retry: AtomicBool,
+    retry_max: AtomicU32,
+    next_id: AtomicU64,
+    /// Wakes a reconnection delay early (disconnect, stop_retry).
+    wake: (Mutex<()>, Condvar),
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// A connected Veltix client. Dropping it disconnects.
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+/// Sets a client's callbacks before it connects.
+pub struct ClientBuilder {
+    cfg: ClientConfig,
+    handlers: Handlers<ClientDisconnectFn>,
+}
+
+impl ClientBuilder {
+    /// Called on a callback worker after each successful handshake
+    /// (including after a reconnection).
+    pub fn on_connect(self, f: impl Fn(&Peer) + Send + Sync + 'static) -> Self {
+        handlers::write(&self.handlers.on_connect, Some(Arc::new(f) as ConnectFn));
+        self
+    }
+    /// Called on a callback worker for each message no route takes.
+    pub fn on_message(self, f: impl Fn(&Peer, Frame) + Send + Sync + 'static) -> Self {
+        handlers::write(&self.handlers.on_message, Some(Arc::new(f) as MessageFn));
+        self
+    }
+    /// Called on a callback worker at a loss and at each failed attempt.
+    pub fn on_disconnect(self, f: impl Fn(&DisconnectState) + Send + Sync + 'static) -> Self {
+        handlers::write(&self.handlers.on_disconnect, Some(Arc::new(f) as Arc<ClientDisconnectFn>));
+        self
+    }
+    /// Routes messages of one type to `f` instead of on_message.
+    pub fn route(self, type_code: u16, f: impl Fn(&Peer, Frame) + Send + Sync + 'static) -> Self {
+        self.handlers.route(type_code, Arc::new(f));
+        self
+    }
+    /// Connects (retrying as configured) and completes the handshake.
+    pub fn connect(self) -> Result<Client> {
+        Client::connect_with(self.cfg, self.handlers)
+    }
+}
+
+impl Client {
+    /// A builder for a client with `cfg`.
+    pub fn builder(cfg: ClientConfig) -> ClientBuilder {
+        ClientBuilder { cfg, handlers: Handlers::default() }
+    }
+
+    /// Connects without callbacks; blocks until the handshake is done or
+    /// has failed (refused, timed out, version mismatch).
+    pub fn connect(cfg: ClientConfig) -> Result<Client> {
+        Client::builder(cfg).connect()
+    }
+
+    fn connect_with(cfg: ClientConfig, handlers: Handlers<ClientDisconnectFn>) -> Result<Client> {
+        let conn_cfg = Arc::new(cfg.conn.clone());
+        let inner = Arc::new(Inner {
+            mailbox: Mailbox::new(conn_cfg.max_pending_callbacks),
+            pool: Pool::new(conn_cfg.max_workers, "veltix-cli"),
+            retry_max: AtomicU32::new(cfg.retry),
+            conn_cfg,
+            cfg,
+            conn: RwLock::new(None),
+            handlers,
+            manual: AtomicBool::new(false),
+            stop_retry: AtomicBool::new(false),
+            next_id: AtomicU64::new(1),
+            wake: (Mutex::new(()), Condvar::new()),
+            thread: Mutex::new(None),
+        });
+        let first = match inner.open() {
+            Ok(c) => c,
+            Err(e) => {
+                log::warn!("cannot connect to {}: {e}", inner.cfg.addr);
+                let reason = DisconnectReason::Error;
+                inner.fire(false, 0, reason, &e.to_string());
+                match inner.retry_loop(reason) {
+                    Some(c) => c,
+                    None => return Err(e),
+                }
+            }
+        };
+        inner.start_thread(first)?;
+        Ok(Client { inner })
+    }
+
+    /// The connection to the server, while connected.
+    pub fn peer(&self) -> Option<Peer> {
+        self.inner.current().map(|conn| Peer { conn })
+    }
+
+    fn conn(&self) -> Result<Arc<Conn>> {
+        self.inner.current().ok_or_else(|| Error::Closed(Some("not connected".into())))
+    }
+
+    /// Whether the client is connected now.
+    pub fn is_connected(&self) -> bool {
+        self.inner.current().is_some()
+    }
+
+    /// The server address as configured.
+    pub fn server_addr(&self) -> &str {
+        &self.inner.cfg.addr
+    }
+
+    /// Sends a message; returns the request id used.
+    pub fn send(&self, type_code: u16, payload: &[u8]) -> Result<RequestId> {
+        Peer { conn: self.conn()? }.send(type_code, payload)
+    }
+
+    /// Sends a message with the given request id.
+    pub fn send_with_id(&self, type_code: u16, id: RequestId, payload: &[u8]) -> Result<()> {
+        self.conn()?.send_parts(type_code, id, payload)
+    }
+
+    /// Sends a request and blocks until the reply with the same request id
+    /// arrives, or `timeout` passes ([`Error::Timeout`]).
+    pub fn send_and_wait(&self, type_code: u16, payload: &[u8], timeout: Duration) -> Result<Frame> {
+        Peer { conn: self.conn()? }.send_and_wait(type_code, payload, timeout)
+    }
+
+    /// Pings the server; returns the round-trip time (monotonic clock).
+    pub fn ping(&self, timeout: Duration) -> Result<Duration> {
+        Peer { conn: self.conn()? }.ping(timeout)
+    }
+
+    /// Traffic counters of the current connection.
+    pub fn stats(&self) -> Option<ConnStats> {
+        self.inner.current().map(|c| c.stats())
+    }
+
+    /// Routes messages of one type to `f`; false when it replaced a route.
+    pub fn route(&self, type_code: u16, f: impl Fn(&Peer, Frame) + Send + Sync + 'static) -> bool {
+        self.inner.handlers.route(type_code, Arc::new(f))
+    }
+
+    /// Removes a route; returns whether there was one.
+    pub fn unroute(&self, type_code: u16) -> bool {
+        self.inner.handlers.unroute(type_code)
+    }
+
+    /// Replaces the on-message callback.
+    pub fn set_on_message(&self, f: impl Fn(&Peer, Frame) + Send + Sync + 'static) {
+        handlers::write(&self.inner.handlers.on_message, Some(Arc::new(f) as MessageFn));
+    }
+
+    /// Cancels reconnection attempts (the one under way finishes).
+    pub fn stop_retry(&self) {
+        self.inner.stop_retry.store(true, Ordering::Release);
+        self.inner.wake.1.notify_all();
+    }
+
+    /// Starts reconnecting now, even after the attempts ran out; `max`
+    /// replaces the configured number of attempts. Does nothing while
+    /// connected or after [`disconnect`](Client::disconnect).
+    pub fn retry(&self, max: Option<u32>) {
+        if let Some(m) = max {
+            self.inner.retry_max.store(m, Ordering::Release);
+        }
+        self.inner.stop_retry.store(false, Ordering::Release);
+        if self.is_connected() || self.inner.manual.load(Ordering::Acquire) {
+            return;
+        }
+        let mut t = lock(&self.inner.thread);
+        if t.as_ref().is_some_and(|h| !h.is_finished()) {
+            return; // a retry loop is already running
+        }
+        if let Some(h) = t.take() {
+            let _ = h.join();
+        }
+        let inner = self.inner.clone();
+        let spawned = std::thread::Builder::new().name("veltix-client".into()).spawn(move || {
+            if let Some(conn) = inner.retry_loop(DisconnectReason::Error) {
+                inner.run(conn);
+            }
+        });
+        match spawned {
+            Ok(h) => *t = Some(h),
+            Err(e) => log::error!("cannot start the reconnection thread: {e}"),
+        }
+    }
+
+    /// Closes the connection (flushing what is queued), stops reconnecting
+    /// and joins the client's threads. The on-disconnect callback gets a
+    /// permanent [`DisconnectReason::Manual`] state. Idempotent.
+    pub fn disconnect(&self) {
+        if self.inner.manual.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.stop_retry();
+        if let Some(c) = self.inner.current() {
+            c.close_gracefully(EndKind::Local, "disconnected by the client", Duration::from_secs(2));
+        }
+        self.inner.pool.unblock(&self.inner.mailbox);
+        let t = lock(&self.inner.thread).take();
+        if let Some(h) = t {
+            if h.thread().id() != std::thread::current().id() {
+                let _ = h.join();
+            }
+        }
+        self.inner.pool.shutdown();
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.disconnect();
+    }
+}
+
+impl Inner {
+    fn current(&self) -> Option<Arc<Conn>> {
+        let c = self.conn.read().unwrap_or_else(|e| e.into_inner());
+        c.as_ref().filter(|c| !c.is_closed()).cloned()
+    }
+
+    /// One connection attempt: TCP connect, handshake, ready to read.
+    fn open(self: &Arc<Self>) -> Result<(Arc<Conn>, Decoder)> {
+        let (stream, peer) = tcp_connect(&self.cfg.addr, self.cfg.connect_timeout)?;
+        let (decoder, version) = client_handshake(&stream, &self.conn_cfg)?;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let conn = Conn::new(id, stream, peer, Role::Client, self.conn_cfg.clone(), self.mailbox.clone());
+        conn.set_established(version);
+        *self.conn.write().unwrap_or_else(|e| e.into_inner()) = Some(conn.clone());
+        log::info!("connected to {} ({peer})", self.cfg.addr);
+        self.established(&conn);
+        Ok((conn, decoder))
+    }
+
+    fn start_thread(self: &Arc<Self>, first: (Arc<Conn>, Decoder)) -> Result<()> {
+        let inner = self.clone();
+        let h = std::thread::Builder::new()
+            .name("veltix-client".into())
+            .spawn(move || inner.run(first))?;
+        *lock(&self.thread) = Some(h);
+        Ok(())
+    }
+
+    /// The client thread: read the connection; on loss, reconnect and go on.
+    fn run(self: &Arc<Self>, first: (Arc<Conn>, Decoder)) {
+        let mut next = Some(first);
+        while let Some((conn, decoder)) = next.take() {
+            threads::run(&conn, decoder, Proto::established(), &**self);
+            if self.manual.load(Ordering::Acquire) {
+                return;
+            }
+            let end = conn.end_reason();
+            let reason = match end.as_ref().map(|e| e.kind) {
+                Some(EndKind::PeerClosed) => DisconnectReason::ServerClosed,
+                _ => DisconnectReason::Error,
+            };
+            next = self.retry_loop(reason);
+        }
+    }
+
+    /// Reconnection attempts after a loss; fires on_disconnect at each
+    /// failure and a permanent state at the end.
+    fn retry_loop(self: &Arc<Self>, reason: DisconnectReason) -> Option<(Arc<Conn>, Decoder)> {
+        let mut attempt = 0;
+        let mut detail = String::from("connection lost");
+        loop {
+            let max = self.retry_max.load(Ordering::Acquire);
+            if attempt >= max || self.stop_retry.load(Ordering::Acquire) || self.manual.load(Ordering::Acquire) {
+                self.fire(true, attempt, reason, &detail);
+                return None;
+            }
+            attempt += 1;
+            log::info!("reconnecting to {} (attempt {attempt}/{max}) in {:?}", self.cfg.addr, self.cfg.retry_delay);
+            self.sleep(self.cfg.retry_delay);
+            if self.stop_retry.load(Ordering::Acquire) || self.manual.load(Ordering::Acquire) {
+                continue;
+            }
+            match self.open() {
+                Ok(c) => return Some(c),
+                Err(e) => {
+                    log::warn!("reconnection attempt {attempt}/{max} failed: {e}");
+                    detail = e.to_string();
+                    if attempt < max {
+                        self.fire(false, attempt, DisconnectReason::Error, &detail);
+                    }
+                }
+            }
+        }
+    }
+
+    fn sleep(&self, d: Duration) {
+        let deadline = Instant::now() + d;
+        let mut g = lock(&self.wake.0);
+        loop {
+            let now = Instant::now();
+            if now >= deadline || self.stop_retry.load(Ordering::Acquire) {
+                return;
+            }
+            g = self.wake.1.wait_timeout(g, deadline - now).map(|(g, _)| g).unwrap_or_else(|e| e.into_inner().0);
+        }
+    }
+
+    fn fire(&self, permanent: bool, attempt: u32, reason: DisconnectReason, detail: &str) {
+        let Some(f) = handlers::read(&self.handlers.on_disconnect) else { return };
+        let state = DisconnectState {
+            permanent,
+            attempt,
+            retry_max: self.retry_max.load(Ordering::Acquire),
+            reason,
+            detail: detail.to_string(),
+        };
+        self.pool.submit(&self.mailbox, Box::new(move || f(&state)));
+    }
+}
+
+impl Session for Inner {
+    fn established(&self, conn: &Arc<Conn>) {
+        if let Some(f) = handlers::read(&self.handlers.on_connect) {
+            let peer = Peer { conn: conn.clone() };
+            self.pool.submit(&self.mailbox, Box::new(move || f(&peer)));
+        }
+    }
+
+    fn deliver(&self, conn: &Arc<Conn>, frame: Frame) {
+        match self.handlers.for_message(frame.type_code) {
+            Some(f) => {
+                let peer = Peer { conn: conn.clone() };
+                self.pool.submit(&self.mailbox, Box::new(move || f(&peer, frame)));
+            }
+            None => log::debug!("no handler for a type {} message from the server; dropped", frame.type_code),
+        }
+    }
+
+    fn ended(&self, _conn: &Arc<Conn>, reason: EndReason) {
+        if self.manual.load(Ordering::Acquire) {
+            log::info!("disconnected from {}", self.cfg.addr);
+            self.fire(true, 0, DisconnectReason::Manual, &reason.message);
+            return;
+        }
+        log::warn!("lost the connection to {}: {}", self.cfg.addr, reason.message);
+        let why = match reason.kind {
+            EndKind::PeerClosed => DisconnectReason::ServerClosed,
+            _ => DisconnectReason::Error,
+        };
+        // The loss itself; permanent when no attempt will follow.
+        let max = self.retry_max.load(Ordering::Acquire);
+        let permanent = max == 0 || self.stop_retry.load(Ordering::Acquire);
+        if !permanent {
+            self.fire(false, 0, why, &reason.message);
+        }
+    }
+}
+
+/// Resolves `addr` and connects to the first address that answers.
+pub(crate) fn tcp_connect(addr: &str, timeout: Duration) -> Result<(TcpStream, SocketAddr)> {
+    let addrs: Vec<SocketAddr> = addr
+        .to_socket_addrs()
+        .map_err(|e| Error::Connect { addr: addr.to_string(), source: e })?
+        .collect();
+    let mut last = Error::NoAddress(addr.to_string());
+    for a in addrs {
+        match TcpStream::connect_timeout(&a, timeout) {
+            Ok(s) => return Ok((s, a)),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => last = Error::ConnectionRefused(a),
+            Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => {
+                last = Error::Timeout { what: "connect", after: timeout }
+            }
+            Err(e) => last = Error::Connect { addr: addr.to_string(), source: e },
+        }
+    }
+    Err(last)
+}
+
+/// Client side of the handshake: wait for HELLO, check the version, answer
+/// HELLO_ACK with the same request id. Returns the decoder (it may hold
+/// bytes past the HELLO) and the server's version.
+pub(crate) fn client_handshake(stream: &TcpStream, cfg: &ConnConfig) -> Result<(Decoder, String)> {
+    let timeout = cfg.handshake_timeout;
+    let deadline = Instant::now() + timeout;
+    let mut decoder = Decoder::new(cfg.max_message_size);
+    let hello = loop {
+        if let Some(raw) = decoder.next_raw()? {
+            break raw.into_frame()?;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Error::Timeout { what: "handshake", after: timeout });
+        }
+        stream.set_read_timeout(Some(left))?;
+        match decoder.read_from(&mut &*stream, cfg.buffer_size) {
+            Ok(0) => {
+                return Err(Error::Closed(Some("the server closed the connection during the handshake".into())))
+            }
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                return Err(Error::Timeout { what: "handshake", after: timeout })
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    };
+    match hello.type_code {
+        types::HELLO => {}
+        types::ERROR => return Err(Error::Refused(String::from_utf8_lossy(&hello.payload).into_owned())),
+        other => {
+            return Err(ProtocolError::UnexpectedFrame {
+                expected: "HELLO",
+                got: crate::TypeRegistry::new().label(other),
+            }
+            .into())
+        }
+    }
+    let version = handshake::parse_hello(&hello.payload)?;
+    let ours = &cfg.protocol_version;
+    if let Err(e) = handshake::check_version(ours, &version) {
+        let msg = e.to_string();
+        let err = Frame::new(types::ERROR, hello.request_id, msg.into_bytes());
+        if let Ok(b) = err.encode() {
+            let _ = (&*stream).write_all(&b);
+        }
+        return Err(e.into());
+    }
+    let ack = Frame::new(types::HELLO_ACK, hello.request_id, handshake::encode_hello(ours));
+    (&*stream).write_all(&ack.encode()?)?;
+    Ok((decoder, version))
+}

@@ -1,0 +1,256 @@
+//! Configuration of servers and clients, with presets.
+//!
+//! Every field's default is written in its doc comment. Structs are
+//! `#[non_exhaustive]`: build them from `Default` and the consuming setters.
+
+use std::time::Duration;
+
+use crate::frame::DEFAULT_MAX_MESSAGE_SIZE;
+use crate::handshake::PROTOCOL_VERSION;
+
+/// How eagerly a connection checks that a silent peer is still alive.
+///
+/// When nothing has been received for the mode's *idle* interval, a PING is
+/// sent; if still nothing has arrived after the *dead* interval, the peer is
+/// presumed dead and the connection is closed. (veltix 1.6.3 peers answer
+/// PING, so this works against the reference too.)
+///
+/// | mode | idle → PING | silent → closed |
+/// |---|---|---|
+/// | `Low` | 30 s | 90 s |
+/// | `Balanced` (default) | 5 s | 15 s |
+/// | `High` | 1 s | 3 s |
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PerformanceMode {
+    /// Fewest wake-ups; a dead peer is noticed after 90 s.
+    Low,
+    /// The default; a dead peer is noticed after 15 s.
+    #[default]
+    Balanced,
+    /// Fastest detection; a dead peer is noticed after 3 s.
+    High,
+}
+
+impl PerformanceMode {
+    /// Silence after which a PING is sent.
+    pub fn heartbeat_idle(self) -> Duration {
+        match self {
+            PerformanceMode::Low => Duration::from_secs(30),
+            PerformanceMode::Balanced => Duration::from_secs(5),
+            PerformanceMode::High => Duration::from_secs(1),
+        }
+    }
+    /// Silence after which the peer is presumed dead (three idle intervals).
+    pub fn dead_after(self) -> Duration {
+        self.heartbeat_idle() * 3
+    }
+}
+
+/// Read buffer size presets (bytes asked of the socket per read).
+///
+/// Larger buffers take large frames in fewer system calls and cost more
+/// memory per connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BufferSize {
+    /// 1 KiB.
+    Small,
+    /// 8 KiB.
+    Medium,
+    /// 64 KiB.
+    Large,
+    /// 1 MiB.
+    Huge,
+}
+
+impl BufferSize {
+    /// The size in bytes.
+    pub fn bytes(self) -> usize {
+        match self {
+            BufferSize::Small => 1024,
+            BufferSize::Medium => 8 * 1024,
+            BufferSize::Large => 64 * 1024,
+            BufferSize::Huge => 1024 * 1024,
+        }
+    }
+}
+
+/// Settings shared by both ends of a connection.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ConnConfig {
+    /// Largest frame accepted, header included. Default 10 MiB (as 1.6.3).
+    pub max_message_size: usize,
+    /// Bytes asked of the socket per read. Default 8 KiB ([`BufferSize::Medium`]).
+    pub buffer_size: usize,
+    /// Heartbeat and dead-peer detection. Default [`PerformanceMode::Balanced`].
+    pub performance_mode: PerformanceMode,
+    /// Worker threads that run callbacks. Default 4.
+    pub max_workers: usize,
+    /// Bytes that may wait in one connection's outbound queue before the
+    /// peer is judged too slow and disconnected. Default 16 MiB.
+    pub max_outbound_bytes: usize,
+    /// Callback jobs that may wait per connection before its reader stops
+    /// reading (TCP back-pressure). Default 4096.
+    pub max_pending_callbacks: usize,
+    /// Version announced in HELLO / HELLO_ACK. Default `"1.6.3"`.
+    pub protocol_version: String,
+    /// Time allowed for the handshake. Default 5 s.
+    pub handshake_timeout: Duration,
+}
+
+impl Default for ConnConfig {
+    fn default() -> Self {
+        ConnConfig {
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            buffer_size: BufferSize::Medium.bytes(),
+            performance_mode: PerformanceMode::default(),
+            max_workers: 4,
+            max_outbound_bytes: 16 * 1024 * 1024,
+            max_pending_callbacks: 4096,
+            protocol_version: PROTOCOL_VERSION.to_string(),
+            handshake_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Server configuration.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// Address to listen on. Default `0.0.0.0`.
+    pub host: String,
+    /// Port to listen on; 0 picks a free one ([`crate::Server::local_addr`]
+    /// tells which). Default 8080.
+    pub port: u16,
+    /// Most clients connected at once; `None` (default) is unlimited. A
+    /// client over the limit gets an ERROR frame saying why and is closed.
+    pub max_connections: Option<usize>,
+    /// Settings of each connection.
+    pub conn: ConnConfig,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            host: "0.0.0.0".into(),
+            port: 8080,
+            max_connections: None,
+            conn: ConnConfig::default(),
+        }
+    }
+}
+
+/// Client configuration.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// Server address as `host:port` (names, IPv4 and `[v6]:port`).
+    /// Default `127.0.0.1:8080`.
+    pub addr: String,
+    /// Time allowed for the TCP connect. Default 5 s.
+    pub connect_timeout: Duration,
+    /// Reconnection attempts after a loss (and after a failed first
+    /// connect). Default 0: no reconnection.
+    pub retry: u32,
+    /// Delay before each reconnection attempt. Default 1 s.
+    pub retry_delay: Duration,
+    /// Settings of the connection.
+    pub conn: ConnConfig,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            addr: "127.0.0.1:8080".into(),
+            connect_timeout: Duration::from_secs(5),
+            retry: 0,
+            retry_delay: Duration::from_secs(1),
+            conn: ConnConfig::default(),
+        }
+    }
+}
+
+macro_rules! conn_setters {
+    ($t:ty) => {
+        impl $t {
+            /// Sets `max_message_size` (bytes, header included).
+            pub fn max_message_size(mut self, v: usize) -> Self {
+                self.conn.max_message_size = v;
+                self
+            }
+            /// Sets the read buffer size in bytes.
+            pub fn buffer_size(mut self, v: usize) -> Self {
+                self.conn.buffer_size = v.max(64);
+                self
+            }
+            /// Sets the performance mode.
+            pub fn performance_mode(mut self, v: PerformanceMode) -> Self {
+                self.conn.performance_mode = v;
+                self
+            }
+            /// Sets the number of callback worker threads (at least 1).
+            pub fn max_workers(mut self, v: usize) -> Self {
+                self.conn.max_workers = v.max(1);
+                self
+            }
+            /// Sets the per-connection outbound queue limit in bytes.
+            pub fn max_outbound_bytes(mut self, v: usize) -> Self {
+                self.conn.max_outbound_bytes = v;
+                self
+            }
+            /// Sets the announced protocol version.
+            pub fn protocol_version(mut self, v: impl Into<String>) -> Self {
+                self.conn.protocol_version = v.into();
+                self
+            }
+            /// Sets the handshake timeout.
+            pub fn handshake_timeout(mut self, v: Duration) -> Self {
+                self.conn.handshake_timeout = v;
+                self
+            }
+        }
+    };
+}
+
+conn_setters!(ServerConfig);
+conn_setters!(ClientConfig);
+
+impl ServerConfig {
+    /// Sets the listening host.
+    pub fn host(mut self, v: impl Into<String>) -> Self {
+        self.host = v.into();
+        self
+    }
+    /// Sets the listening port (0: any free port).
+    pub fn port(mut self, v: u16) -> Self {
+        self.port = v;
+        self
+    }
+    /// Sets the connection limit (`None`: unlimited).
+    pub fn max_connections(mut self, v: Option<usize>) -> Self {
+        self.max_connections = v;
+        self
+    }
+}
+
+impl ClientConfig {
+    /// A configuration for the server at `addr` (`host:port`).
+    pub fn new(addr: impl Into<String>) -> Self {
+        ClientConfig { addr: addr.into(), ..Default::default() }
+    }
+    /// Sets the TCP connect timeout.
+    pub fn connect_timeout(mut self, v: Duration) -> Self {
+        self.connect_timeout = v;
+        self
+    }
+    /// Sets the number of reconnection attempts.
+    pub fn retry(mut self, v: u32) -> Self {
+        self.retry = v;
+        self
+    }
+    /// Sets the delay between reconnection attempts.
+    pub fn retry_delay(mut self, v: Duration) -> Self {
+        self.retry_delay = v;
+        self
+    }
+}

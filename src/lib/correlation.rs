@@ -1,0 +1,238 @@
+//! Request/response correlation: pending request ids and their waiters.
+//!
+//! Ids come from a per-connection counter that starts at a random point and
+//! skips any id still pending, so two requests in flight never share an id
+//! (veltix 1.6.3 draws random ids, which can collide).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, ProtocolError, Result};
+use crate::frame::{Frame, RequestId};
+use crate::types;
+
+/// Where a reply is delivered.
+#[derive(Debug, Default)]
+pub(crate) struct Slot {
+    value: Mutex<Option<Result<Frame>>>,
+    ready: Condvar,
+}
+
+impl Slot {
+    fn fill(&self, v: Result<Frame>) {
+        *lock(&self.value) = Some(v);
+        self.ready.notify_all();
+    }
+}
+
+/// The pending requests of one connection.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    map: Mutex<HashMap<RequestId, Arc<Slot>>>,
+    /// Ids whose wait timed out recently, so a late reply is recognised
+    /// (and dropped) rather than taken for a new message.
+    expired: Mutex<VecDeque<RequestId>>,
+    next: AtomicU32,
+}
+
+/// What became of a received frame offered to [`Pending::complete`].
+#[derive(Debug)]
+pub(crate) enum Completion {
+    /// A waiter took it.
+    Delivered,
+    /// It answers a request that already timed out; dropped.
+    Late,
+    /// No request waits for its id: it is an ordinary message.
+    NotPending(Frame),
+}
+
+/// How many timed-out ids are remembered for late-reply detection.
+const EXPIRED_MEMORY: usize = 256;
+
+impl Pending {
+    pub(crate) fn new() -> Pending {
+        Pending {
+            map: Mutex::new(HashMap::new()),
+            expired: Mutex::new(VecDeque::new()),
+            next: AtomicU32::new(random_u32()),
+        }
+    }
+
+    /// Allocates an id no pending request uses and registers a waiter for it.
+    pub(crate) fn register(&self) -> (RequestId, Arc<Slot>) {
+        let slot = Arc::new(Slot::default());
+        let mut map = lock(&self.map);
+        loop {
+            let id = RequestId::from(self.next.fetch_add(1, Ordering::Relaxed));
+            if let std::collections::hash_map::Entry::Vacant(e) = map.entry(id) {
+                e.insert(slot.clone());
+                return (id, slot);
+            }
+        }
+    }
+
+    /// A fresh id for a message that expects no reply (skips pending ids).
+    pub(crate) fn fresh_id(&self) -> RequestId {
+        let map = lock(&self.map);
+        loop {
+            let id = RequestId::from(self.next.fetch_add(1, Ordering::Relaxed));
+            if !map.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
+    /// Hands `frame` to its waiter, if one waits for its id.
+    pub(crate) fn complete(&self, frame: Frame) -> Completion {
+        let slot = lock(&self.map).remove(&frame.request_id);
+        match slot {
+            Some(slot) => {
+                let v = if frame.type_code == types::ERROR {
+                    Err(Error::Protocol(ProtocolError::PeerError(
+                        String::from_utf8_lossy(&frame.payload).into_owned(),
+                    )))
+                } else {
+                    Ok(frame)
+                };
+                slot.fill(v);
+                Completion::Delivered
+            }
+            None => {
+                let mut expired = lock(&self.expired);
+                match expired.iter().position(|id| *id == frame.request_id) {
+                    Some(i) => {
+                        expired.remove(i);
+                        Completion::Late
+                    }
+                    None => Completion::NotPending(frame),
+                }
+            }
+        }
+    }
+
+    /// Whether a request with this id is waiting.
+    #[cfg(test)]
+    pub(crate) fn is_pending(&self, id: RequestId) -> bool {
+        lock(&self.map).contains_key(&id)
+    }
+
+    /// Forgets a request (after a timeout or a failed send).
+    pub(crate) fn cancel(&self, id: RequestId) {
+        lock(&self.map).remove(&id);
+    }
+
+    /// Fails every waiter (the connection is gone).
+    pub(crate) fn fail_all(&self, reason: &str) {
+        let slots: Vec<_> = lock(&self.map).drain().map(|(_, s)| s).collect();
+        for s in slots {
+            s.fill(Err(Error::Closed(Some(reason.to_string()))));
+        }
+    }
+
+    /// Blocks until the reply for `id` arrives or `timeout` passes.
+    pub(crate) fn wait(&self, id: RequestId, slot: &Slot, timeout: Duration) -> Result<Frame> {
+        let deadline = Instant::now() + timeout;
+        let mut v = lock(&slot.value);
+        loop {
+            if let Some(r) = v.take() {
+                return r;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                drop(v);
+                self.cancel(id);
+                let mut expired = lock(&self.expired);
+                if expired.len() == EXPIRED_MEMORY {
+                    expired.pop_front();
+                }
+                expired.push_back(id);
+                drop(expired);
+                // The reply may have raced the timeout; prefer it.
+                if let Some(r) = lock(&slot.value).take() {
+                    return r;
+                }
+                log::debug!("request {id} timed out after {timeout:?}; a late reply will be dropped");
+                return Err(Error::Timeout { what: "reply", after: timeout });
+            }
+            v = slot.ready.wait_timeout(v, deadline - now).map(|(g, _)| g).unwrap_or_else(|e| e.into_inner().0);
+        }
+    }
+}
+
+/// Locks a mutex, recovering from poisoning (a panicking callback must not
+/// take the connection down with it).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A random-enough 32-bit value without a dependency: std's randomly
+/// seeded SipHash over the time and a counter.
+pub(crate) fn random_u32() -> u32 {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let mut h = RandomState::new().build_hasher();
+    h.write_u32(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.finish() as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_never_reused_while_pending() {
+        let p = Pending::new();
+        p.next.store(u32::MAX - 1, Ordering::Relaxed);
+        let (a, _) = p.register();
+        let (b, _) = p.register();
+        // Wrap around onto `a` and `b` while they are pending.
+        p.next.store(a.as_u32(), Ordering::Relaxed);
+        let (c, _) = p.register();
+        assert!(c != a && c != b);
+        assert_eq!(c, RequestId::from(0));
+    }
+
+    #[test]
+    fn reply_goes_to_its_waiter_and_late_replies_are_returned() {
+        let p = Pending::new();
+        let (id, slot) = p.register();
+        assert!(matches!(p.complete(Frame::new(200, id, b"x".to_vec())), Completion::Delivered));
+        assert_eq!(p.wait(id, &slot, Duration::from_secs(1)).unwrap().payload, b"x");
+        // No longer pending: a second frame with that id is a new message.
+        assert!(matches!(p.complete(Frame::new(200, id, b"y".to_vec())), Completion::NotPending(_)));
+    }
+
+    #[test]
+    fn timeout_cancels() {
+        let p = Pending::new();
+        let (id, slot) = p.register();
+        assert!(matches!(
+            p.wait(id, &slot, Duration::from_millis(10)),
+            Err(Error::Timeout { what: "reply", .. })
+        ));
+        assert!(!p.is_pending(id));
+        // The late reply is recognised once and dropped.
+        assert!(matches!(p.complete(Frame::new(200, id, vec![])), Completion::Late));
+        assert!(matches!(p.complete(Frame::new(200, id, vec![])), Completion::NotPending(_)));
+    }
+
+    #[test]
+    fn error_frame_fails_the_waiter_and_close_fails_all() {
+        let p = Pending::new();
+        let (id, slot) = p.register();
+        p.complete(Frame::new(types::ERROR, id, b"bad".to_vec()));
+        assert!(matches!(p.wait(id, &slot, Duration::from_secs(1)), Err(Error::Protocol(_))));
+        let (id, slot) = p.register();
+        p.fail_all("gone");
+        assert!(matches!(p.wait(id, &slot, Duration::from_secs(1)), Err(Error::Closed(_))));
+    }
+}

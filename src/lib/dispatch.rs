@@ -1,0 +1,236 @@
+//! The callback pool: a fixed set of worker threads that run callbacks.
+//!
+//! Each connection has a [`Mailbox`]; its jobs run one at a time and in
+//! order, while different connections' mailboxes run in parallel. A mailbox
+//! that is full makes its reader wait, which stops reading the socket and so
+//! pushes back on the peer through TCP instead of growing memory.
+
+use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::{self, JoinHandle, ThreadId};
+
+use crate::correlation::lock;
+
+/// A unit of callback work.
+pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// Jobs a worker runs from one mailbox before letting others go first.
+const FAIR_BATCH: usize = 64;
+
+#[derive(Default)]
+struct MailboxState {
+    jobs: VecDeque<Job>,
+    scheduled: bool,
+    closed: bool,
+    /// Submitters stop waiting for space (shutdown in progress).
+    no_wait: bool,
+}
+
+/// The ordered job queue of one connection.
+pub(crate) struct Mailbox {
+    state: Mutex<MailboxState>,
+    space: Condvar,
+    limit: usize,
+}
+
+impl Mailbox {
+    pub(crate) fn new(limit: usize) -> Arc<Mailbox> {
+        Arc::new(Mailbox {
+            state: Mutex::new(MailboxState::default()),
+            space: Condvar::new(),
+            limit: limit.max(1),
+        })
+    }
+
+    /// Jobs waiting (for tests and stats).
+    #[allow(dead_code)]
+    pub(crate) fn len(&self) -> usize {
+        lock(&self.state).jobs.len()
+    }
+}
+
+struct PoolShared {
+    ready: Mutex<VecDeque<Arc<Mailbox>>>,
+    wake: Condvar,
+    stop: AtomicBool,
+}
+
+/// A fixed pool of callback workers.
+pub(crate) struct Pool {
+    shared: Arc<PoolShared>,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+    worker_ids: Vec<ThreadId>,
+}
+
+impl Pool {
+    pub(crate) fn new(workers: usize, name: &str) -> Pool {
+        let shared = Arc::new(PoolShared {
+            ready: Mutex::new(VecDeque::new()),
+            wake: Condvar::new(),
+            stop: AtomicBool::new(false),
+        });
+        let mut handles = Vec::new();
+        for i in 0..workers.max(1) {
+            let s = shared.clone();
+            let spawned = thread::Builder::new()
+                .name(format!("{name}-cb{i}"))
+                .spawn(move || worker(&s));
+            match spawned {
+                Ok(h) => handles.push(h),
+                Err(e) => log::error!("cannot start callback worker: {e}"),
+            }
+        }
+        let worker_ids = handles.iter().map(|h| h.thread().id()).collect();
+        Pool { shared, workers: Mutex::new(handles), worker_ids }
+    }
+
+    /// Queues `job` on `mb`. Blocks while the mailbox is full. Returns false
+    /// (and drops the job) when the mailbox or the pool is closed.
+    pub(crate) fn submit(&self, mb: &Arc<Mailbox>, job: Job) -> bool {
+        let mut st = lock(&mb.state);
+        // A worker thread never waits for space (it could be the one that
+        // would make space): it may overshoot the limit instead.
+        let on_worker = self.is_worker();
+        while st.jobs.len() >= mb.limit && !st.closed && !st.no_wait && !on_worker {
+            if self.shared.stop.load(Ordering::Acquire) {
+                return false;
+            }
+            st = mb.space.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        if st.closed || self.shared.stop.load(Ordering::Acquire) {
+            return false;
+        }
+        st.jobs.push_back(job);
+        if !st.scheduled {
+            st.scheduled = true;
+            drop(st);
+            lock(&self.shared.ready).push_back(mb.clone());
+            self.shared.wake.notify_one();
+        }
+        true
+    }
+
+    /// Refuses further jobs for `mb` once those queued have run; wakes a
+    /// reader blocked on it.
+    pub(crate) fn close_mailbox(&self, mb: &Mailbox) {
+        lock(&mb.state).closed = true;
+        mb.space.notify_all();
+    }
+
+    /// Lets blocked submitters through without waiting for space (used at
+    /// shutdown, so that readers can finish while callbacks drain).
+    pub(crate) fn unblock(&self, mb: &Mailbox) {
+        lock(&mb.state).no_wait = true;
+        mb.space.notify_all();
+    }
+
+    /// Whether the calling thread is one of this pool's workers.
+    pub(crate) fn is_worker(&self) -> bool {
+        let me = thread::current().id();
+        self.worker_ids.contains(&me)
+    }
+
+    /// Runs what is queued, then stops the workers. Safe to call from a
+    /// callback (that worker is not joined).
+    pub(crate) fn shutdown(&self) {
+        self.shared.stop.store(true, Ordering::Release);
+        self.shared.wake.notify_all();
+        let me = thread::current().id();
+        let handles: Vec<_> = lock(&self.workers).drain(..).collect();
+        for h in handles {
+            if h.thread().id() != me {
+                let _ = h.join();
+            }
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn worker(shared: &PoolShared) {
+    loop {
+        let mb = {
+            let mut ready = lock(&shared.ready);
+            loop {
+                if let Some(mb) = ready.pop_front() {
+                    break mb;
+                }
+                if shared.stop.load(Ordering::Acquire) {
+                    return;
+                }
+                ready = shared.wake.wait(ready).unwrap_or_else(|e| e.into_inner());
+            }
+        };
+        let mut ran = 0;
+        loop {
+            let job = {
+                let mut st = lock(&mb.state);
+                if ran == FAIR_BATCH && !st.jobs.is_empty() {
+                    // Let other connections run; come back later.
+                    drop(st);
+                    lock(&shared.ready).push_back(mb.clone());
+                    shared.wake.notify_one();
+                    break;
+                }
+                match st.jobs.pop_front() {
+                    Some(j) => j,
+                    None => {
+                        st.scheduled = false;
+                        break;
+                    }
+                }
+            };
+            mb.space.notify_one();
+            if catch_unwind(AssertUnwindSafe(job)).is_err() {
+                log::error!("a callback panicked; the connection goes on");
+            }
+            ran += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    #[test]
+    fn jobs_of_one_mailbox_run_in_order_and_mailboxes_in_parallel() {
+        let pool = Pool::new(2, "t");
+        let (tx, rx) = mpsc::channel();
+        let a = Mailbox::new(8);
+        let b = Mailbox::new(8);
+        // `a` blocks until `b` has run: only possible if they run in parallel.
+        let (gate_tx, gate_rx) = mpsc::channel::<()>();
+        pool.submit(&a, Box::new(move || gate_rx.recv_timeout(Duration::from_secs(5)).unwrap()));
+        for i in 0..100 {
+            let tx = tx.clone();
+            // The limit makes this wait for space while `a` is blocked? No:
+            // `b` has its own mailbox.
+            pool.submit(&b, Box::new(move || tx.send(i).unwrap()));
+            if i == 0 {
+                gate_tx.send(()).unwrap();
+            }
+        }
+        let got: Vec<i32> = (0..100).map(|_| rx.recv_timeout(Duration::from_secs(5)).unwrap()).collect();
+        assert_eq!(got, (0..100).collect::<Vec<_>>());
+        pool.shutdown();
+    }
+
+    #[test]
+    fn a_panicking_job_does_not_kill_the_worker() {
+        let pool = Pool::new(1, "t");
+        let mb = Mailbox::new(8);
+        pool.submit(&mb, Box::new(|| panic!("boom")));
+        let (tx, rx) = mpsc::channel();
+        pool.submit(&mb, Box::new(move || tx.send(1).unwrap()));
+        assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), 1);
+    }
+}

@@ -1,0 +1,480 @@
+//! The server: accepts clients, drives the handshake, dispatches messages.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use veltix::{Server, ServerConfig};
+//!
+//! let server = Server::builder(ServerConfig::default().port(8080))
+//!     .on_message(|peer, frame| {
+//!         // Echo: same type and request id, so `send_and_wait` gets it.
+//!         let _ = peer.reply(&frame, &frame.payload);
+//!     })
+//!     .start()?;
+//! println!("listening on {}", server.local_addr());
+//! # Ok::<(), veltix::Error>(())
+//! ```
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::config::{ConnConfig, ServerConfig};
+use crate::conn::{Conn, Peer, Role};
+use crate::core::{threads, EndReason, Proto, Session};
+use crate::correlation::{lock, random_u32};
+use crate::decoder::Decoder;
+use crate::dispatch::{Mailbox, Pool};
+use crate::error::{Error, Result};
+use crate::frame::{encode_into, now_ms, Frame, RequestId};
+use crate::handlers::{self, ConnectFn, Handlers, MessageFn};
+use crate::types;
+
+/// Called when a client's connection ends, with the reason.
+pub type ServerDisconnectFn = dyn Fn(&Peer, &EndReason) + Send + Sync;
+
+/// Totals since the server started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServerStats {
+    /// Clients that completed the handshake.
+    pub clients_served: u64,
+    /// Clients connected now.
+    pub clients_now: usize,
+    /// Frames received from all clients, past and present.
+    pub frames_in: u64,
+    /// Frames sent to all clients, past and present.
+    pub frames_out: u64,
+    /// Connections refused because of `max_connections`.
+    pub refused: u64,
+}
+
+struct Inner {
+    cfg: ServerConfig,
+    conn_cfg: Arc<ConnConfig>,
+    local_addr: SocketAddr,
+    conns: RwLock<HashMap<u64, Arc<Conn>>>,
+    readers: Mutex<Vec<JoinHandle<()>>>,
+    handlers: Handlers<ServerDisconnectFn>,
+    pool: Pool,
+    closing: AtomicBool,
+    next_id: AtomicU64,
+    served: AtomicU64,
+    refused: AtomicU64,
+    ended_in: AtomicU64,
+    ended_out: AtomicU64,
+}
+
+/// A running Veltix server. Dropping it shuts it down.
+pub struct Server {
+    inner: Arc<Inner>,
+    listener: Arc<TcpListener>,
+    accept: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Sets a server's callbacks before it starts accepting.
+pub struct ServerBuilder {
+    cfg: ServerConfig,
+    handlers: Handlers<ServerDisconnectFn>,
+}
+
+impl ServerBuilder {
+    /// Called on a callback worker when a client completes the handshake.
+    pub fn on_connect(self, f: impl Fn(&Peer) + Send + Sync + 'static) -> Self {
+        handlers::write(&self.handlers.on_connect, Some(Arc::new(f) as ConnectFn));
+        self
+    }
+    /// Called on a callback worker for each message no route takes.
+    pub fn on_message(self, f: impl Fn(&Peer, Frame) + Send + Sync + 'static) -> Self {
+        handlers::write(&self.handlers.on_message, Some(Arc::new(f) as MessageFn));
+        self
+    }
+    /// Called on a callback worker when an established client goes away.
+    pub fn on_disconnect(self, f: impl Fn(&Peer, &EndReason) + Send + Sync + 'static) -> Self {
+        handlers::write(&self.handlers.on_disconnect, Some(Arc::new(f) as Arc<ServerDisconnectFn>));
+        self
+    }
+    /// Routes messages of one type to `f` instead of on_message.
+    pub fn route(self, type_code: u16, f: impl Fn(&Peer, Frame) + Send + Sync + 'static) -> Self {
+        self.handlers.route(type_code, Arc::new(f));
+        self
+    }
+    /// Binds and starts accepting.
+    pub fn start(self) -> Result<Server> {
+        Server::start_with(self.cfg, self.handlers)
+    }
+}
+
+impl Server {
+    /// A builder for a server with `cfg`.
+    pub fn builder(cfg: ServerConfig) -> ServerBuilder {
+        ServerBuilder { cfg, handlers: Handlers::default() }
+    }
+
+    /// Binds and starts a server without callbacks (add them later with
+    /// [`set_on_message`](Server::set_on_message) and friends).
+    pub fn start(cfg: ServerConfig) -> Result<Server> {
+        Server::builder(cfg).start()
+    }
+
+    fn start_with(cfg: ServerConfig, handlers: Handlers<ServerDisconnectFn>) -> Result<Server> {
+        let listener = bind(&cfg.host, cfg.port)?;
+        let local_addr = listener.local_addr()?;
+        let inner = Arc::new(Inner {
+            conn_cfg: Arc::new(cfg.conn.clone()),
+            pool: Pool::new(cfg.conn.max_workers, "veltix-srv"),
+            cfg,
+            local_addr,
+            conns: RwLock::new(HashMap::new()),
+            readers: Mutex::new(Vec::new()),
+            handlers,
+            closing: AtomicBool::new(false),
+            next_id: AtomicU64::new(1),
+            served: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+            ended_in: AtomicU64::new(0),
+            ended_out: AtomicU64::new(0),
+        });
+        let listener = Arc::new(listener);
+        let (i, l) = (inner.clone(), listener.clone());
+        let accept = std::thread::Builder::new()
+            .name("veltix-accept".into())
+            .spawn(move || accept_loop(&i, &l))?;
+        log::info!("listening on {local_addr}");
+        Ok(Server { inner, listener, accept: Mutex::new(Some(accept)) })
+    }
+
+    /// The address the server listens on (with the real port when 0 was asked).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner.local_addr
+    }
+
+    /// The clients that completed the handshake, by id.
+    pub fn clients(&self) -> Vec<Peer> {
+        let mut v: Vec<Peer> = self
+            .inner
+            .conns
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|c| c.is_established() && !c.is_closed())
+            .map(|c| Peer { conn: c.clone() })
+            .collect();
+        v.sort_by_key(Peer::id);
+        v
+    }
+
+    /// The client with this id, if connected.
+    pub fn client(&self, id: u64) -> Option<Peer> {
+        let conns = self.inner.conns.read().unwrap_or_else(|e| e.into_inner());
+        conns.get(&id).filter(|c| c.is_established()).map(|c| Peer { conn: c.clone() })
+    }
+
+    /// Number of connected (established) clients.
+    pub fn client_count(&self) -> usize {
+        self.inner.established_count()
+    }
+
+    /// Sends one message to every connected client except `except`; the
+    /// frame is encoded once. Returns how many clients it was queued for.
+    pub fn broadcast(&self, type_code: u16, payload: &[u8], except: Option<u64>) -> Result<usize> {
+        let mut bytes = Vec::new();
+        encode_into(type_code, RequestId::from(random_u32()), now_ms(), payload, &mut bytes)?;
+        let conns: Vec<Arc<Conn>> = self
+            .inner
+            .conns
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|c| c.is_established() && Some(c.id) != except)
+            .cloned()
+            .collect();
+        let mut n = 0;
+        for c in conns {
+            if c.send_bytes(&[&bytes], 1).is_ok() {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Sends a message to one client; returns the request id used.
+    pub fn send_to(&self, id: u64, type_code: u16, payload: &[u8]) -> Result<RequestId> {
+        self.peer(id)?.send(type_code, payload)
+    }
+
+    /// Sends a request to one client and waits for its reply.
+    pub fn send_and_wait(
+        &self,
+        id: u64,
+        type_code: u16,
+        payload: &[u8],
+        timeout: Duration,
+    ) -> Result<Frame> {
+        self.peer(id)?.send_and_wait(type_code, payload, timeout)
+    }
+
+    /// Pings one client; returns the round-trip time.
+    pub fn ping(&self, id: u64, timeout: Duration) -> Result<Duration> {
+        self.peer(id)?.ping(timeout)
+    }
+
+    /// Closes one client's connection.
+    pub fn close_client(&self, id: u64) -> Result<()> {
+        self.peer(id)?.close();
+        Ok(())
+    }
+
+    fn peer(&self, id: u64) -> Result<Peer> {
+        self.client(id).ok_or(Error::NoSuchClient(id))
+    }
+
+    /// Routes messages of one type to `f` (replacing an earlier route);
+    /// returns false when it replaced one.
+    pub fn route(&self, type_code: u16, f: impl Fn(&Peer, Frame) + Send + Sync + 'static) -> bool {
+        self.inner.handlers.route(type_code, Arc::new(f))
+    }
+
+    /// Removes the route of a type; returns whether there was one.
+    pub fn unroute(&self, type_code: u16) -> bool {
+        self.inner.handlers.unroute(type_code)
+    }
+
+    /// Replaces the on-message callback.
+    pub fn set_on_message(&self, f: impl Fn(&Peer, Frame) + Send + Sync + 'static) {
+        handlers::write(&self.inner.handlers.on_message, Some(Arc::new(f) as MessageFn));
+    }
+
+    /// Replaces the on-connect callback.
+    pub fn set_on_connect(&self, f: impl Fn(&Peer) + Send + Sync + 'static) {
+        handlers::write(&self.inner.handlers.on_connect, Some(Arc::new(f) as ConnectFn));
+    }
+
+    /// Replaces the on-disconnect callback.
+    pub fn set_on_disconnect(&self, f: impl Fn(&Peer, &EndReason) + Send + Sync + 'static) {
+        handlers::write(
+            &self.inner.handlers.on_disconnect,
+            Some(Arc::new(f) as Arc<ServerDisconnectFn>),
+        );
+    }
+
+    /// Totals since start.
+    pub fn stats(&self) -> ServerStats {
+        let conns = self.inner.conns.read().unwrap_or_else(|e| e.into_inner());
+        let (mut fin, mut fout) = (0, 0);
+        for c in conns.values() {
+            let s = c.stats();
+            fin += s.frames_in;
+            fout += s.frames_out;
+        }
+        ServerStats {
+            clients_served: self.inner.served.load(Ordering::Relaxed),
+            clients_now: conns.values().filter(|c| c.is_established()).count(),
+            frames_in: fin + self.inner.ended_in.load(Ordering::Relaxed),
+            frames_out: fout + self.inner.ended_out.load(Ordering::Relaxed),
+            refused: self.inner.refused.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Stops accepting, flushes what is queued to each client (up to 2 s in
+    /// all), closes every connection, runs the pending callbacks and joins
+    /// every thread. Idempotent; safe to call from a callback.
+    pub fn shutdown(&self) {
+        if self.inner.closing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        // Wake the blocking accept().
+        shutdown_listener(&self.listener);
+        if let Some(h) = lock(&self.accept).take() {
+            let _ = h.join();
+        }
+        let conns: Vec<Arc<Conn>> =
+            self.inner.conns.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        for c in &conns {
+            c.flush(deadline.saturating_duration_since(Instant::now()));
+        }
+        for c in &conns {
+            self.inner.pool.unblock(&c.mailbox);
+            c.close("server shutting down");
+        }
+        let me = std::thread::current().id();
+        let readers: Vec<_> = lock(&self.inner.readers).drain(..).collect();
+        for h in readers {
+            if h.thread().id() != me {
+                let _ = h.join();
+            }
+        }
+        self.inner.pool.shutdown();
+        log::info!("server on {} stopped", self.inner.local_addr);
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl Inner {
+    fn established_count(&self) -> usize {
+        self.conns
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|c| c.is_established())
+            .count()
+    }
+}
+
+fn bind(host: &str, port: u16) -> Result<TcpListener> {
+    let addrs: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| Error::Connect { addr: format!("{host}:{port}"), source: e })?
+        .collect();
+    let mut last = None;
+    for a in &addrs {
+        match TcpListener::bind(a) {
+            Ok(l) => return Ok(l),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(match last {
+        Some(e) => Error::Io(std::io::Error::new(e.kind(), format!("cannot listen on {host}:{port}: {e}"))),
+        None => Error::NoAddress(format!("{host}:{port}")),
+    })
+}
+
+#[cfg(unix)]
+fn shutdown_listener(l: &TcpListener) {
+    use std::os::fd::AsRawFd;
+    // On Linux, shutting down a listening socket wakes a blocked accept()
+    // with an error; the listener is closed when the last Arc drops.
+    // SAFETY: the fd belongs to `l`, which is alive.
+    unsafe {
+        libc::shutdown(l.as_raw_fd(), libc::SHUT_RDWR);
+    }
+}
+
+fn accept_loop(inner: &Arc<Inner>, listener: &TcpListener) {
+    loop {
+        let accepted = listener.accept();
+        if inner.closing.load(Ordering::Acquire) {
+            return;
+        }
+        let (stream, peer) = match accepted {
+            Ok(x) => x,
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                log::error!("accept failed: {e}");
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        };
+        reap_readers(inner);
+        if let Some(max) = inner.cfg.max_connections {
+            let live = inner.conns.read().unwrap_or_else(|e| e.into_inner()).len();
+            if live >= max {
+                refuse(inner, stream, peer, max);
+                continue;
+            }
+        }
+        let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let mailbox = Mailbox::new(inner.conn_cfg.max_pending_callbacks);
+        let conn = Conn::new(id, stream, peer, Role::Server, inner.conn_cfg.clone(), mailbox);
+        log::debug!("accepted {peer} as client {id}");
+        let proto = match Proto::start_server(&conn) {
+            Ok(p) => p,
+            Err(e) => {
+                log::warn!("cannot greet {peer}: {e}");
+                continue;
+            }
+        };
+        inner.conns.write().unwrap_or_else(|e| e.into_inner()).insert(id, conn.clone());
+        let decoder = Decoder::new(inner.conn_cfg.max_message_size);
+        match threads::spawn_reader(conn.clone(), decoder, proto, inner.clone()) {
+            Ok(h) => lock(&inner.readers).push(h),
+            Err(e) => {
+                log::error!("cannot start a reader thread for {peer}: {e}");
+                conn.close_err("no reader thread");
+                inner.conns.write().unwrap_or_else(|e| e.into_inner()).remove(&id);
+            }
+        }
+    }
+}
+
+/// Joins reader threads that have finished, so the list does not grow.
+fn reap_readers(inner: &Inner) {
+    let mut readers = lock(&inner.readers);
+    let mut i = 0;
+    while i < readers.len() {
+        if readers[i].is_finished() {
+            let _ = readers.swap_remove(i).join();
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// Tells a client over the limit why, then closes it. Never blocks the
+/// accept loop for long.
+fn refuse(inner: &Inner, mut stream: TcpStream, peer: SocketAddr, max: usize) {
+    inner.refused.fetch_add(1, Ordering::Relaxed);
+    let reason = format!("server full: {max} connections is the limit");
+    log::warn!("refused {peer}: {reason}");
+    let frame = Frame::new(types::ERROR, RequestId::from(random_u32()), reason.into_bytes());
+    if let Ok(bytes) = frame.encode() {
+        let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
+        let _ = stream.write_all(&bytes);
+    }
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+}
+
+impl Session for Inner {
+    fn established(&self, conn: &Arc<Conn>) {
+        self.served.fetch_add(1, Ordering::Relaxed);
+        log::info!(
+            "client {} connected from {} (version {})",
+            conn.id,
+            conn.peer,
+            conn.peer_version().unwrap_or_default()
+        );
+        if let Some(f) = handlers::read(&self.handlers.on_connect) {
+            let peer = Peer { conn: conn.clone() };
+            self.pool.submit(&conn.mailbox, Box::new(move || f(&peer)));
+        }
+    }
+
+    fn deliver(&self, conn: &Arc<Conn>, frame: Frame) {
+        match self.handlers.for_message(frame.type_code) {
+            Some(f) => {
+                let peer = Peer { conn: conn.clone() };
+                self.pool.submit(&conn.mailbox, Box::new(move || f(&peer, frame)));
+            }
+            None => log::debug!(
+                "no handler for a type {} message from {}; dropped",
+                frame.type_code,
+                conn.peer
+            ),
+        }
+    }
+
+    fn ended(&self, conn: &Arc<Conn>, reason: EndReason) {
+        self.conns.write().unwrap_or_else(|e| e.into_inner()).remove(&conn.id);
+        let s = conn.stats();
+        self.ended_in.fetch_add(s.frames_in, Ordering::Relaxed);
+        self.ended_out.fetch_add(s.frames_out, Ordering::Relaxed);
+        if !conn.is_established() {
+            log::info!("connection from {} ended before the handshake: {}", conn.peer, reason.message);
+            return;
+        }
+        log::info!("client {} ({}) disconnected: {}", conn.id, conn.peer, reason.message);
+        if let Some(f) = handlers::read(&self.handlers.on_disconnect) {
+            let peer = Peer { conn: conn.clone() };
+            self.pool.submit(&conn.mailbox, Box::new(move || f(&peer, &reason)));
+        }
+        self.pool.close_mailbox(&conn.mailbox);
+    }
+}
