@@ -115,6 +115,110 @@ impl TypeArgs {
     }
 }
 
+/// Connection settings shared by `serve`, `connect`, `request`, `ping`
+/// and `bench` (every server and client setting of the library).
+#[derive(Debug, Clone, Args)]
+pub struct ConnArgs {
+    /// Protocol version announced in the handshake (veltix 1.6.3 peers
+    /// require an exact match).
+    #[arg(long, value_name = "VERSION", default_value = veltix::PROTOCOL_VERSION)]
+    pub protocol_version: String,
+    /// Largest frame accepted, header included: bytes or 512K, 10M, 1G.
+    #[arg(long, value_name = "BYTES", default_value = "10M", value_parser = crate::log_args::parse_size)]
+    pub max_message_size: u64,
+    /// How fast a silent peer is probed and dropped: low (ping after 30 s,
+    /// drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s).
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = ModeArg::Balanced)]
+    pub performance_mode: ModeArg,
+    /// Bytes asked of the socket per read: small (1 KiB), medium (8 KiB),
+    /// large (64 KiB), huge (1 MiB), or a size in bytes.
+    #[arg(long, value_name = "SIZE", default_value = "medium", value_parser = parse_buffer_size)]
+    pub buffer_size: usize,
+    /// Time allowed for the HELLO / HELLO_ACK handshake (e.g. 500ms, 5s).
+    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_duration)]
+    pub handshake_timeout: Duration,
+    /// Threads that run message callbacks.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub workers: u16,
+}
+
+/// `--performance-mode` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    Low,
+    Balanced,
+    High,
+}
+
+impl From<ModeArg> for veltix::PerformanceMode {
+    fn from(m: ModeArg) -> Self {
+        match m {
+            ModeArg::Low => veltix::PerformanceMode::Low,
+            ModeArg::Balanced => veltix::PerformanceMode::Balanced,
+            ModeArg::High => veltix::PerformanceMode::High,
+        }
+    }
+}
+
+fn parse_buffer_size(s: &str) -> Result<usize, String> {
+    use veltix::BufferSize::*;
+    let preset = match s.to_ascii_lowercase().as_str() {
+        "small" => Some(Small),
+        "medium" => Some(Medium),
+        "large" => Some(Large),
+        "huge" => Some(Huge),
+        _ => None,
+    };
+    if let Some(p) = preset {
+        return Ok(p.bytes());
+    }
+    let n = crate::log_args::parse_size(s)
+        .map_err(|_| format!("'{s}' is not small, medium, large, huge or a size in bytes"))?;
+    if !(64..=64 * 1024 * 1024).contains(&n) {
+        return Err(format!("buffer size {n} is out of range 64 bytes to 64 MiB"));
+    }
+    Ok(n as usize)
+}
+
+impl ConnArgs {
+    /// The library's per-connection settings.
+    pub fn conn_config(&self) -> veltix::ConnConfig {
+        let mut c = veltix::ConnConfig::default();
+        c.protocol_version = self.protocol_version.clone();
+        c.max_message_size = usize::try_from(self.max_message_size).unwrap_or(usize::MAX);
+        c.performance_mode = self.performance_mode.into();
+        c.buffer_size = self.buffer_size;
+        c.handshake_timeout = self.handshake_timeout;
+        c.max_workers = usize::from(self.workers);
+        c
+    }
+
+    /// A client configuration for `addr` with these settings.
+    pub fn client_config(&self, addr: &str) -> veltix::ClientConfig {
+        let mut c = veltix::ClientConfig::new(addr);
+        c.conn = self.conn_config();
+        c
+    }
+}
+
+/// Checks a `HOST:PORT` argument early, so the error names what was typed
+/// (IPv6 goes in brackets: `[::1]:8080`).
+pub fn parse_addr(s: &str) -> Result<String, String> {
+    let (host, port) = s
+        .rsplit_once(':')
+        .ok_or_else(|| format!("'{s}' has no port; use HOST:PORT, e.g. localhost:8080 or [::1]:8080"))?;
+    if port.parse::<u16>().is_err() {
+        return Err(format!("'{port}' in '{s}' is not a port number (0-65535)"));
+    }
+    if host.is_empty() {
+        return Err(format!("'{s}' has no host; use HOST:PORT, e.g. localhost:8080"));
+    }
+    if host.contains(':') && !(host.starts_with('[') && host.ends_with(']')) {
+        return Err(format!("'{s}': put an IPv6 address in brackets, e.g. [::1]:8080"));
+    }
+    Ok(s.to_string())
+}
+
 /// Parses a duration: humantime forms (`500ms`, `2s`, `1m`) or plain
 /// seconds (`0.2`, `3`).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -196,6 +300,25 @@ mod tests {
         assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
         assert!(parse_duration("-1").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn addresses() {
+        assert!(parse_addr("localhost:8080").is_ok());
+        assert!(parse_addr("[::1]:8080").is_ok());
+        assert!(parse_addr("10.0.0.1:1").is_ok());
+        assert!(parse_addr("localhost").unwrap_err().contains("no port"));
+        assert!(parse_addr("::1:80").unwrap_err().contains("brackets"));
+        assert!(parse_addr("h:99999").unwrap_err().contains("not a port"));
+        assert!(parse_addr(":80").unwrap_err().contains("no host"));
+    }
+
+    #[test]
+    fn buffer_sizes() {
+        assert_eq!(parse_buffer_size("small"), Ok(1024));
+        assert_eq!(parse_buffer_size("HUGE"), Ok(1 << 20));
+        assert_eq!(parse_buffer_size("16K"), Ok(16384));
+        assert!(parse_buffer_size("1").is_err());
     }
 
     #[test]

@@ -1,0 +1,25 @@
+//! `veltix man`: the man page in roff (clap_mangen).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::CommandFactory;
+
+use crate::cli::Cli;
+
+/// Options of `veltix man`.
+#[derive(Debug, clap::Args)]
+#[command(after_long_help = "\
+Examples:
+  veltix man | man -l -
+  veltix man > /usr/local/share/man/man1/veltix.1")]
+pub struct Args {}
+
+/// Runs `veltix man`.
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut out).context("cannot render the man page")?;
+    std::io::stdout().lock().write_all(&out).context("cannot write to stdout")?;
+    Ok(ExitCode::SUCCESS)
+}
