@@ -83,9 +83,15 @@ pub(crate) struct Conn {
     close_reason: Mutex<Option<EndReason>>,
     peer_version: Mutex<Option<String>>,
     tags: Mutex<HashMap<String, serde_json::Value>>,
+    /// The server this connection belongs to (server side only).
+    server: std::sync::OnceLock<std::sync::Weak<crate::server::Inner>>,
 }
 
 impl Conn {
+    pub(crate) fn set_server(&self, s: std::sync::Weak<crate::server::Inner>) {
+        let _ = self.server.set(s);
+    }
+
     pub(crate) fn new(
         id: u64,
         stream: TcpStream,
@@ -112,6 +118,7 @@ impl Conn {
             close_reason: Mutex::new(None),
             peer_version: Mutex::new(None),
             tags: Mutex::new(HashMap::new()),
+            server: std::sync::OnceLock::new(),
         })
     }
 
@@ -397,6 +404,12 @@ impl Peer {
     /// The protocol version the peer announced in the handshake.
     pub fn peer_version(&self) -> Option<String> {
         self.conn.peer_version()
+    }
+
+    /// The server this client is connected to, for server-side callbacks
+    /// that reach other clients (`None` on the client side).
+    pub fn server(&self) -> Option<crate::server::ServerHandle> {
+        self.conn.server.get().map(|w| crate::server::ServerHandle::from_weak(w.clone()))
     }
 
     /// How long ago the TCP connection was made.

@@ -57,7 +57,7 @@ pub use conn::{ConnStats, Peer};
 pub use core::{EndKind, EndReason};
 pub use decoder::{Decoder, FrameReader, RawFrame};
 pub use handlers::{ConnectFn, MessageFn};
-pub use server::{Server, ServerBuilder, ServerStats};
+pub use server::{Server, ServerBuilder, ServerHandle, ServerStats};
 pub use error::{Error, ProtocolError, Result};
 pub use frame::{Frame, Header, RequestId, DEFAULT_MAX_MESSAGE_SIZE, HEADER_LEN};
 pub use handshake::PROTOCOL_VERSION;

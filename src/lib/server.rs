@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -51,7 +51,7 @@ pub struct ServerStats {
     pub refused: u64,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     cfg: ServerConfig,
     conn_cfg: Arc<ConnConfig>,
     local_addr: SocketAddr,
@@ -72,6 +72,52 @@ pub struct Server {
     inner: Arc<Inner>,
     listener: Arc<TcpListener>,
     accept: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// A weak handle to a running server, for callbacks that need to reach
+/// other clients (for example to relay a message). It does not keep the
+/// server alive: once the server is shut down, its calls fail or return
+/// nothing.
+#[derive(Clone)]
+pub struct ServerHandle {
+    inner: Weak<Inner>,
+}
+
+impl std::fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerHandle").field("alive", &(self.inner.strong_count() > 0)).finish()
+    }
+}
+
+impl ServerHandle {
+    pub(crate) fn from_weak(inner: Weak<Inner>) -> ServerHandle {
+        ServerHandle { inner }
+    }
+
+    fn get(&self) -> Result<Arc<Inner>> {
+        self.inner.upgrade().ok_or_else(|| Error::Closed(Some("the server has stopped".into())))
+    }
+
+    /// The connected clients, by id (empty once the server stopped).
+    pub fn clients(&self) -> Vec<Peer> {
+        self.get().map(|i| i.clients()).unwrap_or_default()
+    }
+
+    /// The client with this id, if connected.
+    pub fn client(&self, id: u64) -> Option<Peer> {
+        self.get().ok().and_then(|i| i.client(id))
+    }
+
+    /// Sends one message to every connected client except `except`,
+    /// encoded once; returns how many it was queued for.
+    pub fn broadcast(&self, type_code: u16, payload: &[u8], except: Option<u64>) -> Result<usize> {
+        self.get()?.broadcast(type_code, payload, except)
+    }
+
+    /// Totals since start.
+    pub fn stats(&self) -> Result<ServerStats> {
+        Ok(self.get()?.stats())
+    }
 }
 
 /// Sets a server's callbacks before it starts accepting.
@@ -151,25 +197,19 @@ impl Server {
         self.inner.local_addr
     }
 
+    /// A handle to this server that callbacks can keep (see [`Peer::server`]).
+    pub fn handle(&self) -> ServerHandle {
+        ServerHandle { inner: Arc::downgrade(&self.inner) }
+    }
+
     /// The clients that completed the handshake, by id.
     pub fn clients(&self) -> Vec<Peer> {
-        let mut v: Vec<Peer> = self
-            .inner
-            .conns
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .filter(|c| c.is_established() && !c.is_closed())
-            .map(|c| Peer { conn: c.clone() })
-            .collect();
-        v.sort_by_key(Peer::id);
-        v
+        self.inner.clients()
     }
 
     /// The client with this id, if connected.
     pub fn client(&self, id: u64) -> Option<Peer> {
-        let conns = self.inner.conns.read().unwrap_or_else(|e| e.into_inner());
-        conns.get(&id).filter(|c| c.is_established()).map(|c| Peer { conn: c.clone() })
+        self.inner.client(id)
     }
 
     /// Number of connected (established) clients.
@@ -180,29 +220,12 @@ impl Server {
     /// Sends one message to every connected client except `except`; the
     /// frame is encoded once. Returns how many clients it was queued for.
     pub fn broadcast(&self, type_code: u16, payload: &[u8], except: Option<u64>) -> Result<usize> {
-        let mut bytes = Vec::new();
-        encode_into(type_code, RequestId::from(random_u32()), now_ms(), payload, &mut bytes)?;
-        let conns: Vec<Arc<Conn>> = self
-            .inner
-            .conns
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .filter(|c| c.is_established() && Some(c.id) != except)
-            .cloned()
-            .collect();
-        let mut n = 0;
-        for c in conns {
-            if c.send_bytes(&[&bytes], 1).is_ok() {
-                n += 1;
-            }
-        }
-        Ok(n)
+        self.inner.broadcast(type_code, payload, except)
     }
 
     /// Sends a message to one client; returns the request id used.
     pub fn send_to(&self, id: u64, type_code: u16, payload: &[u8]) -> Result<RequestId> {
-        self.peer(id)?.send(type_code, payload)
+        self.inner.peer(id)?.send(type_code, payload)
     }
 
     /// Sends a request to one client and waits for its reply.
@@ -213,22 +236,18 @@ impl Server {
         payload: &[u8],
         timeout: Duration,
     ) -> Result<Frame> {
-        self.peer(id)?.send_and_wait(type_code, payload, timeout)
+        self.inner.peer(id)?.send_and_wait(type_code, payload, timeout)
     }
 
     /// Pings one client; returns the round-trip time.
     pub fn ping(&self, id: u64, timeout: Duration) -> Result<Duration> {
-        self.peer(id)?.ping(timeout)
+        self.inner.peer(id)?.ping(timeout)
     }
 
     /// Closes one client's connection.
     pub fn close_client(&self, id: u64) -> Result<()> {
-        self.peer(id)?.close();
+        self.inner.peer(id)?.close();
         Ok(())
-    }
-
-    fn peer(&self, id: u64) -> Result<Peer> {
-        self.client(id).ok_or(Error::NoSuchClient(id))
     }
 
     /// Routes messages of one type to `f` (replacing an earlier route);
@@ -262,20 +281,7 @@ impl Server {
 
     /// Totals since start.
     pub fn stats(&self) -> ServerStats {
-        let conns = self.inner.conns.read().unwrap_or_else(|e| e.into_inner());
-        let (mut fin, mut fout) = (0, 0);
-        for c in conns.values() {
-            let s = c.stats();
-            fin += s.frames_in;
-            fout += s.frames_out;
-        }
-        ServerStats {
-            clients_served: self.inner.served.load(Ordering::Relaxed),
-            clients_now: conns.values().filter(|c| c.is_established()).count(),
-            frames_in: fin + self.inner.ended_in.load(Ordering::Relaxed),
-            frames_out: fout + self.inner.ended_out.load(Ordering::Relaxed),
-            refused: self.inner.refused.load(Ordering::Relaxed),
-        }
+        self.inner.stats()
     }
 
     /// Stops accepting, flushes what is queued to each client (up to 2 s in
@@ -319,6 +325,65 @@ impl Drop for Server {
 }
 
 impl Inner {
+    fn clients(&self) -> Vec<Peer> {
+        let mut v: Vec<Peer> = self
+            .conns
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|c| c.is_established() && !c.is_closed())
+            .map(|c| Peer { conn: c.clone() })
+            .collect();
+        v.sort_by_key(Peer::id);
+        v
+    }
+
+    fn client(&self, id: u64) -> Option<Peer> {
+        let conns = self.conns.read().unwrap_or_else(|e| e.into_inner());
+        conns.get(&id).filter(|c| c.is_established()).map(|c| Peer { conn: c.clone() })
+    }
+
+    fn peer(&self, id: u64) -> Result<Peer> {
+        self.client(id).ok_or(Error::NoSuchClient(id))
+    }
+
+    fn broadcast(&self, type_code: u16, payload: &[u8], except: Option<u64>) -> Result<usize> {
+        let mut bytes = Vec::new();
+        encode_into(type_code, RequestId::from(random_u32()), now_ms(), payload, &mut bytes)?;
+        let conns: Vec<Arc<Conn>> = self
+            .conns
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|c| c.is_established() && Some(c.id) != except)
+            .cloned()
+            .collect();
+        let mut n = 0;
+        for c in conns {
+            if c.send_bytes(&[&bytes], 1).is_ok() {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    fn stats(&self) -> ServerStats {
+        let conns = self.conns.read().unwrap_or_else(|e| e.into_inner());
+        let (mut fin, mut fout) = (0, 0);
+        for c in conns.values() {
+            let s = c.stats();
+            fin += s.frames_in;
+            fout += s.frames_out;
+        }
+        ServerStats {
+            clients_served: self.served.load(Ordering::Relaxed),
+            clients_now: conns.values().filter(|c| c.is_established()).count(),
+            frames_in: fin + self.ended_in.load(Ordering::Relaxed),
+            frames_out: fout + self.ended_out.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
+        }
+    }
+
     fn established_count(&self) -> usize {
         self.conns
             .read()
@@ -384,6 +449,7 @@ fn accept_loop(inner: &Arc<Inner>, listener: &TcpListener) {
         let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
         let mailbox = Mailbox::new(inner.conn_cfg.max_pending_callbacks);
         let conn = Conn::new(id, stream, peer, Role::Server, inner.conn_cfg.clone(), mailbox);
+        conn.set_server(Arc::downgrade(inner));
         log::debug!("accepted {peer} as client {id}");
         let proto = match Proto::start_server(&conn) {
             Ok(p) => p,
