@@ -1,0 +1,186 @@
+//! `veltix encode`: golden frames byte for byte, every payload source and
+//! output format round-tripping through `veltix decode`.
+
+use crate::util::{
+    code, golden, json_lines, run, run_with_stdin, stderr, stdout, tohex, unhex, veltix,
+};
+
+fn fixed(args: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = vec!["encode".into(), "--id".into(), "a3f21c07".into()];
+    v.extend(["--timestamp".into(), "1764150000123".into()]);
+    v.extend(args.iter().map(|s| s.to_string()));
+    v
+}
+
+/// Decodes `bytes` as JSON lines and returns the single frame object.
+fn decode_one(bytes: &[u8]) -> serde_json::Value {
+    let out = run_with_stdin(veltix(["decode", "--json"]), bytes);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let mut lines = json_lines(&out);
+    assert_eq!(lines.len(), 1, "{}", stdout(&out));
+    lines.remove(0)
+}
+
+#[test]
+fn every_golden_vector_encodes_to_the_exact_bytes() {
+    for v in golden() {
+        let out = run(veltix([
+            "encode",
+            "--type",
+            &v.type_code.to_string(),
+            "--id",
+            &v.request_id_hex,
+            "--timestamp",
+            &v.timestamp_ms.to_string(),
+            "--hex",
+            &v.payload_hex,
+        ]));
+        assert_eq!(code(&out), 0, "{}: {}", v.name, stderr(&out));
+        assert_eq!(tohex(&out.stdout), v.frame_hex, "{}", v.name);
+    }
+}
+
+#[test]
+fn text_argument_is_the_payload() {
+    let out = run(veltix(fixed(&["Hello Server!"])));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // Same bytes as the chat_hello golden frame (type 200 is the default).
+    assert_eq!(tohex(&out.stdout), golden()[0].frame_hex);
+    let frame = decode_one(&out.stdout);
+    assert_eq!(frame["payload_text"], "Hello Server!");
+}
+
+#[test]
+fn stdin_file_and_hex_payloads_round_trip() {
+    let payload = b"\x00\x01binary\xff payload";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("payload.bin");
+    std::fs::write(&path, payload).unwrap();
+    let at_file = format!("@{}", path.display());
+    let hex = tohex(payload);
+    let spaced: String = hex
+        .as_bytes()
+        .chunks(2)
+        .map(|c| format!("{} ", String::from_utf8_lossy(c)))
+        .collect();
+
+    let from_stdin = run_with_stdin(veltix(fixed(&["-"])), payload);
+    let from_file = run(veltix(fixed(&[&at_file])));
+    let from_hex = run(veltix(fixed(&["--hex", &hex])));
+    let from_spaced_hex = run(veltix(fixed(&["--hex", &spaced])));
+    for out in [&from_stdin, &from_file, &from_hex, &from_spaced_hex] {
+        assert_eq!(code(out), 0, "{}", stderr(out));
+        assert_eq!(out.stdout, from_stdin.stdout);
+        let frame = decode_one(&out.stdout);
+        assert_eq!(frame["payload_hex"], hex);
+        assert_eq!(frame["request_id"], "a3f21c07");
+        assert_eq!(frame["timestamp_ms"], 1764150000123u64);
+        assert_eq!(frame["crc_ok"], true);
+    }
+}
+
+#[test]
+fn each_output_format_round_trips() {
+    let bin = run(veltix(fixed(&[
+        "--output", "bin", "--type", "201", "status?",
+    ])));
+    let hex = run(veltix(fixed(&[
+        "--output", "hex", "--type", "201", "status?",
+    ])));
+    assert_eq!(code(&bin), 0);
+    assert_eq!(code(&hex), 0);
+    let text = stdout(&hex);
+    assert!(text.ends_with('\n'));
+    assert_eq!(unhex(text.trim_end()), bin.stdout);
+    for out in [&bin, &hex] {
+        let frame = decode_one(&out.stdout);
+        assert_eq!(frame["type_code"], 201);
+        assert_eq!(frame["payload_text"], "status?");
+    }
+}
+
+#[test]
+fn piped_output_defaults_to_binary() {
+    let out = run(veltix(fixed(&["x"])));
+    assert_eq!(out.stdout.len(), 22 + 1);
+    assert_eq!(&out.stdout[..2], &[0x00, 0xc8]);
+}
+
+#[test]
+fn no_payload_is_an_empty_frame() {
+    let out = run(veltix(fixed(&["--type", "ping"])));
+    assert_eq!(
+        tohex(&out.stdout),
+        "000000000000000000000000019abf88b9fba3f21c07"
+    );
+}
+
+#[test]
+fn type_names_resolve() {
+    let out = run(veltix(fixed(&[
+        "--type-name",
+        "200=chat",
+        "--type",
+        "chat",
+        "hi",
+    ])));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(&out.stdout[..2], &[0x00, 0xc8]);
+    let out = run(veltix(fixed(&["--type", "hello_ack"])));
+    assert_eq!(&out.stdout[..2], &[0x00, 0x0b]);
+    let out = run(veltix(fixed(&["--type", "0x191"])));
+    assert_eq!(&out.stdout[..2], &[0x01, 0x91]);
+}
+
+#[test]
+fn defaults_are_a_random_id_and_the_current_time() {
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let a = decode_one(&run(veltix(["encode", "a"])).stdout);
+    let b = decode_one(&run(veltix(["encode", "a"])).stdout);
+    let after = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    assert_ne!(a["request_id"], b["request_id"]);
+    let ts = a["timestamp_ms"].as_u64().unwrap();
+    assert!(before <= ts && ts <= after, "{before} <= {ts} <= {after}");
+}
+
+#[test]
+fn errors_name_what_the_user_typed() {
+    let out = run(veltix(["encode", "--type", "chatter", "x"]));
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("chatter"), "{}", stderr(&out));
+
+    let out = run(veltix(["encode", "--type", "70000", "x"]));
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("70000"), "{}", stderr(&out));
+
+    let out = run(veltix(["encode", "--id", "xyz", "x"]));
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("--id 'xyz'"), "{}", stderr(&out));
+
+    let out = run(veltix(["encode", "--hex", "48 6g"]));
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("'6g'"), "{}", stderr(&out));
+
+    let out = run(veltix(["encode", "@/nonexistent/payload.json"]));
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("/nonexistent/payload.json"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(out.stdout.is_empty());
+
+    let out = run(veltix(["encode", "--hex", "00", "text"]));
+    assert_eq!(
+        code(&out),
+        2,
+        "--hex and PAYLOAD conflict: {}",
+        stderr(&out)
+    );
+}

@@ -1,0 +1,151 @@
+//! Helpers shared by the CLI tests: running the binary with a clean
+//! environment, the golden vectors, hex and `xxd` text.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+/// `veltix ARGS...` with an empty environment (no NO_COLOR, no
+/// RUST_LOG, no terminal hints), so results do not depend on the shell.
+pub fn veltix<I, S>(args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_veltix"));
+    cmd.env_clear().args(args);
+    cmd
+}
+
+/// Runs `cmd` with `stdin` as its input and waits for it.
+pub fn run_with_stdin(mut cmd: Command, stdin: &[u8]) -> Output {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn veltix");
+    let mut pipe = child.stdin.take().expect("stdin pipe");
+    let data = stdin.to_vec();
+    // Write from a thread: a large input must not block on a full stdout.
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&data);
+    });
+    let out = child.wait_with_output().expect("wait for veltix");
+    writer.join().expect("stdin writer");
+    out
+}
+
+/// Runs `cmd` with no input.
+pub fn run(mut cmd: Command) -> Output {
+    cmd.stdin(Stdio::null());
+    cmd.output().expect("run veltix")
+}
+
+/// Stdout as text.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Stderr as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The exit code (-1 when killed by a signal).
+pub fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+/// Each stdout line parsed as JSON.
+pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    stdout(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// A golden frame produced by veltix 1.6.3 (tests/data/veltix-1.6.3-frames.json).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Vector {
+    pub name: String,
+    pub type_code: u16,
+    pub type_name: String,
+    pub request_id_hex: String,
+    pub timestamp_ms: u64,
+    pub payload_hex: String,
+    pub crc32_hex: String,
+    pub frame_hex: String,
+}
+
+impl Vector {
+    pub fn frame(&self) -> Vec<u8> {
+        unhex(&self.frame_hex)
+    }
+    pub fn payload(&self) -> Vec<u8> {
+        unhex(&self.payload_hex)
+    }
+}
+
+/// The golden vectors.
+pub fn golden() -> Vec<Vector> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        vectors: Vec<Vector>,
+    }
+    let path = data_path("veltix-1.6.3-frames.json");
+    let text = std::fs::read_to_string(&path).expect("read golden vectors");
+    let file: File = serde_json::from_str(&text).expect("parse golden vectors");
+    assert!(!file.vectors.is_empty());
+    file.vectors
+}
+
+/// Every golden frame, back to back.
+pub fn golden_stream() -> Vec<u8> {
+    golden().iter().flat_map(Vector::frame).collect()
+}
+
+/// A file under tests/data/.
+pub fn data_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+/// Bytes of a hex string (test data only: panics on bad hex).
+pub fn unhex(s: &str) -> Vec<u8> {
+    assert!(s.len() % 2 == 0, "odd hex: {s}");
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+/// Lowercase hex.
+pub fn tohex(b: &[u8]) -> String {
+    b.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The text `xxd` prints for `data` (16 bytes a row, groups of 2).
+pub fn xxd(data: &[u8]) -> String {
+    let mut out = String::new();
+    for (row, chunk) in data.chunks(16).enumerate() {
+        let mut hex = String::new();
+        for (i, b) in chunk.iter().enumerate() {
+            if i > 0 && i % 2 == 0 {
+                hex.push(' ');
+            }
+            hex.push_str(&format!("{b:02x}"));
+        }
+        let ascii: String = chunk
+            .iter()
+            .map(|&b| {
+                if (0x20..0x7f).contains(&b) {
+                    b as char
+                } else {
+                    '.'
+                }
+            })
+            .collect();
+        out.push_str(&format!("{:08x}: {hex:<39}  {ascii}\n", row * 16));
+    }
+    out
+}
