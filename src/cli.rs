@@ -11,14 +11,11 @@ use clap::{Args, Parser, ValueEnum};
 use crate::cmd::Command;
 use crate::log_args::LogArgs;
 
-/// Exit codes, as documented in `--help` and the README.
+/// Exit codes, as documented in `--help` and the README (0 is success and
+/// 2 a usage error, which clap reports itself).
 pub mod exit {
-    /// Success.
-    pub const OK: u8 = 0;
     /// Any other error (including invalid frames found by `decode`).
     pub const ERROR: u8 = 1;
-    /// Bad command-line usage.
-    pub const USAGE: u8 = 2;
     /// Cannot connect: refused, unreachable, handshake failed, version mismatch.
     pub const CONNECT: u8 = 3;
     /// Timed out waiting for a reply.
@@ -201,12 +198,59 @@ impl ConnArgs {
     }
 }
 
+/// Where a message's payload comes from: text, `-` (stdin), `@FILE`, or
+/// `--hex`.
+#[derive(Debug, Clone, Args)]
+pub struct PayloadArgs {
+    /// The payload: text, `-` to read stdin, or `@FILE` to read a file.
+    #[arg(value_name = "PAYLOAD", conflicts_with = "hex")]
+    pub payload: Option<String>,
+    /// The payload as hex instead (spaces, `0x` and `xxd` dumps allowed).
+    #[arg(long, value_name = "HEX")]
+    pub hex: Option<String>,
+}
+
+impl PayloadArgs {
+    /// The payload bytes (empty when none was given).
+    pub fn read(&self) -> anyhow::Result<Vec<u8>> {
+        use std::io::Read;
+        if let Some(text) = &self.hex {
+            return crate::output::hex::decode(text)
+                .with_context(|| format!("--hex '{}' is not valid hex", shorten(text)));
+        }
+        match self.payload.as_deref() {
+            None => Ok(Vec::new()),
+            Some("-") => {
+                let mut buf = Vec::new();
+                std::io::stdin()
+                    .lock()
+                    .read_to_end(&mut buf)
+                    .context("cannot read the payload from stdin")?;
+                Ok(buf)
+            }
+            Some(arg) => match arg.strip_prefix('@') {
+                Some(path) => std::fs::read(path)
+                    .with_context(|| format!("cannot read the payload file {path} (from {arg})")),
+                None => Ok(arg.as_bytes().to_vec()),
+            },
+        }
+    }
+}
+
+/// What the user typed, cut short enough to quote in an error.
+pub fn shorten(s: &str) -> String {
+    match s.char_indices().nth(60) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
 /// Checks a `HOST:PORT` argument early, so the error names what was typed
 /// (IPv6 goes in brackets: `[::1]:8080`).
 pub fn parse_addr(s: &str) -> Result<String, String> {
-    let (host, port) = s
-        .rsplit_once(':')
-        .ok_or_else(|| format!("'{s}' has no port; use HOST:PORT, e.g. localhost:8080 or [::1]:8080"))?;
+    let (host, port) = s.rsplit_once(':').ok_or_else(|| {
+        format!("'{s}' has no port; use HOST:PORT, e.g. localhost:8080 or [::1]:8080")
+    })?;
     if port.parse::<u16>().is_err() {
         return Err(format!("'{port}' in '{s}' is not a port number (0-65535)"));
     }
@@ -256,7 +300,9 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
         }
         if let Some(e) = cause.downcast_ref::<veltix::Error>() {
             return match e {
-                veltix::Error::Timeout { what, .. } if *what != "connect" && *what != "handshake" => {
+                veltix::Error::Timeout { what, .. }
+                    if *what != "connect" && *what != "handshake" =>
+                {
                     exit::TIMEOUT
                 }
                 veltix::Error::Timeout { .. } => exit::CONNECT,

@@ -20,13 +20,7 @@ pub const DEFAULT_LEVEL: Level = Level::Warning;
 pub struct LogArgs {
     /// Least severe log level shown (default: warning; info for commands
     /// that serve). Overrides -v and -q.
-    #[arg(
-        long,
-        value_enum,
-        ignore_case = true,
-        global = true,
-        value_name = "LEVEL"
-    )]
+    #[arg(long, value_enum, ignore_case = true, global = true, value_name = "LEVEL")]
     pub log_level: Option<LevelArg>,
     /// More log output (-v: debug, -vv: trace).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -104,12 +98,6 @@ impl From<LevelArg> for Level {
 }
 
 impl LogArgs {
-    /// Installs the logger described by the flags, with [`DEFAULT_LEVEL`].
-    /// Logs go to stderr (coloured if `color`) and to `--log-file`.
-    pub fn install(&self, color: bool) -> anyhow::Result<()> {
-        self.install_with_default(color, DEFAULT_LEVEL).map(drop)
-    }
-
     /// Installs the logger described by the flags; `default_level` applies
     /// when neither `--log-level`, `-v` nor `-q` is given. The handle
     /// changes the level later.
@@ -130,9 +118,7 @@ impl LogArgs {
             Some(path) => format!("cannot log to --log-file {}", path.display()),
             None => "cannot set up logging".to_owned(),
         })?;
-        logger
-            .install()
-            .context("cannot set up logging (--log-level, --log-file)")
+        logger.install().context("cannot set up logging (--log-level, --log-file)")
     }
 
     /// The level the flags choose: `--log-level`, else `-v`/`-vv`/`-q`/`-qq`,
@@ -170,8 +156,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         _ => (body, 1),
     };
     let n: u64 = digits.trim().parse().map_err(|_| bad())?;
-    n.checked_mul(unit)
-        .ok_or_else(|| format!("'{s}' is too large"))
+    n.checked_mul(unit).ok_or_else(|| format!("'{s}' is too large"))
 }
 
 #[cfg(test)]
@@ -254,32 +239,18 @@ mod tests {
             assert!(parse_size(bad).is_err(), "{bad:?}");
         }
         assert!(parse_size("99999999999999999999G").is_err());
-        assert!(parse_size("17179869184G")
-            .unwrap_err()
-            .contains("too large"));
+        assert!(parse_size("17179869184G").unwrap_err().contains("too large"));
     }
 
     #[test]
     fn file_flags() {
-        let args = parse(&[
-            "--log-file",
-            "app.log",
-            "--log-max-size",
-            "1M",
-            "--log-backups",
-            "5",
-        ])
-        .unwrap();
+        let args = parse(&["--log-file", "app.log", "--log-max-size", "1M", "--log-backups", "5"])
+            .unwrap();
         assert_eq!(args.log_file, Some(PathBuf::from("app.log")));
         assert_eq!(args.log_max_size, 1 << 20);
         assert_eq!(args.log_backups, 5);
-        let err = parse(&["--log-file", "a", "--log-max-size", "10X"])
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("--log-max-size") && err.contains("10X"),
-            "{err}"
-        );
+        let err = parse(&["--log-file", "a", "--log-max-size", "10X"]).unwrap_err().to_string();
+        assert!(err.contains("--log-max-size") && err.contains("10X"), "{err}");
         // Rotation settings without a file are a mistake worth reporting.
         assert!(parse(&["--log-max-size", "1M"]).is_err());
         assert!(parse(&["--log-backups", "2"]).is_err());
@@ -295,9 +266,6 @@ mod tests {
         // Fails while opening the file, before touching the global logger.
         let err = args.install(false).unwrap_err();
         let msg = format!("{err:#}");
-        assert!(
-            msg.contains("--log-file") && msg.contains(&path.display().to_string()),
-            "{msg}"
-        );
+        assert!(msg.contains("--log-file") && msg.contains(&path.display().to_string()), "{msg}");
     }
 }

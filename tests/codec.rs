@@ -55,10 +55,7 @@ fn decode_whole(bytes: &[u8], max: usize) -> Decoded {
     d.push(bytes);
     let mut events = vec![];
     let alive = drain(&mut d, &mut events);
-    Decoded {
-        events,
-        leftover: alive.then(|| d.buffered().to_vec()),
-    }
+    Decoded { events, leftover: alive.then(|| d.buffered().to_vec()) }
 }
 
 /// Decodes `bytes` pushed in chunks whose sizes cycle through `splits`
@@ -80,22 +77,11 @@ fn decode_split(bytes: &[u8], splits: &[usize], max: usize) -> Decoded {
         let (chunk, tail) = rest.split_at(n.min(rest.len()));
         rest = tail;
         d.push(chunk);
-        assert!(
-            d.capacity() <= bound,
-            "capacity {} > bound {bound}",
-            d.capacity()
-        );
+        assert!(d.capacity() <= bound, "capacity {} > bound {bound}", d.capacity());
         alive = drain(&mut d, &mut events);
-        assert!(
-            d.capacity() <= bound,
-            "capacity {} > bound {bound}",
-            d.capacity()
-        );
+        assert!(d.capacity() <= bound, "capacity {} > bound {bound}", d.capacity());
     }
-    Decoded {
-        events,
-        leftover: alive.then(|| d.buffered().to_vec()),
-    }
+    Decoded { events, leftover: alive.then(|| d.buffered().to_vec()) }
 }
 
 /// A reader that hands out the data in small reads of cycling sizes and
@@ -113,9 +99,7 @@ impl Read for ChunkyReader<'_> {
         if self.interrupt_every.is_some_and(|k| self.calls % k == 0) {
             return Err(io::ErrorKind::Interrupted.into());
         }
-        let n = self.sizes[self.calls % self.sizes.len()]
-            .min(buf.len())
-            .min(self.data.len());
+        let n = self.sizes[self.calls % self.sizes.len()].min(buf.len()).min(self.data.len());
         buf[..n].copy_from_slice(&self.data[..n]);
         self.data = &self.data[n..];
         Ok(n)
@@ -147,16 +131,11 @@ fn read_all<R: Read>(r: R, max: usize) -> Vec<Event> {
 /// The events FrameReader must give for a stream: the decoder's, plus a
 /// Truncated error when bytes are left over at end of stream.
 fn expected_reader_events(bytes: &[u8], max: usize) -> Vec<Event> {
-    let Decoded {
-        mut events,
-        leftover,
-    } = decode_whole(bytes, max);
+    let Decoded { mut events, leftover } = decode_whole(bytes, max);
     if let Some(left) = leftover.filter(|l| !l.is_empty()) {
         let needed = Header::peek(&left).map_or(HEADER_LEN as u64, |h| h.frame_len());
-        events.push(Event::Error(ProtocolError::Truncated {
-            needed,
-            available: left.len() as u64,
-        }));
+        events
+            .push(Event::Error(ProtocolError::Truncated { needed, available: left.len() as u64 }));
     }
     events
 }
@@ -179,12 +158,7 @@ fn header_declaring(payload_len: u32) -> [u8; HEADER_LEN] {
 fn golden_frames_encode_to_the_reference_bytes() {
     for g in golden_frames() {
         let frame = g.frame();
-        assert_eq!(
-            golden::hex(&frame.encode().unwrap()),
-            g.frame_hex,
-            "{}",
-            g.name
-        );
+        assert_eq!(golden::hex(&frame.encode().unwrap()), g.frame_hex, "{}", g.name);
         let mut out = vec![0xaa];
         encode_into(
             frame.type_code,
@@ -209,12 +183,7 @@ fn golden_frames_decode_to_their_fields() {
         assert_eq!(header.size as usize, bytes.len() - HEADER_LEN, "{}", g.name);
         assert_eq!(header.crc, g.crc(), "{}", g.name);
         assert_eq!(header.timestamp_ms, g.timestamp_ms, "{}", g.name);
-        assert_eq!(
-            header.request_id.to_string(),
-            g.request_id_hex,
-            "{}",
-            g.name
-        );
+        assert_eq!(header.request_id.to_string(), g.request_id_hex, "{}", g.name);
         assert_eq!(crc32(&g.frame().payload), g.crc(), "{}", g.name);
 
         let frame = Frame::decode(&bytes, DEFAULT_MAX_MESSAGE_SIZE).unwrap();
@@ -236,13 +205,7 @@ fn golden_stream_decodes_byte_by_byte_and_whole() {
     let stream: Vec<u8> = goldens.iter().flat_map(|g| g.bytes()).collect();
     let expected: Vec<Event> = goldens.iter().map(|g| Event::Frame(g.frame())).collect();
     let whole = decode_whole(&stream, DEFAULT_MAX_MESSAGE_SIZE);
-    assert_eq!(
-        whole,
-        Decoded {
-            events: expected,
-            leftover: Some(vec![])
-        }
-    );
+    assert_eq!(whole, Decoded { events: expected, leftover: Some(vec![]) });
     assert_eq!(decode_split(&stream, &[1], DEFAULT_MAX_MESSAGE_SIZE), whole);
     assert_eq!(
         read_all(
@@ -263,21 +226,15 @@ fn golden_system_types_have_the_reference_names() {
     let registry = TypeRegistry::new();
     for g in golden_frames() {
         if veltix::types::is_system(g.type_code) {
-            assert_eq!(
-                registry.name(g.type_code),
-                Some(g.type_name.as_str()),
-                "{}",
-                g.name
-            );
+            assert_eq!(registry.name(g.type_code), Some(g.type_name.as_str()), "{}", g.name);
         }
     }
 }
 
 #[test]
 fn one_mib_frame_through_uneven_reads() {
-    let payload: Vec<u8> = (0..1u32 << 20)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
+    let payload: Vec<u8> =
+        (0..1u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     let frames = vec![
         Frame::new(200, RequestId::from(1), payload),
         Frame::new(0, RequestId::from(2), vec![]),
@@ -289,9 +246,8 @@ fn one_mib_frame_through_uneven_reads() {
         calls: 0,
         interrupt_every: Some(3),
     };
-    let got = FrameReader::new(reader, DEFAULT_MAX_MESSAGE_SIZE)
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
+    let got =
+        FrameReader::new(reader, DEFAULT_MAX_MESSAGE_SIZE).collect::<Result<Vec<_>, _>>().unwrap();
     assert!(got == frames, "the frames differ");
 }
 
@@ -312,25 +268,15 @@ fn four_gib_header_is_rejected_without_growing_the_buffer() {
     assert_eq!(d.next_frame(), Err(too_large.clone()));
     assert!(d.capacity() < 1024, "capacity {}", d.capacity());
     assert!(too_large.is_fatal());
-    assert_eq!(
-        d.next_raw(),
-        Err(too_large.clone()),
-        "the decoder stays failed"
-    );
+    assert_eq!(d.next_raw(), Err(too_large.clone()), "the decoder stays failed");
 
-    assert_eq!(
-        Frame::decode(&header, DEFAULT_MAX_MESSAGE_SIZE),
-        Err(too_large.clone())
-    );
+    assert_eq!(Frame::decode(&header, DEFAULT_MAX_MESSAGE_SIZE), Err(too_large.clone()));
 
     // A reader backed by an endless stream: the error comes after one small
     // read, not after trying to buffer 4 GiB.
     let mut read = 0u64;
     let endless = io::repeat(0).take(u64::MAX);
-    let counting = CountingReader {
-        inner: header.chain(endless),
-        read: &mut read,
-    };
+    let counting = CountingReader { inner: header.chain(endless), read: &mut read };
     match FrameReader::new(counting, DEFAULT_MAX_MESSAGE_SIZE).read_frame() {
         Err(Error::Protocol(e)) => assert_eq!(e, too_large),
         other => panic!("expected FrameTooLarge, got {other:?}"),
@@ -358,11 +304,7 @@ fn limit_is_inclusive_and_counts_the_header() {
 
     let mut d = Decoder::default();
     d.push(&header_declaring(at_limit));
-    assert_eq!(
-        d.next_frame(),
-        Ok(None),
-        "a frame of exactly max_message_size is allowed"
-    );
+    assert_eq!(d.next_frame(), Ok(None), "a frame of exactly max_message_size is allowed");
     assert!(d.capacity() < 1024, "capacity {}", d.capacity());
 
     let mut d = Decoder::default();
@@ -385,11 +327,7 @@ fn small_limit_boundary() {
     assert_eq!(Frame::decode(&bytes, 100), Ok(fits.clone()));
     assert!(matches!(
         Frame::decode(&bytes, 99),
-        Err(ProtocolError::FrameTooLarge {
-            size: 100,
-            max_size: 99,
-            ..
-        })
+        Err(ProtocolError::FrameTooLarge { size: 100, max_size: 99, .. })
     ));
     assert_eq!(decode_whole(&bytes, 100).events, vec![Event::Frame(fits)]);
 }

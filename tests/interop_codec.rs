@@ -52,11 +52,7 @@ fn python_compile(case: &PyCase, timestamp_ms: Option<u64>, extra: &[&str]) -> V
     let big = payload_hex.len() > ARGV_HEX_LIMIT;
     let mut args = vec![
         case.type_code.to_string(),
-        if big {
-            "-".to_string()
-        } else {
-            payload_hex.clone()
-        },
+        if big { "-".to_string() } else { payload_hex.clone() },
         case.request_id.to_string(),
     ];
     if !veltix::types::is_system(case.type_code) {
@@ -91,11 +87,7 @@ fn python_parse<S: AsRef<OsStr>>(frame: &[u8], extra: &[S]) -> Result<PyParsed, 
         Ok(serde_json::from_str(&stdout)
             .unwrap_or_else(|e| panic!("parse_frame.py printed bad JSON ({e}): {stdout}")))
     } else {
-        assert_eq!(
-            output.status.code(),
-            Some(1),
-            "parse_frame.py crashed: {output:?}"
-        );
+        assert_eq!(output.status.code(), Some(1), "parse_frame.py crashed: {output:?}");
         Err(String::from_utf8_lossy(&output.stderr).into_owned())
     }
 }
@@ -130,18 +122,8 @@ fn python_cases() -> Vec<PyCase> {
         PyCase::new(200, "chat", b"Hello Server!", 0xa3f2_1c07),
         PyCase::new(0, "ping", b"", 1),
         PyCase::new(1, "pong", b"", 1),
-        PyCase::new(
-            10,
-            "hello",
-            &[0, 5, b'1', b'.', b'6', b'.', b'3'],
-            0xdead_beef,
-        ),
-        PyCase::new(
-            11,
-            "hello_ack",
-            &[0, 5, b'1', b'.', b'6', b'.', b'3'],
-            0xdead_beef,
-        ),
+        PyCase::new(10, "hello", &[0, 5, b'1', b'.', b'6', b'.', b'3'], 0xdead_beef),
+        PyCase::new(11, "hello_ack", &[0, 5, b'1', b'.', b'6', b'.', b'3'], 0xdead_beef),
         PyCase::new(20, "error", b"boom", 0),
         PyCase::new(201, "status", b"", 0xffff_ffff),
         PyCase::new(401, "player_move", &all_bytes, 0x0102_0304),
@@ -156,10 +138,7 @@ fn python_cases() -> Vec<PyCase> {
 fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     thread::scope(|s| {
         let handles: Vec<_> = items.iter().map(|item| s.spawn(|| f(item))).collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("worker panicked"))
-            .collect()
+        handles.into_iter().map(|h| h.join().expect("worker panicked")).collect()
     })
 }
 
@@ -167,40 +146,24 @@ fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
 /// agrees with `expected`.
 fn assert_rust_decodes(bytes: &[u8], expected: &Frame, what: &str) {
     let header = Header::peek(bytes).unwrap_or_else(|| panic!("{what}: no header"));
-    assert_eq!(
-        header.crc,
-        veltix::frame::crc32(&expected.payload),
-        "{what}: CRC"
-    );
+    assert_eq!(header.crc, veltix::frame::crc32(&expected.payload), "{what}: CRC");
     assert_eq!(header.size as usize, expected.payload.len(), "{what}: size");
 
     let frame = Frame::decode(bytes, DEFAULT_MAX_MESSAGE_SIZE)
         .unwrap_or_else(|e| panic!("{what}: Frame::decode: {e}"));
-    assert!(
-        frame == *expected,
-        "{what}: decoded {frame:?}, expected {expected:?}"
-    );
+    assert!(frame == *expected, "{what}: decoded {frame:?}, expected {expected:?}");
 
     let mut d = Decoder::default();
     let (a, b) = bytes.split_at(bytes.len() / 2);
     d.push(a);
     assert_eq!(d.next_frame(), Ok(None), "{what}: half a frame");
     d.push(b);
-    let raw = d
-        .next_raw()
-        .unwrap()
-        .unwrap_or_else(|| panic!("{what}: no frame"));
+    let raw = d.next_raw().unwrap().unwrap_or_else(|| panic!("{what}: no frame"));
     assert!(raw.crc_ok(), "{what}: CRC not OK");
-    assert!(
-        raw.into_frame().unwrap() == *expected,
-        "{what}: streaming decode differs"
-    );
+    assert!(raw.into_frame().unwrap() == *expected, "{what}: streaming decode differs");
 
     // And the Rust encoder reproduces the reference's bytes exactly.
-    assert!(
-        expected.encode().unwrap() == bytes,
-        "{what}: Rust re-encoding differs"
-    );
+    assert!(expected.encode().unwrap() == bytes, "{what}: Rust re-encoding differs");
 }
 
 // ---------------------------------------------------------------------------
@@ -211,10 +174,7 @@ fn harness_provides_veltix_1_6_3() {
         .args(["-c", "import veltix; print(veltix.__version__)"])
         .output()
         .unwrap();
-    assert_eq!(
-        python::expect_success(&out, "import veltix").trim(),
-        "1.6.3"
-    );
+    assert_eq!(python::expect_success(&out, "import veltix").trim(), "1.6.3");
 }
 
 #[test]
@@ -231,9 +191,7 @@ fn golden_frames_are_what_the_reference_compiles() {
         if !veltix::types::is_system(g.type_code) {
             args.extend(["--name".to_string(), g.type_name.clone()]);
         }
-        python::run_py_ok("make_frame.py", &args, b"")
-            .trim()
-            .to_string()
+        python::run_py_ok("make_frame.py", &args, b"").trim().to_string()
     });
     for (g, hex) in goldens.iter().zip(compiled) {
         assert_eq!(hex, g.frame_hex, "{}", g.name);
@@ -258,10 +216,8 @@ fn reference_frames_with_pinned_timestamps_decode_in_rust() {
 
 #[test]
 fn reference_frames_with_wall_clock_timestamps_decode_in_rust() {
-    let cases: Vec<PyCase> = python_cases()
-        .into_iter()
-        .filter(|c| c.payload.len() < 100_000)
-        .collect();
+    let cases: Vec<PyCase> =
+        python_cases().into_iter().filter(|c| c.payload.len() < 100_000).collect();
     let before = now_ms();
     let compiled = par_map(&cases, |c| python_compile(c, None, &[]));
     let after = now_ms();
@@ -269,11 +225,7 @@ fn reference_frames_with_wall_clock_timestamps_decode_in_rust() {
     let mut expected = vec![];
     for (case, bytes) in cases.iter().zip(compiled) {
         let ts = Header::peek(&bytes).unwrap().timestamp_ms;
-        assert!(
-            (before..=after).contains(&ts),
-            "{}: timestamp {ts} outside the run",
-            case.name
-        );
+        assert!((before..=after).contains(&ts), "{}: timestamp {ts} outside the run", case.name);
         let frame = Frame {
             type_code: case.type_code,
             request_id: case.request_id,
@@ -299,12 +251,7 @@ fn reference_frames_with_wall_clock_timestamps_decode_in_rust() {
 
 #[test]
 fn reference_utf8_text_decodes_in_rust() {
-    let texts = [
-        "Grüße, 世界! 🦀🐍 ∑ ℵ₀ — «ok»",
-        "é",
-        "日本語のテキスト",
-        "\u{10FFFF}",
-    ];
+    let texts = ["Grüße, 世界! 🦀🐍 ∑ ℵ₀ — «ok»", "é", "日本語のテキスト", "\u{10FFFF}"];
     let outs = par_map(&texts, |text| {
         let case = PyCase::new(200, "chat", b"", 5);
         python_compile(&case, Some(1_000), &["--text", text])
@@ -329,11 +276,7 @@ fn rust_cases() -> Vec<(Frame, &'static str, Option<&'static str>)> {
     for &(code, name, _) in SYSTEM_TYPES {
         let id = RequestId::from(u32::from(code) * 0x0101_0101);
         cases.push((Frame::new(code, id, vec![]), name, None));
-        cases.push((
-            Frame::new(code, id, b"\x00\x05payload".to_vec()),
-            name,
-            None,
-        ));
+        cases.push((Frame::new(code, id, b"\x00\x05payload".to_vec()), name, None));
     }
     let app = |code, payload: Vec<u8>, id: u32, ts| Frame {
         type_code: code,
@@ -343,32 +286,12 @@ fn rust_cases() -> Vec<(Frame, &'static str, Option<&'static str>)> {
     };
     let all_bytes: Vec<u8> = (0..=255u8).collect();
     cases.extend([
-        (
-            app(200, b"Hello Server!".to_vec(), 0xa3f2_1c07, now_ms()),
-            "chat",
-            Some("200=chat"),
-        ),
+        (app(200, b"Hello Server!".to_vec(), 0xa3f2_1c07, now_ms()), "chat", Some("200=chat")),
         (app(201, vec![], 0, 0), "type_201", Some("201")),
-        (
-            app(401, all_bytes, 0xffff_ffff, u64::MAX),
-            "player_move",
-            Some("401=player_move"),
-        ),
-        (
-            app(403, noise(1 << 20, 3), 1, 1_764_150_000_000),
-            "game_state",
-            Some("403=game_state"),
-        ),
-        (
-            app(405, "héllo 世界 🦀".as_bytes().to_vec(), 2, 1),
-            "chat_msg",
-            Some("405=chat_msg"),
-        ),
-        (
-            app(65535, vec![0xff; 3], 3, 1 << 53),
-            "max",
-            Some("65535=max"),
-        ),
+        (app(401, all_bytes, 0xffff_ffff, u64::MAX), "player_move", Some("401=player_move")),
+        (app(403, noise(1 << 20, 3), 1, 1_764_150_000_000), "game_state", Some("403=game_state")),
+        (app(405, "héllo 世界 🦀".as_bytes().to_vec(), 2, 1), "chat_msg", Some("405=chat_msg")),
+        (app(65535, vec![0xff; 3], 3, 1 << 53), "max", Some("65535=max")),
     ]);
     cases
 }
@@ -389,9 +312,7 @@ fn rust_frames_parse_in_the_reference() {
 #[test]
 fn system_type_names_match_the_reference_registry() {
     let names = par_map(SYSTEM_TYPES, |&(code, _, _)| {
-        let bytes = Frame::new(code, RequestId::from(1), vec![])
-            .encode()
-            .unwrap();
+        let bytes = Frame::new(code, RequestId::from(1), vec![]).encode().unwrap();
         python_parse(&bytes, NO_ARGS).map(|p| p.type_name)
     });
     for (&(code, name, _), got) in SYSTEM_TYPES.iter().zip(names) {
@@ -423,9 +344,7 @@ fn the_reference_recompiles_rust_frames_to_the_same_bytes() {
 
 #[test]
 fn both_reject_a_corrupted_payload() {
-    let mut bytes = Frame::new(0, RequestId::from(9), b"abc".to_vec())
-        .encode()
-        .unwrap();
+    let mut bytes = Frame::new(0, RequestId::from(9), b"abc".to_vec()).encode().unwrap();
     *bytes.last_mut().unwrap() ^= 0x20;
     let err = python_parse(&bytes, NO_ARGS).unwrap_err();
     assert!(err.contains("Hash mismatch"), "{err}");
@@ -437,18 +356,13 @@ fn both_reject_a_corrupted_payload() {
 
 #[test]
 fn both_reject_a_short_payload() {
-    let bytes = Frame::new(0, RequestId::from(9), b"abcdef".to_vec())
-        .encode()
-        .unwrap();
+    let bytes = Frame::new(0, RequestId::from(9), b"abcdef".to_vec()).encode().unwrap();
     let short = &bytes[..bytes.len() - 1];
     let err = python_parse(short, NO_ARGS).unwrap_err();
     assert!(err.contains("Size mismatch"), "{err}");
     assert!(matches!(
         Frame::decode(short, DEFAULT_MAX_MESSAGE_SIZE),
-        Err(ProtocolError::Truncated {
-            needed: 28,
-            available: 27
-        })
+        Err(ProtocolError::Truncated { needed: 28, available: 27 })
     ));
 }
 
@@ -456,9 +370,7 @@ fn both_reject_a_short_payload() {
 fn both_apply_the_size_limit_to_the_whole_frame() {
     // A 100-byte frame passes a limit of 100 and fails a limit of 99, in
     // both implementations (the limit counts the 22-byte header).
-    let bytes = Frame::new(0, RequestId::from(9), vec![7u8; 78])
-        .encode()
-        .unwrap();
+    let bytes = Frame::new(0, RequestId::from(9), vec![7u8; 78]).encode().unwrap();
     assert_eq!(bytes.len(), 100);
     assert!(python_parse(&bytes, &["--max-message-size", "100"]).is_ok());
     let err = python_parse(&bytes, &["--max-message-size", "99"]).unwrap_err();
@@ -466,11 +378,7 @@ fn both_apply_the_size_limit_to_the_whole_frame() {
     assert!(Frame::decode(&bytes, 100).is_ok());
     assert!(matches!(
         Frame::decode(&bytes, 99),
-        Err(ProtocolError::FrameTooLarge {
-            size: 100,
-            max_size: 99,
-            ..
-        })
+        Err(ProtocolError::FrameTooLarge { size: 100, max_size: 99, .. })
     ));
 }
 
@@ -482,24 +390,15 @@ fn unregistered_codes_are_rejected_by_the_reference_but_not_on_the_wire() {
     let bytes = frame.encode().unwrap();
     let err = python_parse(&bytes, NO_ARGS).unwrap_err();
     assert!(err.contains("Unknown message type code: 3"), "{err}");
-    assert_eq!(
-        python_parse(&bytes, &["--register", "3"]),
-        Ok(expected_parse(&frame, "type_3"))
-    );
+    assert_eq!(python_parse(&bytes, &["--register", "3"]), Ok(expected_parse(&frame, "type_3")));
     assert_eq!(Frame::decode(&bytes, DEFAULT_MAX_MESSAGE_SIZE), Ok(frame));
 }
 
 #[test]
 fn parse_frame_takes_hex_as_an_argument_too() {
     let goldens = golden::golden_frames();
-    let g = goldens
-        .iter()
-        .find(|g| g.type_code == 200)
-        .expect("a chat frame");
-    let out = python::run_py(
-        "parse_frame.py",
-        &[g.frame_hex.as_str(), "--register=200=chat"],
-    );
+    let g = goldens.iter().find(|g| g.type_code == 200).expect("a chat frame");
+    let out = python::run_py("parse_frame.py", &[g.frame_hex.as_str(), "--register=200=chat"]);
     let parsed: PyParsed =
         serde_json::from_str(&python::expect_success(&out, "parse_frame.py")).unwrap();
     assert_eq!(parsed, expected_parse(&g.frame(), &g.type_name));

@@ -9,12 +9,8 @@ use veltix::logging::{InstallError, Level, LogConfig};
 fn installed_logger_writes_all_seven_levels_and_follows_the_handle() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("veltix.log");
-    let handle = LogConfig::default()
-        .level(Level::Trace)
-        .console(false)
-        .file(&path)
-        .install()
-        .unwrap();
+    let handle =
+        LogConfig::default().level(Level::Trace).console(false).file(&path).install().unwrap();
     assert_eq!(log::max_level(), log::LevelFilter::Trace);
 
     log::trace!("t");
@@ -28,19 +24,13 @@ fn installed_logger_writes_all_seven_levels_and_follows_the_handle() {
     let line = line!() - 1;
 
     let text = fs::read_to_string(&path).unwrap();
-    let levels: Vec<&str> = text
-        .lines()
-        .map(|l| l.split_whitespace().nth(2).unwrap())
-        .collect();
+    let levels: Vec<&str> = text.lines().map(|l| l.split_whitespace().nth(2).unwrap()).collect();
     assert_eq!(
         levels,
         ["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL", "SUCCESS"],
         "{text}"
     );
-    assert!(
-        text.contains("] s 1\n") && text.contains("] c 2\n"),
-        "{text}"
-    );
+    assert!(text.contains("] s 1\n") && text.contains("] c 2\n"), "{text}");
     let caller = format!("[tests/logging.rs:{line}] st\n");
     assert!(text.ends_with(&caller), "{text}");
     assert!(!text.contains('\x1b'));

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use veltix::{
-    handshake, types, BufferSize, Client, ClientConfig, DisconnectReason, Error, Frame, FrameReader,
-    PerformanceMode, ProtocolError, RequestId, Server, ServerConfig,
+    handshake, types, BufferSize, Client, ClientConfig, DisconnectReason, Error, Frame,
+    FrameReader, PerformanceMode, ProtocolError, RequestId, Server, ServerConfig,
 };
 
 const T: Duration = Duration::from_secs(5);
@@ -219,7 +219,9 @@ fn collect_in_order(n_clients: usize, n_msgs: u32) {
         .collect();
     let _clients: Vec<Client> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     let total = n_clients * n_msgs as usize;
-    wait_until("all messages", || got.lock().unwrap().values().map(Vec::len).sum::<usize>() == total);
+    wait_until("all messages", || {
+        got.lock().unwrap().values().map(Vec::len).sum::<usize>() == total
+    });
     let got = got.lock().unwrap();
     assert_eq!(got.len(), n_clients);
     for seq in got.values() {
@@ -315,7 +317,8 @@ fn application_frame_before_handshake_closes() {
     let (tx, rx) = mpsc::channel();
     let s = Server::builder(cfg()).on_message(move |_, f| tx.send(f).unwrap()).start().unwrap();
     let (mut raw, _) = raw_peer(s.local_addr());
-    raw.write_all(&Frame::new(200, RequestId::from(5), b"early".to_vec()).encode().unwrap()).unwrap();
+    raw.write_all(&Frame::new(200, RequestId::from(5), b"early".to_vec()).encode().unwrap())
+        .unwrap();
     let frames = read_until_closed(&mut raw);
     assert!(frames.iter().any(|f| f.type_code == types::ERROR));
     assert!(rx.recv_timeout(Duration::from_millis(200)).is_err(), "early frame was delivered");
@@ -338,7 +341,8 @@ fn fake_server(version: &'static str) -> SocketAddr {
     let addr = l.local_addr().unwrap();
     std::thread::spawn(move || {
         if let Ok((mut s, _)) = l.accept() {
-            let hello = Frame::new(types::HELLO, RequestId::from(9), handshake::encode_hello(version));
+            let hello =
+                Frame::new(types::HELLO, RequestId::from(9), handshake::encode_hello(version));
             let _ = s.write_all(&hello.encode().unwrap());
             let mut sink = vec![];
             let _ = s.read_to_end(&mut sink);
@@ -372,7 +376,8 @@ fn client_connect_errors_are_typed() {
 #[test]
 fn crc_mismatch_is_reported_to_the_sender_and_the_stream_goes_on() {
     let (tx, rx) = mpsc::channel();
-    let s = Server::builder(cfg()).on_message(move |_, f| tx.send(f.payload).unwrap()).start().unwrap();
+    let s =
+        Server::builder(cfg()).on_message(move |_, f| tx.send(f.payload).unwrap()).start().unwrap();
     let (mut raw, hello) = raw_peer(s.local_addr());
     ack(&mut raw, &hello, "1.6.3");
     let mut bad = Frame::new(200, RequestId::from(77), b"abc".to_vec()).encode().unwrap();
@@ -436,7 +441,9 @@ fn retries_run_out_with_a_permanent_state() {
     let s = echo_server();
     let (tx, rx) = mpsc::channel();
     let c = Client::builder(
-        ClientConfig::new(s.local_addr().to_string()).retry(2).retry_delay(Duration::from_millis(20)),
+        ClientConfig::new(s.local_addr().to_string())
+            .retry(2)
+            .retry_delay(Duration::from_millis(20)),
     )
     .on_disconnect(move |st| tx.send((st.permanent, st.attempt)).unwrap())
     .connect()

@@ -110,11 +110,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode> {
             return Err(e);
         }
     }
-    Ok(if report.all_valid() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(exit::ERROR)
-    })
+    Ok(if report.all_valid() { ExitCode::SUCCESS } else { ExitCode::from(exit::ERROR) })
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -148,9 +144,7 @@ fn parse_size(s: &str) -> Result<usize, String> {
         .and_then(|v| usize::try_from(v).ok())
         .ok_or_else(|| format!("'{s}' is too large"))?;
     if size < HEADER_LEN {
-        return Err(format!(
-            "'{s}' is smaller than a frame header ({HEADER_LEN} bytes)"
-        ));
+        return Err(format!("'{s}' is smaller than a frame header ({HEADER_LEN} bytes)"));
     }
     Ok(size)
 }
@@ -179,9 +173,7 @@ fn inspect<W: Write>(args: &Args, report: &mut Report<W>, warn: Palette) -> Resu
         }
         InputFormat::Pcap => {
             let mut data = head;
-            input
-                .read_to_end(&mut data)
-                .with_context(|| format!("cannot read {name}"))?;
+            input.read_to_end(&mut data).with_context(|| format!("cannot read {name}"))?;
             let capture = capture::read(&data, args.port)
                 .with_context(|| format!("cannot read {name} as a pcap or pcapng capture"))?;
             for w in &capture.warnings {
@@ -220,9 +212,7 @@ fn detect(head: &[u8]) -> InputFormat {
     if head.len() >= 4 && MAGICS.iter().any(|m| head[..4] == m[..]) {
         InputFormat::Pcap
     } else if !head.is_empty()
-        && head
-            .iter()
-            .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+        && head.iter().all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
     {
         InputFormat::Hex
     } else {
@@ -261,20 +251,16 @@ fn decode_hex<W: Write>(
     report: &mut Report<W>,
     detected: bool,
 ) -> Result<()> {
-    let hint = if detected {
-        " (it looked like hex text; --input bin reads it as raw bytes)"
-    } else {
-        ""
-    };
+    let hint =
+        if detected { " (it looked like hex text; --input bin reads it as raw bytes)" } else { "" };
     let mut dec = Decoder::new(max);
     let mut reader = hex::HexReader::new();
     let mut line = Vec::new();
     let mut bytes = Vec::new();
     loop {
         line.clear();
-        let n = input
-            .read_until(b'\n', &mut line)
-            .with_context(|| format!("cannot read {name}"))?;
+        let n =
+            input.read_until(b'\n', &mut line).with_context(|| format!("cannot read {name}"))?;
         if n == 0 {
             break;
         }
@@ -288,9 +274,7 @@ fn decode_hex<W: Write>(
             return Ok(());
         }
     }
-    reader
-        .finish()
-        .with_context(|| format!("{name} is not valid hex text{hint}"))?;
+    reader.finish().with_context(|| format!("{name} is not valid hex text{hint}"))?;
     report.end_of_stream(&dec, None)?;
     Ok(())
 }
@@ -584,11 +568,7 @@ impl<W: Write> Report<W> {
         }
         let p = self.palette;
         self.announce(tag)?;
-        write!(
-            self.out,
-            "{}  ",
-            p.paint(Role::Strong, format!("frame {}", self.frames))
-        )?;
+        write!(self.out, "{}  ", p.paint(Role::Strong, format!("frame {}", self.frames)))?;
         self.location(tag, raw.offset)?;
         write!(
             self.out,
@@ -661,11 +641,7 @@ impl<W: Write> Report<W> {
         if let Some(t) = tag {
             write!(self.out, "stream {} {}  ", t.index, t.dir.arrow())?;
         }
-        write!(
-            self.out,
-            "{}  ",
-            self.palette.paint(Role::Dim, format!("offset {offset}"))
-        )
+        write!(self.out, "{}  ", self.palette.paint(Role::Dim, format!("offset {offset}")))
     }
 
     /// Names a stream's endpoints before its first line in the listing.
@@ -676,10 +652,7 @@ impl<W: Write> Report<W> {
         }
         if !self.announced[t.index] {
             self.announced[t.index] = true;
-            let line = format!(
-                "stream {}: client {} > server {}",
-                t.index, t.client, t.server
-            );
+            let line = format!("stream {}: client {} > server {}", t.index, t.client, t.server);
             writeln!(self.out, "{}", self.palette.paint(Role::Strong, line))?;
         }
         Ok(())
@@ -691,22 +664,12 @@ impl<W: Write> Report<W> {
             let p = self.palette;
             let plural =
                 |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-            let mut line = format!(
-                "{}, {} invalid",
-                plural(self.frames, "frame", "frames"),
-                self.invalid
-            );
+            let mut line =
+                format!("{}, {} invalid", plural(self.frames, "frame", "frames"), self.invalid);
             if self.errors > 0 {
-                line.push_str(&format!(
-                    ", {}",
-                    plural(self.errors, "capture gap", "capture gaps")
-                ));
+                line.push_str(&format!(", {}", plural(self.errors, "capture gap", "capture gaps")));
             }
-            let role = if self.all_valid() {
-                Role::Good
-            } else {
-                Role::Bad
-            };
+            let role = if self.all_valid() { Role::Good } else { Role::Bad };
             writeln!(self.out, "{}", p.paint(role, line))?;
         }
         self.out.flush()
@@ -779,11 +742,7 @@ mod capture {
             let s = &self.streams[stream];
             StreamTag {
                 index: stream,
-                dir: if side == s.client {
-                    Dir::ToServer
-                } else {
-                    Dir::ToClient
-                },
+                dir: if side == s.client { Dir::ToServer } else { Dir::ToClient },
                 client: s.ends[s.client],
                 server: s.ends[1 - s.client],
             }
@@ -835,9 +794,7 @@ mod capture {
                 }
                 Err(PcapError::Eof) => break,
                 Err(PcapError::Incomplete(_)) => {
-                    reader
-                        .refill()
-                        .map_err(|e| anyhow!("{}", describe(&e, 0)))?;
+                    reader.refill().map_err(|e| anyhow!("{}", describe(&e, 0)))?;
                 }
                 Err(PcapError::UnexpectedEof) => {
                     builder.warnings.push(
@@ -924,14 +881,12 @@ mod capture {
                 return;
             }
             let (src, dst): (IpAddr, IpAddr) = match &packet.net {
-                Some(NetSlice::Ipv4(ip)) => (
-                    ip.header().source_addr().into(),
-                    ip.header().destination_addr().into(),
-                ),
-                Some(NetSlice::Ipv6(ip)) => (
-                    ip.header().source_addr().into(),
-                    ip.header().destination_addr().into(),
-                ),
+                Some(NetSlice::Ipv4(ip)) => {
+                    (ip.header().source_addr().into(), ip.header().destination_addr().into())
+                }
+                Some(NetSlice::Ipv6(ip)) => {
+                    (ip.header().source_addr().into(), ip.header().destination_addr().into())
+                }
                 _ => return,
             };
             let Some(TransportSlice::Tcp(tcp)) = &packet.transport else {
@@ -992,12 +947,7 @@ mod capture {
                     stream.earliest[side] = stream.earliest[side].min(rel);
                 }
             }
-            self.segments.push(Segment {
-                stream: index,
-                side,
-                seq,
-                payload: payload.to_vec(),
-            });
+            self.segments.push(Segment { stream: index, side, seq, payload: payload.to_vec() });
         }
 
         fn finish(mut self) -> Capture {
@@ -1020,23 +970,14 @@ mod capture {
                 ));
             }
             for lt in &self.unsupported {
-                self.warnings.push(format!(
-                    "link type {lt} is not supported; its packets were skipped"
-                ));
+                self.warnings
+                    .push(format!("link type {lt} is not supported; its packets were skipped"));
             }
             if self.segments.is_empty() {
-                let filter = self
-                    .port
-                    .map(|p| format!(" on port {p}"))
-                    .unwrap_or_default();
-                self.warnings
-                    .push(format!("no TCP payload{filter} in the capture"));
+                let filter = self.port.map(|p| format!(" on port {p}")).unwrap_or_default();
+                self.warnings.push(format!("no TCP payload{filter} in the capture"));
             }
-            Capture {
-                streams: self.streams,
-                segments: self.segments,
-                warnings: self.warnings,
-            }
+            Capture { streams: self.streams, segments: self.segments, warnings: self.warnings }
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `veltix encode`: write one frame, for scripts and crafted test input.
 
 use std::hash::{BuildHasher, Hasher};
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -10,7 +10,7 @@ use clap::ValueEnum;
 use veltix::frame::now_ms;
 use veltix::RequestId;
 
-use crate::cli::GlobalArgs;
+use crate::cli::{GlobalArgs, PayloadArgs};
 use crate::output::hex;
 
 const EXAMPLES: &str = "\
@@ -35,12 +35,8 @@ frames can be crafted on purpose.";
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = EXAMPLES)]
 pub struct Args {
-    /// The payload: text, `-` to read stdin, or `@FILE` to read a file.
-    #[arg(value_name = "PAYLOAD", conflicts_with = "hex")]
-    pub payload: Option<String>,
-    /// The payload as hex instead (spaces, `0x` and `xxd` dumps allowed).
-    #[arg(long, value_name = "HEX")]
-    pub hex: Option<String>,
+    #[command(flatten)]
+    pub payload: PayloadArgs,
     /// Message type: a code (200, 0xc8) or a known name (ping, or chat
     /// after --type-name 200=chat).
     #[arg(long = "type", value_name = "TYPE", default_value = "200")]
@@ -69,9 +65,8 @@ pub enum OutputFormat {
 /// Runs `veltix encode`.
 pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode> {
     let types = global.types.registry()?;
-    let type_code = types
-        .resolve(&args.type_code)
-        .with_context(|| format!("in --type {}", args.type_code))?;
+    let type_code =
+        types.resolve(&args.type_code).with_context(|| format!("in --type {}", args.type_code))?;
     let request_id = match &args.id {
         Some(s) => RequestId::from_hex(s.trim()).with_context(|| {
             format!("--id '{s}' is not a request id: expected 8 hex digits, e.g. a3f21c07")
@@ -79,7 +74,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode> {
         None => random_id(),
     };
     let timestamp = args.timestamp.unwrap_or_else(now_ms);
-    let payload = payload(&args)?;
+    let payload = args.payload.read()?;
     let mut frame = Vec::new();
     veltix::frame::encode_into(type_code, request_id, timestamp, &payload, &mut frame)
         .context("cannot encode the frame")?;
@@ -98,42 +93,8 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode> {
         OutputFormat::Bin => out.write_all(&frame),
         OutputFormat::Hex => writeln!(out, "{}", hex::encode(&frame)),
     };
-    written
-        .and_then(|()| out.flush())
-        .context("cannot write to stdout")?;
+    written.and_then(|()| out.flush()).context("cannot write to stdout")?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The payload bytes, from wherever the arguments say.
-fn payload(args: &Args) -> Result<Vec<u8>> {
-    if let Some(text) = &args.hex {
-        return hex::decode(text)
-            .with_context(|| format!("--hex '{}' is not valid hex", shorten(text)));
-    }
-    match args.payload.as_deref() {
-        None => Ok(Vec::new()),
-        Some("-") => {
-            let mut buf = Vec::new();
-            io::stdin()
-                .lock()
-                .read_to_end(&mut buf)
-                .context("cannot read the payload from stdin")?;
-            Ok(buf)
-        }
-        Some(arg) => match arg.strip_prefix('@') {
-            Some(path) => std::fs::read(path)
-                .with_context(|| format!("cannot read the payload file {path} (from {arg})")),
-            None => Ok(arg.as_bytes().to_vec()),
-        },
-    }
-}
-
-/// What the user typed, cut short enough to quote in an error.
-fn shorten(s: &str) -> String {
-    match s.char_indices().nth(60) {
-        Some((i, _)) => format!("{}...", &s[..i]),
-        None => s.to_string(),
-    }
 }
 
 /// A request id that differs between runs. Uniqueness is not needed (one
@@ -141,9 +102,7 @@ fn shorten(s: &str) -> String {
 /// `RandomState` from the OS.
 fn random_id() -> RequestId {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     h.write_u128(nanos);
     h.write_u32(std::process::id());
     RequestId::from(h.finish() as u32)

@@ -188,7 +188,12 @@ impl Client {
 
     /// Sends a request and blocks until the reply with the same request id
     /// arrives, or `timeout` passes ([`Error::Timeout`]).
-    pub fn send_and_wait(&self, type_code: u16, payload: &[u8], timeout: Duration) -> Result<Frame> {
+    pub fn send_and_wait(
+        &self,
+        type_code: u16,
+        payload: &[u8],
+        timeout: Duration,
+    ) -> Result<Frame> {
         Peer { conn: self.conn()? }.send_and_wait(type_code, payload, timeout)
     }
 
@@ -262,7 +267,11 @@ impl Client {
         }
         self.stop_retry();
         if let Some(c) = self.inner.current() {
-            c.close_gracefully(EndKind::Local, "disconnected by the client", Duration::from_secs(2));
+            c.close_gracefully(
+                EndKind::Local,
+                "disconnected by the client",
+                Duration::from_secs(2),
+            );
         }
         self.inner.pool.unblock(&self.inner.mailbox);
         let t = lock(&self.inner.thread).take();
@@ -292,7 +301,8 @@ impl Inner {
         let (stream, peer) = tcp_connect(&self.cfg.addr, self.cfg.connect_timeout)?;
         let (decoder, version) = client_handshake(&stream, &self.conn_cfg)?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let conn = Conn::new(id, stream, peer, Role::Client, self.conn_cfg.clone(), self.mailbox.clone());
+        let conn =
+            Conn::new(id, stream, peer, Role::Client, self.conn_cfg.clone(), self.mailbox.clone());
         conn.set_established(version);
         *self.conn.write().unwrap_or_else(|e| e.into_inner()) = Some(conn.clone());
         log::info!("connected to {} ({peer})", self.cfg.addr);
@@ -333,12 +343,19 @@ impl Inner {
         let mut detail = String::from("connection lost");
         loop {
             let max = self.retry_max.load(Ordering::Acquire);
-            if attempt >= max || self.stop_retry.load(Ordering::Acquire) || self.manual.load(Ordering::Acquire) {
+            if attempt >= max
+                || self.stop_retry.load(Ordering::Acquire)
+                || self.manual.load(Ordering::Acquire)
+            {
                 self.fire(true, attempt, reason, &detail);
                 return None;
             }
             attempt += 1;
-            log::info!("reconnecting to {} (attempt {attempt}/{max}) in {:?}", self.cfg.addr, self.cfg.retry_delay);
+            log::info!(
+                "reconnecting to {} (attempt {attempt}/{max}) in {:?}",
+                self.cfg.addr,
+                self.cfg.retry_delay
+            );
             self.sleep(self.cfg.retry_delay);
             if self.stop_retry.load(Ordering::Acquire) || self.manual.load(Ordering::Acquire) {
                 continue;
@@ -364,7 +381,12 @@ impl Inner {
             if now >= deadline || self.stop_retry.load(Ordering::Acquire) {
                 return;
             }
-            g = self.wake.1.wait_timeout(g, deadline - now).map(|(g, _)| g).unwrap_or_else(|e| e.into_inner().0);
+            g = self
+                .wake
+                .1
+                .wait_timeout(g, deadline - now)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|e| e.into_inner().0);
         }
     }
 
@@ -395,7 +417,10 @@ impl Session for Inner {
                 let peer = Peer { conn: conn.clone() };
                 self.pool.submit(&self.mailbox, Box::new(move || f(&peer, frame)));
             }
-            None => log::debug!("no handler for a type {} message from the server; dropped", frame.type_code),
+            None => log::debug!(
+                "no handler for a type {} message from the server; dropped",
+                frame.type_code
+            ),
         }
     }
 
@@ -429,7 +454,9 @@ pub(crate) fn tcp_connect(addr: &str, timeout: Duration) -> Result<(TcpStream, S
     for a in addrs {
         match TcpStream::connect_timeout(&a, timeout) {
             Ok(s) => return Ok((s, a)),
-            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => last = Error::ConnectionRefused(a),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                last = Error::ConnectionRefused(a)
+            }
             Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => {
                 last = Error::Timeout { what: "connect", after: timeout }
             }
@@ -457,7 +484,9 @@ pub(crate) fn client_handshake(stream: &TcpStream, cfg: &ConnConfig) -> Result<(
         stream.set_read_timeout(Some(left))?;
         match decoder.read_from(&mut &*stream, cfg.buffer_size) {
             Ok(0) => {
-                return Err(Error::Closed(Some("the server closed the connection during the handshake".into())))
+                return Err(Error::Closed(Some(
+                    "the server closed the connection during the handshake".into(),
+                )))
             }
             Ok(_) => {}
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
@@ -469,7 +498,9 @@ pub(crate) fn client_handshake(stream: &TcpStream, cfg: &ConnConfig) -> Result<(
     };
     match hello.type_code {
         types::HELLO => {}
-        types::ERROR => return Err(Error::Refused(String::from_utf8_lossy(&hello.payload).into_owned())),
+        types::ERROR => {
+            return Err(Error::Refused(String::from_utf8_lossy(&hello.payload).into_owned()))
+        }
         other => {
             return Err(ProtocolError::UnexpectedFrame {
                 expected: "HELLO",

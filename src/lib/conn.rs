@@ -145,12 +145,16 @@ impl Conn {
     }
 
     /// Sends one frame built from its parts.
-    pub(crate) fn send_parts(self: &Arc<Self>, type_code: u16, id: RequestId, payload: &[u8]) -> Result<()> {
+    pub(crate) fn send_parts(
+        self: &Arc<Self>,
+        type_code: u16,
+        id: RequestId,
+        payload: &[u8],
+    ) -> Result<()> {
         let header = Header {
             type_code,
-            size: u32::try_from(payload.len()).map_err(|_| {
-                crate::ProtocolError::PayloadTooLarge(payload.len() as u64)
-            })?,
+            size: u32::try_from(payload.len())
+                .map_err(|_| crate::ProtocolError::PayloadTooLarge(payload.len() as u64))?,
             crc: crc32(payload),
             timestamp_ms: now_ms(),
             request_id: id,
@@ -202,7 +206,9 @@ impl Conn {
                 "peer {} does not read fast enough: {queued} bytes queued, limit {limit}; disconnecting",
                 self.peer
             );
-            self.close_err(&format!("outbound queue over its limit of {limit} bytes (slow reader)"));
+            self.close_err(&format!(
+                "outbound queue over its limit of {limit} bytes (slow reader)"
+            ));
             return Err(Error::QueueFull { queued, limit });
         }
         append_from(&mut out.buf, parts, 0);
@@ -458,7 +464,12 @@ impl Peer {
     /// Sends a message and blocks until the frame with the same request id
     /// comes back, or `timeout` passes ([`Error::Timeout`]). An ERROR frame
     /// in reply is returned as [`crate::ProtocolError::PeerError`].
-    pub fn send_and_wait(&self, type_code: u16, payload: &[u8], timeout: Duration) -> Result<Frame> {
+    pub fn send_and_wait(
+        &self,
+        type_code: u16,
+        payload: &[u8],
+        timeout: Duration,
+    ) -> Result<Frame> {
         let (id, slot) = self.conn.pending.register();
         if let Err(e) = self.conn.send_parts(type_code, id, payload) {
             self.conn.pending.cancel(id);

@@ -153,10 +153,16 @@ impl Pending {
                 if let Some(r) = lock(&slot.value).take() {
                     return r;
                 }
-                log::debug!("request {id} timed out after {timeout:?}; a late reply will be dropped");
+                log::debug!(
+                    "request {id} timed out after {timeout:?}; a late reply will be dropped"
+                );
                 return Err(Error::Timeout { what: "reply", after: timeout });
             }
-            v = slot.ready.wait_timeout(v, deadline - now).map(|(g, _)| g).unwrap_or_else(|e| e.into_inner().0);
+            v = slot
+                .ready
+                .wait_timeout(v, deadline - now)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|e| e.into_inner().0);
         }
     }
 }
@@ -208,7 +214,10 @@ mod tests {
         assert!(matches!(p.complete(Frame::new(200, id, b"x".to_vec())), Completion::Delivered));
         assert_eq!(p.wait(id, &slot, Duration::from_secs(1)).unwrap().payload, b"x");
         // No longer pending: a second frame with that id is a new message.
-        assert!(matches!(p.complete(Frame::new(200, id, b"y".to_vec())), Completion::NotPending(_)));
+        assert!(matches!(
+            p.complete(Frame::new(200, id, b"y".to_vec())),
+            Completion::NotPending(_)
+        ));
     }
 
     #[test]

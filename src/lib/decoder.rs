@@ -46,8 +46,10 @@ impl RawFrame {
 /// returning that error: the stream is out of sync and must be dropped.
 #[derive(Debug)]
 pub struct Decoder {
+    /// Storage; every byte of it is initialised, valid data is `start..end`.
     buf: Vec<u8>,
     start: usize,
+    end: usize,
     consumed: u64,
     max_message_size: usize,
     failed: Option<ProtocolError>,
@@ -63,7 +65,7 @@ impl Decoder {
     /// A decoder that rejects frames larger than `max_message_size` bytes
     /// (header included).
     pub fn new(max_message_size: usize) -> Decoder {
-        Decoder { buf: Vec::new(), start: 0, consumed: 0, max_message_size, failed: None }
+        Decoder { buf: Vec::new(), start: 0, end: 0, consumed: 0, max_message_size, failed: None }
     }
 
     /// The configured size limit.
@@ -74,12 +76,14 @@ impl Decoder {
     /// Appends received bytes.
     pub fn push(&mut self, data: &[u8]) {
         self.compact();
+        self.buf.truncate(self.end);
         self.buf.extend_from_slice(data);
+        self.end = self.buf.len();
     }
 
     /// Bytes received but not yet returned as frames.
     pub fn buffered(&self) -> &[u8] {
-        &self.buf[self.start..]
+        &self.buf[self.start..self.end]
     }
 
     /// Capacity of the internal buffer (for memory accounting and tests).
@@ -98,7 +102,7 @@ impl Decoder {
     pub fn read_from<R: Read + ?Sized>(&mut self, r: &mut R, chunk: usize) -> io::Result<usize> {
         self.compact();
         let chunk = chunk.max(1);
-        let have = self.buf.len() - self.start;
+        let have = self.end - self.start;
         // How much the frame in progress still needs, if its header is in
         // and within the limit; grow towards it at most geometrically.
         let want = match Header::peek(self.buffered()) {
@@ -108,18 +112,14 @@ impl Decoder {
             }
             _ => chunk,
         };
-        let len = self.buf.len();
-        if self.buf.capacity() - len < want {
-            self.buf.reserve(want);
+        // Zero-fill only storage never used before: after the first reads
+        // the buffer is reused as it is, so a read costs no memset.
+        if self.buf.len() < self.end + want {
+            self.buf.resize(self.end + want, 0);
         }
-        // Read into the spare capacity. Zero-fill only what we expose to
-        // `read` (the spare part is bounded by `want`).
-        let spare = (self.buf.capacity() - len).min(want.max(chunk));
-        self.buf.resize(len + spare, 0);
-        let result = r.read(&mut self.buf[len..]);
-        let n = *result.as_ref().unwrap_or(&0);
-        self.buf.truncate(len + n);
-        result
+        let n = r.read(&mut self.buf[self.end..self.end + want])?;
+        self.end += n;
+        Ok(n)
     }
 
     /// The next whole frame with its CRC verified, `Ok(None)` when more
@@ -145,12 +145,11 @@ impl Decoder {
             return Err(e);
         }
         let total = header.frame_len() as usize;
-        if self.buf.len() - self.start < total {
+        if self.end - self.start < total {
             return Ok(None);
         }
         let body = self.start + HEADER_LEN..self.start + total;
-        let raw =
-            RawFrame { offset: self.consumed, header, payload: self.buf[body].to_vec() };
+        let raw = RawFrame { offset: self.consumed, header, payload: self.buf[body].to_vec() };
         self.start += total;
         self.consumed += total as u64;
         Ok(Some(raw))
@@ -161,15 +160,14 @@ impl Decoder {
         if self.start == 0 {
             return;
         }
-        if self.start == self.buf.len() {
-            self.buf.clear();
-        } else {
-            self.buf.drain(..self.start);
-        }
+        self.buf.copy_within(self.start..self.end, 0);
+        self.end -= self.start;
         self.start = 0;
         // Give memory back after a large frame has passed through.
-        if self.buf.capacity() > 256 * 1024 && self.buf.len() < self.buf.capacity() / 4 {
-            self.buf.shrink_to(self.buf.len().max(64 * 1024));
+        if self.buf.len() > 256 * 1024 && self.end < self.buf.len() / 4 {
+            let keep = self.end.max(64 * 1024);
+            self.buf.truncate(keep);
+            self.buf.shrink_to_fit();
         }
     }
 }
@@ -206,7 +204,9 @@ impl<R: Read> FrameReader<R> {
                     return Ok(None);
                 }
                 let needed = Header::peek(left).map_or(HEADER_LEN as u64, |h| h.frame_len());
-                return Err(ProtocolError::Truncated { needed, available: left.len() as u64 }.into());
+                return Err(
+                    ProtocolError::Truncated { needed, available: left.len() as u64 }.into()
+                );
             }
         }
     }
@@ -230,7 +230,12 @@ mod tests {
     use crate::frame::RequestId;
 
     fn frame(t: u16, p: &[u8]) -> Frame {
-        Frame { type_code: t, request_id: RequestId::from(7), timestamp_ms: 42, payload: p.to_vec() }
+        Frame {
+            type_code: t,
+            request_id: RequestId::from(7),
+            timestamp_ms: 42,
+            payload: p.to_vec(),
+        }
     }
 
     #[test]

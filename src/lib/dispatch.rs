@@ -74,9 +74,8 @@ impl Pool {
         let mut handles = Vec::new();
         for i in 0..workers.max(1) {
             let s = shared.clone();
-            let spawned = thread::Builder::new()
-                .name(format!("{name}-cb{i}"))
-                .spawn(move || worker(&s));
+            let spawned =
+                thread::Builder::new().name(format!("{name}-cb{i}")).spawn(move || worker(&s));
             match spawned {
                 Ok(h) => handles.push(h),
                 Err(e) => log::error!("cannot start callback worker: {e}"),
@@ -219,7 +218,8 @@ mod tests {
                 gate_tx.send(()).unwrap();
             }
         }
-        let got: Vec<i32> = (0..100).map(|_| rx.recv_timeout(Duration::from_secs(5)).unwrap()).collect();
+        let got: Vec<i32> =
+            (0..100).map(|_| rx.recv_timeout(Duration::from_secs(5)).unwrap()).collect();
         assert_eq!(got, (0..100).collect::<Vec<_>>());
         pool.shutdown();
     }

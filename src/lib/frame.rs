@@ -89,9 +89,7 @@ impl Header {
 
     /// Reads a header from the start of `b`, if it holds one.
     pub fn peek(b: &[u8]) -> Option<Header> {
-        b.get(..HEADER_LEN)
-            .and_then(|h| <&[u8; HEADER_LEN]>::try_from(h).ok())
-            .map(Header::parse)
+        b.get(..HEADER_LEN).and_then(|h| <&[u8; HEADER_LEN]>::try_from(h).ok()).map(Header::parse)
     }
 
     /// Writes the header's 22 bytes.
@@ -130,10 +128,7 @@ pub fn crc32(payload: &[u8]) -> u32 {
 
 /// Milliseconds since the Unix epoch by the wall clock.
 pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 /// A whole message: type, correlation id, timestamp and payload.
@@ -292,7 +287,10 @@ mod tests {
     #[test]
     fn request_id_hex() {
         assert_eq!(RequestId::from_hex("a3f21c07"), Some(RequestId([0xa3, 0xf2, 0x1c, 0x07])));
-        assert_eq!(RequestId::from_hex("0xdeadbeef").map(|r| r.to_string()), Some("deadbeef".into()));
+        assert_eq!(
+            RequestId::from_hex("0xdeadbeef").map(|r| r.to_string()),
+            Some("deadbeef".into())
+        );
         assert_eq!(RequestId::from_hex("123"), None);
     }
 }

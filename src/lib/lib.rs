@@ -56,9 +56,9 @@ pub use config::{BufferSize, ClientConfig, ConnConfig, PerformanceMode, ServerCo
 pub use conn::{ConnStats, Peer};
 pub use core::{EndKind, EndReason};
 pub use decoder::{Decoder, FrameReader, RawFrame};
-pub use handlers::{ConnectFn, MessageFn};
-pub use server::{Server, ServerBuilder, ServerHandle, ServerStats};
 pub use error::{Error, ProtocolError, Result};
 pub use frame::{Frame, Header, RequestId, DEFAULT_MAX_MESSAGE_SIZE, HEADER_LEN};
+pub use handlers::{ConnectFn, MessageFn};
 pub use handshake::PROTOCOL_VERSION;
+pub use server::{Server, ServerBuilder, ServerHandle, ServerStats};
 pub use types::TypeRegistry;

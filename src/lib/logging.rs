@@ -445,10 +445,7 @@ impl LogHandle {
 
     /// How many records of this level were shown so far (0 for `Off`).
     pub fn count(&self, level: Level) -> u64 {
-        self.shared
-            .counts
-            .get(level as usize)
-            .map_or(0, |c| c.load(Ordering::Relaxed))
+        self.shared.counts.get(level as usize).map_or(0, |c| c.load(Ordering::Relaxed))
     }
 }
 
@@ -468,12 +465,8 @@ impl Logger {
     pub fn new(config: LogConfig) -> Result<Logger, InstallError> {
         let file = match &config.file {
             Some(path) => Some(Mutex::new(Some(
-                RotatingFile::open(path, config.max_file_size, config.backups).map_err(
-                    |source| InstallError::OpenFile {
-                        path: path.clone(),
-                        source,
-                    },
-                )?,
+                RotatingFile::open(path, config.max_file_size, config.backups)
+                    .map_err(|source| InstallError::OpenFile { path: path.clone(), source })?,
             ))),
             None => None,
         };
@@ -488,11 +481,7 @@ impl Logger {
                 counts: Default::default(),
                 set_lock: Mutex::new(()),
             }),
-            format: Format {
-                timestamps: config.timestamps,
-                caller: config.caller,
-                offset_secs,
-            },
+            format: Format { timestamps: config.timestamps, caller: config.caller, offset_secs },
             color: config.color,
             console: config.console,
             file,
@@ -502,10 +491,7 @@ impl Logger {
     /// A handle on this logger's level. Until the logger is installed, its
     /// [`set_level`](LogHandle::set_level) leaves `log::max_level` alone.
     pub fn handle(&self) -> LogHandle {
-        LogHandle {
-            shared: Arc::clone(&self.shared),
-            global: false,
-        }
+        LogHandle { shared: Arc::clone(&self.shared), global: false }
     }
 
     /// Installs this logger as the global `log` logger and sets
@@ -514,10 +500,7 @@ impl Logger {
     /// Fails with [`InstallError::AlreadyInstalled`] if a global logger is
     /// already set.
     pub fn install(self) -> Result<LogHandle, InstallError> {
-        let handle = LogHandle {
-            shared: Arc::clone(&self.shared),
-            global: true,
-        };
+        let handle = LogHandle { shared: Arc::clone(&self.shared), global: true };
         log::set_boxed_logger(Box::new(self)).map_err(|_| InstallError::AlreadyInstalled)?;
         handle.set_level(handle.level());
         Ok(handle)
@@ -665,8 +648,7 @@ fn caller(s: &mut String, record: &log::Record<'_>) {
 }
 
 fn unix_secs(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
 }
 
 /// Year, month (1-12) and day (1-31) of a day count since 1970-01-01, in
@@ -745,13 +727,7 @@ impl RotatingFile {
         }
         let file = open_append(path)?;
         let size = file.metadata()?.len();
-        Ok(RotatingFile {
-            path: path.to_owned(),
-            file: Some(file),
-            size,
-            max_size,
-            backups,
-        })
+        Ok(RotatingFile { path: path.to_owned(), file: Some(file), size, max_size, backups })
     }
 
     /// Appends `line`, first rotating if it would make the file larger than
@@ -820,13 +796,7 @@ mod tests {
 
     /// A logger that writes only to a file (nothing on stderr).
     fn file_logger(path: &Path, level: Level) -> Logger {
-        LogConfig::default()
-            .level(level)
-            .console(false)
-            .utc(true)
-            .file(path)
-            .build()
-            .unwrap()
+        LogConfig::default().level(level).console(false).utc(true).file(path).build().unwrap()
     }
 
     /// Logs one record at `level` through `logger`, as the macros would.
@@ -853,11 +823,7 @@ mod tests {
     }
 
     fn record_line(level: Level, color: bool, date: bool, time: SystemTime) -> String {
-        let format = Format {
-            timestamps: true,
-            caller: true,
-            offset_secs: 0,
-        };
+        let format = Format { timestamps: true, caller: true, offset_secs: 0 };
         let n = 7;
         format.line(
             level,
@@ -895,15 +861,9 @@ mod tests {
         let meta =
             |lvl, target| Level::of(&log::Metadata::builder().level(lvl).target(target).build());
         assert_eq!(meta(log::Level::Info, "veltix::server"), Level::Info);
-        assert_eq!(
-            meta(log::Level::Info, "veltix::server#success"),
-            Level::Success
-        );
+        assert_eq!(meta(log::Level::Info, "veltix::server#success"), Level::Success);
         assert_eq!(meta(log::Level::Error, "veltix::server"), Level::Error);
-        assert_eq!(
-            meta(log::Level::Error, "veltix::server#critical"),
-            Level::Critical
-        );
+        assert_eq!(meta(log::Level::Error, "veltix::server#critical"), Level::Critical);
         // A suffix only counts on its own level.
         assert_eq!(meta(log::Level::Warn, "x#critical"), Level::Warning);
         assert_eq!(Level::Success.to_level_filter(), log::LevelFilter::Info);
@@ -978,19 +938,9 @@ mod tests {
             "\x1b[2m13:04:05.007\x1b[0m \x1b[32mSUCCESS \x1b[0m \
              \x1b[2m[src/lib/server.rs:42]\x1b[0m client 7 connected\n"
         );
-        let bare = Format {
-            timestamps: false,
-            caller: false,
-            offset_secs: 0,
-        };
-        let rec = log::Record::builder()
-            .args(format_args!("x"))
-            .level(log::Level::Warn)
-            .build();
-        assert_eq!(
-            bare.line(Level::Warning, &rec, t, false, true),
-            "WARNING  x\n"
-        );
+        let bare = Format { timestamps: false, caller: false, offset_secs: 0 };
+        let rec = log::Record::builder().args(format_args!("x")).level(log::Level::Warn).build();
+        assert_eq!(bare.line(Level::Warning, &rec, t, false, true), "WARNING  x\n");
     }
 
     #[test]
@@ -1027,19 +977,11 @@ mod tests {
     fn file_lines_have_no_colour_and_show_the_caller() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("logs/sub/app.log");
-        let logger = LogConfig::default()
-            .color(true)
-            .console(false)
-            .file(&path)
-            .build()
-            .unwrap();
+        let logger = LogConfig::default().color(true).console(false).file(&path).build().unwrap();
         emit(&logger, Level::Critical, "boom");
         let text = fs::read_to_string(&path).unwrap();
         assert!(!text.contains('\x1b'), "{text:?}");
-        assert!(
-            text.contains(" CRITICAL [src/lib/server.rs:42] boom\n"),
-            "{text:?}"
-        );
+        assert!(text.contains(" CRITICAL [src/lib/server.rs:42] boom\n"), "{text:?}");
         // `YYYY-MM-DD HH:MM:SS.mmm `
         let b = text.as_bytes();
         assert_eq!(
@@ -1056,10 +998,7 @@ mod tests {
         let logger = file_logger(&path, Level::Info);
         emit(&logger, Level::Info, "new");
         let text = fs::read_to_string(&path).unwrap();
-        assert!(
-            text.starts_with("old\n") && text.ends_with("] new\n"),
-            "{text}"
-        );
+        assert!(text.starts_with("old\n") && text.ends_with("] new\n"), "{text}");
     }
 
     #[test]
@@ -1125,10 +1064,7 @@ mod tests {
         fs::write(&path, "12345678\n").unwrap();
         let mut f = RotatingFile::open(&path, 10, 1).unwrap();
         f.write_line(b"x\n").unwrap();
-        assert_eq!(
-            fs::read_to_string(backup_path(&path, 1)).unwrap(),
-            "12345678\n"
-        );
+        assert_eq!(fs::read_to_string(backup_path(&path, 1)).unwrap(), "12345678\n");
     }
 
     #[test]
@@ -1139,10 +1075,7 @@ mod tests {
         let path = blocker.join("app.log");
         let err = LogConfig::default().file(&path).build().unwrap_err();
         assert!(matches!(err, InstallError::OpenFile { .. }));
-        assert!(
-            err.to_string().contains(&path.display().to_string()),
-            "{err}"
-        );
+        assert!(err.to_string().contains(&path.display().to_string()), "{err}");
     }
 
     #[cfg(target_os = "linux")]

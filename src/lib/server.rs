@@ -188,7 +188,7 @@ impl Server {
         let accept = std::thread::Builder::new()
             .name("veltix-accept".into())
             .spawn(move || accept_loop(&i, &l))?;
-        log::info!("listening on {local_addr}");
+        log::debug!("listening on {local_addr}");
         Ok(Server { inner, listener, accept: Mutex::new(Some(accept)) })
     }
 
@@ -407,7 +407,9 @@ fn bind(host: &str, port: u16) -> Result<TcpListener> {
         }
     }
     Err(match last {
-        Some(e) => Error::Io(std::io::Error::new(e.kind(), format!("cannot listen on {host}:{port}: {e}"))),
+        Some(e) => {
+            Error::Io(std::io::Error::new(e.kind(), format!("cannot listen on {host}:{port}: {e}")))
+        }
         None => Error::NoAddress(format!("{host}:{port}")),
     })
 }
@@ -533,7 +535,11 @@ impl Session for Inner {
         self.ended_in.fetch_add(s.frames_in, Ordering::Relaxed);
         self.ended_out.fetch_add(s.frames_out, Ordering::Relaxed);
         if !conn.is_established() {
-            log::info!("connection from {} ended before the handshake: {}", conn.peer, reason.message);
+            log::info!(
+                "connection from {} ended before the handshake: {}",
+                conn.peer,
+                reason.message
+            );
             return;
         }
         log::info!("client {} ({}) disconnected: {}", conn.id, conn.peer, reason.message);

@@ -110,8 +110,8 @@ impl TypeRegistry {
     pub fn define_str(&mut self, def: &str) -> Result<(), TypeError> {
         let (code, name) =
             def.split_once('=').ok_or_else(|| TypeError::BadDefinition(def.to_string()))?;
-        let code = parse_code(code.trim())?
-            .ok_or_else(|| TypeError::BadDefinition(def.to_string()))?;
+        let code =
+            parse_code(code.trim())?.ok_or_else(|| TypeError::BadDefinition(def.to_string()))?;
         self.define(code, name)
     }
 

@@ -54,10 +54,8 @@ impl HexReader {
         }
         let data = self.data_part(line)?;
         for group in data.split_whitespace() {
-            let digits = group
-                .strip_prefix("0x")
-                .or_else(|| group.strip_prefix("0X"))
-                .unwrap_or(group);
+            let digits =
+                group.strip_prefix("0x").or_else(|| group.strip_prefix("0X")).unwrap_or(group);
             for c in digits.chars() {
                 let Some(v) = c.to_digit(16) else {
                     return Err(self.error(format!("'{group}' is not hex")));
@@ -115,10 +113,7 @@ impl HexReader {
     }
 
     fn error(&self, message: String) -> HexError {
-        HexError {
-            line: self.line,
-            message,
-        }
+        HexError { line: self.line, message }
     }
 }
 

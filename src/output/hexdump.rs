@@ -23,11 +23,7 @@ pub fn write_hexdump<W: Write + ?Sized>(
     indent: &str,
     palette: Palette,
 ) -> io::Result<()> {
-    let shown = if max_bytes == 0 {
-        data.len()
-    } else {
-        data.len().min(max_bytes)
-    };
+    let shown = if max_bytes == 0 { data.len() } else { data.len().min(max_bytes) };
     let width = offset_width(shown);
     for (row, chunk) in data[..shown].chunks(ROW).enumerate() {
         let offset = format!("{:0width$x}", row * ROW);
@@ -58,11 +54,8 @@ pub fn write_hexdump<W: Write + ?Sized>(
         writeln!(w)?;
     }
     if shown < data.len() {
-        let note = format!(
-            "... {} more bytes not shown ({} in all)",
-            data.len() - shown,
-            data.len()
-        );
+        let note =
+            format!("... {} more bytes not shown ({} in all)", data.len() - shown, data.len());
         writeln!(w, "{indent}{}", palette.paint(Role::Dim, note))?;
     }
     Ok(())
@@ -99,10 +92,7 @@ mod tests {
     fn cut_with_a_note() {
         let s = dump(&[0u8; 40], 16);
         assert_eq!(s.lines().count(), 2);
-        assert!(
-            s.ends_with("... 24 more bytes not shown (40 in all)\n"),
-            "{s}"
-        );
+        assert!(s.ends_with("... 24 more bytes not shown (40 in all)\n"), "{s}");
         assert_eq!(dump(b"", 0), "");
     }
 

@@ -55,22 +55,8 @@ mod tests {
     #[test]
     fn text_or_hex() {
         let mut out = Vec::new();
-        write_line(
-            &mut out,
-            &Record {
-                id: 1,
-                payload: Payload::new("héllo".as_bytes()),
-            },
-        )
-        .unwrap();
-        write_line(
-            &mut out,
-            &Record {
-                id: 2,
-                payload: Payload::new(b"\xff\x00"),
-            },
-        )
-        .unwrap();
+        write_line(&mut out, &Record { id: 1, payload: Payload::new("héllo".as_bytes()) }).unwrap();
+        write_line(&mut out, &Record { id: 2, payload: Payload::new(b"\xff\x00") }).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "{\"id\":1,\"payload_text\":\"héllo\"}\n{\"id\":2,\"payload_hex\":\"ff00\"}\n"

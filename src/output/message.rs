@@ -46,7 +46,12 @@ pub struct MessageRecord {
 
 impl MessageRecord {
     /// The record of `frame` received now.
-    pub fn new(frame: &Frame, types: &TypeRegistry, peer: Option<SocketAddr>, client: Option<u64>) -> Self {
+    pub fn new(
+        frame: &Frame,
+        types: &TypeRegistry,
+        peer: Option<SocketAddr>,
+        client: Option<u64>,
+    ) -> Self {
         MessageRecord {
             event: "message",
             ts: format_utc_ms(veltix::frame::now_ms()),

@@ -78,15 +78,8 @@ fn golden_frames_as_hex_text_in_every_layout() {
     let stream = golden_stream();
     let continuous = tohex(&stream);
     let spaced: Vec<String> = stream.iter().map(|b| format!("{b:02x}")).collect();
-    let spaced = spaced
-        .chunks(20)
-        .map(|c| c.join(" "))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let per_frame: String = golden()
-        .iter()
-        .map(|v| format!("{}\n", v.frame_hex))
-        .collect();
+    let spaced = spaced.chunks(20).map(|c| c.join(" ")).collect::<Vec<_>>().join("\n");
+    let per_frame: String = golden().iter().map(|v| format!("{}\n", v.frame_hex)).collect();
     for text in [continuous, spaced, per_frame, xxd(&stream)] {
         let out = decode_stdin(&["--json"], text.as_bytes());
         assert_eq!(code(&out), 0, "{}\n{text}", stderr(&out));
@@ -126,10 +119,7 @@ fn listing_shows_every_field() {
         ),
         "{text}"
     );
-    assert!(
-        text.contains("frame 2  offset 35  ping (0)  0 bytes  crc 00000000 OK"),
-        "{text}"
-    );
+    assert!(text.contains("frame 2  offset 35  ping (0)  0 bytes  crc 00000000 OK"), "{text}");
     assert!(text.contains("hello (10)  7 bytes  crc 853cf6ee OK  2025-11-26T09:40:00.000Z  id deadbeef  version 1.6.3"), "{text}");
     assert!(text.contains("player_move (401)  32 bytes"), "{text}");
     assert!(text.ends_with("7 frames, 0 invalid\n"), "{text}");
@@ -140,11 +130,7 @@ fn listing_shows_every_field() {
 fn type_name_labels_frames() {
     let frame = golden()[0].frame();
     let out = decode_stdin(&["--type-name", "200=chat"], &frame);
-    assert!(
-        stdout(&out).contains("  chat (200)  13 bytes"),
-        "{}",
-        stdout(&out)
-    );
+    assert!(stdout(&out).contains("  chat (200)  13 bytes"), "{}", stdout(&out));
     let out = decode_stdin(&["--json", "--type-name", "200=chat"], &frame);
     assert_eq!(json_lines(&out)[0]["type_name"], "chat");
     let out = decode_stdin(&["--json"], &frame);
@@ -158,10 +144,7 @@ fn crc_mismatch_is_shown_and_fails() {
     let out = decode_stdin(&[], &stream);
     assert_eq!(code(&out), 1);
     let text = stdout(&out);
-    assert!(
-        text.contains("crc 2b8cf0b3 MISMATCH (payload hashes to "),
-        "{text}"
-    );
+    assert!(text.contains("crc 2b8cf0b3 MISMATCH (payload hashes to "), "{text}");
     assert!(text.ends_with("7 frames, 1 invalid\n"), "{text}");
     let out = decode_stdin(&["--json"], &stream);
     assert_eq!(code(&out), 1);
@@ -193,10 +176,7 @@ fn truncated_frame_is_reported_with_its_offset() {
     let err = &lines[6];
     assert_eq!(err["kind"], "truncated");
     assert_eq!(err["offset"], last_offset);
-    assert!(err["error"]
-        .as_str()
-        .unwrap()
-        .contains("38 of its 43 bytes"));
+    assert!(err["error"].as_str().unwrap().contains("38 of its 43 bytes"));
 
     // A header cut short.
     let out = decode_stdin(&[], &stream[..10]);
@@ -216,14 +196,8 @@ fn oversize_header_stops_decoding() {
     assert_eq!(code(&out), 1);
     let text = stdout(&out);
     assert!(text.contains("frame 1  offset 0  ping (0)"), "{text}");
-    assert!(
-        text.contains("error  offset 22  frame of 4294967317 bytes"),
-        "{text}"
-    );
-    assert!(
-        text.contains("exceeds the limit of 10485760 bytes"),
-        "{text}"
-    );
+    assert!(text.contains("error  offset 22  frame of 4294967317 bytes"), "{text}");
+    assert!(text.contains("exceeds the limit of 10485760 bytes"), "{text}");
     assert!(text.ends_with("2 frames, 1 invalid\n"), "{text}");
 
     // The limit counts the header: the 35-byte chat frame needs 35.
@@ -245,46 +219,27 @@ fn max_bytes_cuts_the_dump() {
     let text = stdout(&out);
     assert!(text.contains("    0000 | 00 01 02"), "{text}");
     assert!(!text.contains("    0010 |"), "{text}");
-    assert!(
-        text.contains("... 16 more bytes not shown (32 in all)"),
-        "{text}"
-    );
+    assert!(text.contains("... 16 more bytes not shown (32 in all)"), "{text}");
     let out = decode_stdin(&["--max-bytes", "0"], &binary);
-    assert!(
-        stdout(&out).contains("    0010 | 10 11"),
-        "{}",
-        stdout(&out)
-    );
+    assert!(stdout(&out).contains("    0010 | 10 11"), "{}", stdout(&out));
 }
 
 #[test]
 fn unreadable_path_names_the_path() {
     let out = run(veltix(["decode", "/nonexistent/capture.pcap"]));
     assert_eq!(code(&out), 1);
-    assert!(
-        stderr(&out).contains("/nonexistent/capture.pcap"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("/nonexistent/capture.pcap"), "{}", stderr(&out));
     let dir = tempfile::tempdir().unwrap();
     let out = run(veltix(["decode", dir.path().to_str().unwrap()]));
     assert_eq!(code(&out), 1);
-    assert!(
-        stderr(&out).contains(dir.path().to_str().unwrap()),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains(dir.path().to_str().unwrap()), "{}", stderr(&out));
 }
 
 #[test]
 fn bad_hex_names_the_line() {
     let out = decode_stdin(&[], b"00c8 0000\nzz\n");
     assert_eq!(code(&out), 1);
-    assert!(
-        stderr(&out).contains("line 2: 'zz' is not hex"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("line 2: 'zz' is not hex"), "{}", stderr(&out));
 }
 
 #[test]
@@ -362,11 +317,8 @@ fn tcp_packet(
         (Link::RawIp, false) => PacketBuilder::ipv4(src4, dst4, 64),
         (Link::RawIp, true) => PacketBuilder::ipv6(src6, dst6, 64),
     };
-    let (sport, dport) = if to_server {
-        (CLIENT_PORT, SERVER_PORT)
-    } else {
-        (SERVER_PORT, CLIENT_PORT)
-    };
+    let (sport, dport) =
+        if to_server { (CLIENT_PORT, SERVER_PORT) } else { (SERVER_PORT, CLIENT_PORT) };
     let tcp = ip.tcp(sport, dport, seq, 65535);
     let tcp = match flags {
         Flags::Syn => tcp.syn(),
@@ -380,18 +332,11 @@ fn tcp_packet(
 }
 
 fn pcap(link: DataLink, packets: &[Vec<u8>]) -> Vec<u8> {
-    let header = PcapHeader {
-        datalink: link,
-        ..Default::default()
-    };
+    let header = PcapHeader { datalink: link, ..Default::default() };
     let mut w = PcapWriter::with_header(Vec::new(), header).unwrap();
     for (i, p) in packets.iter().enumerate() {
-        w.write_packet(&PcapPacket::new(
-            Duration::from_millis(i as u64),
-            p.len() as u32,
-            p,
-        ))
-        .unwrap();
+        w.write_packet(&PcapPacket::new(Duration::from_millis(i as u64), p.len() as u32, p))
+            .unwrap();
     }
     w.into_writer()
 }
@@ -422,13 +367,8 @@ fn pcapng(link: DataLink, packets: &[Vec<u8>]) -> Vec<u8> {
 /// ping (out of order), a retransmission, a reply, and the close.
 fn conversation(link: Link, v6: bool) -> Vec<Vec<u8>> {
     let v = golden();
-    let (chat, ping, hello, ack, binary) = (
-        v[0].frame(),
-        v[1].frame(),
-        v[3].frame(),
-        v[4].frame(),
-        v[5].frame(),
-    );
+    let (chat, ping, hello, ack, binary) =
+        (v[0].frame(), v[1].frame(), v[3].frame(), v[4].frame(), v[5].frame());
     let c0 = 1_000u32; // client ISN
     let s0 = u32::MAX - 10; // server ISN: its sequence numbers wrap
     let p = |to_server, seq, flags, payload: &[u8]| {
@@ -457,13 +397,8 @@ fn assert_conversation(out: &std::process::Output, client: &str, server: &str) {
     assert_eq!(code(out), 0, "{}{}", stdout(out), stderr(out));
     let frames = json_lines(out);
     let v = golden();
-    let expect = [
-        (&v[3], "<", 0),
-        (&v[4], ">", 0),
-        (&v[0], ">", 29),
-        (&v[1], ">", 64),
-        (&v[5], "<", 29),
-    ];
+    let expect =
+        [(&v[3], "<", 0), (&v[4], ">", 0), (&v[0], ">", 29), (&v[1], ">", 64), (&v[5], "<", 29)];
     assert_eq!(frames.len(), expect.len(), "{}", stdout(out));
     for (f, (vector, dir, offset)) in frames.iter().zip(expect) {
         assert_golden_frame(f, vector);
@@ -484,22 +419,11 @@ fn pcap_ethernet_ipv4_conversation() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("chat.pcap");
     std::fs::write(&path, &capture).unwrap();
-    let out = run(veltix([
-        "decode",
-        "--type-name",
-        "200=chat",
-        path.to_str().unwrap(),
-    ]));
+    let out = run(veltix(["decode", "--type-name", "200=chat", path.to_str().unwrap()]));
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(
-        text.starts_with("stream 0: client 10.0.0.1:50123 > server 10.0.0.2:7000\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains("frame 1  stream 0 <  offset 0  hello (10)"),
-        "{text}"
-    );
+    assert!(text.starts_with("stream 0: client 10.0.0.1:50123 > server 10.0.0.2:7000\n"), "{text}");
+    assert!(text.contains("frame 1  stream 0 <  offset 0  hello (10)"), "{text}");
     assert!(
         text.contains("frame 3  stream 0 >  offset 29  chat (200)  13 bytes  crc 2b8cf0b3 OK"),
         "{text}"
@@ -519,11 +443,7 @@ fn pcapng_linux_sll_ipv6_conversation() {
 #[test]
 fn pcap_raw_ip_conversation() {
     let capture = pcap(DataLink::RAW, &conversation(Link::RawIp, false));
-    assert_conversation(
-        &decode_stdin(&["--json"], &capture),
-        "10.0.0.1:50123",
-        "10.0.0.2:7000",
-    );
+    assert_conversation(&decode_stdin(&["--json"], &capture), "10.0.0.1:50123", "10.0.0.2:7000");
 }
 
 #[test]
@@ -534,10 +454,7 @@ fn capture_without_handshake_starting_out_of_order() {
     let (chat, ping) = (v[0].frame(), v[1].frame());
     let p = |seq, payload: &[u8]| tcp_packet(Link::Ethernet, false, true, seq, Flags::Ack, payload);
     let packets = vec![p(500 + 35, &ping), p(500, &chat)];
-    let out = decode_stdin(
-        &["--json", "--port", "7000"],
-        &pcapng(DataLink::ETHERNET, &packets),
-    );
+    let out = decode_stdin(&["--json", "--port", "7000"], &pcapng(DataLink::ETHERNET, &packets));
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let frames = json_lines(&out);
     assert_eq!(frames.len(), 2);
@@ -547,17 +464,10 @@ fn capture_without_handshake_starting_out_of_order() {
     assert_eq!(frames[1]["offset"], 35);
 
     // --port filters connections.
-    let out = decode_stdin(
-        &["--json", "--port", "8000"],
-        &pcapng(DataLink::ETHERNET, &packets),
-    );
+    let out = decode_stdin(&["--json", "--port", "8000"], &pcapng(DataLink::ETHERNET, &packets));
     assert_eq!(code(&out), 0);
     assert!(out.stdout.is_empty());
-    assert!(
-        stderr(&out).contains("no TCP payload on port 8000"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("no TCP payload on port 8000"), "{}", stderr(&out));
 }
 
 #[test]
@@ -567,19 +477,13 @@ fn capture_gap_is_an_error() {
     let p =
         |seq, flags, payload: &[u8]| tcp_packet(Link::Ethernet, false, true, seq, flags, payload);
     // The segment with chat[10..] was never captured.
-    let packets = vec![
-        p(99, Flags::Syn, b""),
-        p(100, Flags::Ack, &chat[..10]),
-        p(135, Flags::Ack, &ping),
-    ];
+    let packets =
+        vec![p(99, Flags::Syn, b""), p(100, Flags::Ack, &chat[..10]), p(135, Flags::Ack, &ping)];
     let out = decode_stdin(&[], &pcap(DataLink::ETHERNET, &packets));
     assert_eq!(code(&out), 1);
     let text = stdout(&out);
     assert!(text.contains("error  stream 0 >  offset 10  25 bytes of this stream were not captured; 22 captured bytes after the gap are not decoded"), "{text}");
-    assert!(
-        text.contains("error  stream 0 >  offset 0  incomplete frame"),
-        "{text}"
-    );
+    assert!(text.contains("error  stream 0 >  offset 0  incomplete frame"), "{text}");
     let out = decode_stdin(&["--json"], &pcap(DataLink::ETHERNET, &packets));
     let lines = json_lines(&out);
     assert_eq!(lines[0]["kind"], "gap");
@@ -603,14 +507,8 @@ fn a_new_syn_on_the_same_ports_is_a_new_stream() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let frames = json_lines(&out);
     assert_eq!(frames.len(), 2);
-    assert_eq!(
-        (frames[0]["stream"].clone(), frames[0]["offset"].clone()),
-        (0.into(), 0.into())
-    );
-    assert_eq!(
-        (frames[1]["stream"].clone(), frames[1]["offset"].clone()),
-        (1.into(), 0.into())
-    );
+    assert_eq!((frames[0]["stream"].clone(), frames[0]["offset"].clone()), (0.into(), 0.into()));
+    assert_eq!((frames[1]["stream"].clone(), frames[1]["offset"].clone()), (1.into(), 0.into()));
     assert_golden_frame(&frames[1], &v[2]);
 }
 
@@ -661,11 +559,8 @@ fn checked_in_capture_decodes() {
     let path = data_path("decode/chat.pcap");
     if std::env::var_os("VELTIX_REGENERATE").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(
-            &path,
-            pcap(DataLink::ETHERNET, &conversation(Link::Ethernet, false)),
-        )
-        .unwrap();
+        std::fs::write(&path, pcap(DataLink::ETHERNET, &conversation(Link::Ethernet, false)))
+            .unwrap();
     }
     let out = run(veltix(["decode", "--json", path.to_str().unwrap()]));
     assert_conversation(&out, "10.0.0.1:50123", "10.0.0.2:7000");

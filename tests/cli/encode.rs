@@ -58,11 +58,8 @@ fn stdin_file_and_hex_payloads_round_trip() {
     std::fs::write(&path, payload).unwrap();
     let at_file = format!("@{}", path.display());
     let hex = tohex(payload);
-    let spaced: String = hex
-        .as_bytes()
-        .chunks(2)
-        .map(|c| format!("{} ", String::from_utf8_lossy(c)))
-        .collect();
+    let spaced: String =
+        hex.as_bytes().chunks(2).map(|c| format!("{} ", String::from_utf8_lossy(c))).collect();
 
     let from_stdin = run_with_stdin(veltix(fixed(&["-"])), payload);
     let from_file = run(veltix(fixed(&[&at_file])));
@@ -81,12 +78,8 @@ fn stdin_file_and_hex_payloads_round_trip() {
 
 #[test]
 fn each_output_format_round_trips() {
-    let bin = run(veltix(fixed(&[
-        "--output", "bin", "--type", "201", "status?",
-    ])));
-    let hex = run(veltix(fixed(&[
-        "--output", "hex", "--type", "201", "status?",
-    ])));
+    let bin = run(veltix(fixed(&["--output", "bin", "--type", "201", "status?"])));
+    let hex = run(veltix(fixed(&["--output", "hex", "--type", "201", "status?"])));
     assert_eq!(code(&bin), 0);
     assert_eq!(code(&hex), 0);
     let text = stdout(&hex);
@@ -109,21 +102,12 @@ fn piped_output_defaults_to_binary() {
 #[test]
 fn no_payload_is_an_empty_frame() {
     let out = run(veltix(fixed(&["--type", "ping"])));
-    assert_eq!(
-        tohex(&out.stdout),
-        "000000000000000000000000019abf88b9fba3f21c07"
-    );
+    assert_eq!(tohex(&out.stdout), "000000000000000000000000019abf88b9fba3f21c07");
 }
 
 #[test]
 fn type_names_resolve() {
-    let out = run(veltix(fixed(&[
-        "--type-name",
-        "200=chat",
-        "--type",
-        "chat",
-        "hi",
-    ])));
+    let out = run(veltix(fixed(&["--type-name", "200=chat", "--type", "chat", "hi"])));
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(&out.stdout[..2], &[0x00, 0xc8]);
     let out = run(veltix(fixed(&["--type", "hello_ack"])));
@@ -134,16 +118,14 @@ fn type_names_resolve() {
 
 #[test]
 fn defaults_are_a_random_id_and_the_current_time() {
-    let before = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
+    let before =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()
+            as u64;
     let a = decode_one(&run(veltix(["encode", "a"])).stdout);
     let b = decode_one(&run(veltix(["encode", "a"])).stdout);
-    let after = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
+    let after =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()
+            as u64;
     assert_ne!(a["request_id"], b["request_id"]);
     let ts = a["timestamp_ms"].as_u64().unwrap();
     assert!(before <= ts && ts <= after, "{before} <= {ts} <= {after}");
@@ -169,18 +151,9 @@ fn errors_name_what_the_user_typed() {
 
     let out = run(veltix(["encode", "@/nonexistent/payload.json"]));
     assert_eq!(code(&out), 1);
-    assert!(
-        stderr(&out).contains("/nonexistent/payload.json"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("/nonexistent/payload.json"), "{}", stderr(&out));
     assert!(out.stdout.is_empty());
 
     let out = run(veltix(["encode", "--hex", "00", "text"]));
-    assert_eq!(
-        code(&out),
-        2,
-        "--hex and PAYLOAD conflict: {}",
-        stderr(&out)
-    );
+    assert_eq!(code(&out), 2, "--hex and PAYLOAD conflict: {}", stderr(&out));
 }

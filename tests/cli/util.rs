@@ -19,9 +19,7 @@ where
 
 /// Runs `cmd` with `stdin` as its input and waits for it.
 pub fn run_with_stdin(mut cmd: Command, stdin: &[u8]) -> Output {
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn veltix");
     let mut pipe = child.stdin.take().expect("stdin pipe");
     let data = stdin.to_vec();
@@ -105,18 +103,13 @@ pub fn golden_stream() -> Vec<u8> {
 
 /// A file under tests/data/.
 pub fn data_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
 }
 
 /// Bytes of a hex string (test data only: panics on bad hex).
 pub fn unhex(s: &str) -> Vec<u8> {
     assert!(s.len() % 2 == 0, "odd hex: {s}");
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-        .collect()
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect()
 }
 
 /// Lowercase hex.
@@ -137,13 +130,7 @@ pub fn xxd(data: &[u8]) -> String {
         }
         let ascii: String = chunk
             .iter()
-            .map(|&b| {
-                if (0x20..0x7f).contains(&b) {
-                    b as char
-                } else {
-                    '.'
-                }
-            })
+            .map(|&b| if (0x20..0x7f).contains(&b) { b as char } else { '.' })
             .collect();
         out.push_str(&format!("{:08x}: {hex:<39}  {ascii}\n", row * 16));
     }

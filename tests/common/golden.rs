@@ -71,23 +71,17 @@ pub fn golden_frames() -> Vec<GoldenFrame> {
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let file: GoldenFile = serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("cannot parse {}: {e}", path.display()));
-    assert!(
-        !file.vectors.is_empty(),
-        "{} holds no vectors",
-        path.display()
-    );
+    assert!(!file.vectors.is_empty(), "{} holds no vectors", path.display());
     file.vectors
 }
 
 /// Lowercase hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 /// Bytes of a hex string (surrounding whitespace ignored).

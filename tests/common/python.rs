@@ -143,10 +143,7 @@ pub fn run_py_input<S: AsRef<OsStr>>(script: impl AsRef<Path>, args: &[S], input
         let output = child
             .wait_with_output()
             .unwrap_or_else(|e| panic!("cannot wait for {}: {e}", script.display()));
-        writer
-            .join()
-            .expect("stdin writer panicked")
-            .expect("cannot write the script's stdin");
+        writer.join().expect("stdin writer panicked").expect("cannot write the script's stdin");
         output
     })
 }
@@ -254,10 +251,7 @@ fn provision() -> Result<PathBuf, String> {
     if is_ready(&venv, &base) {
         return Ok(venv_python(&venv));
     }
-    eprintln!(
-        "provisioning {REQUIREMENT} in {} (base interpreter: {base})",
-        venv.display()
-    );
+    eprintln!("provisioning {REQUIREMENT} in {} (base interpreter: {base})", venv.display());
     if venv.exists() {
         fs::remove_dir_all(&venv)
             .map_err(|e| format!("cannot remove the incomplete venv {}: {e}", venv.display()))?;
@@ -274,31 +268,18 @@ fn provision() -> Result<PathBuf, String> {
 
     let python = venv_python(&venv);
     let mut cmd = Command::new(&python);
-    cmd.args([
-        "-m",
-        "pip",
-        "install",
-        "--no-input",
-        "--disable-pip-version-check",
-        REQUIREMENT,
-    ])
-    .env_remove("PIP_USER")
-    .env_remove("PIP_REQUIRE_VIRTUALENV");
+    cmd.args(["-m", "pip", "install", "--no-input", "--disable-pip-version-check", REQUIREMENT])
+        .env_remove("PIP_USER")
+        .env_remove("PIP_REQUIRE_VIRTUALENV");
     run_step(&mut cmd, &format!("`pip install {REQUIREMENT}`")).map_err(|e| {
         format!("{e}\nhint: is PyPI reachable? (pip honours PIP_INDEX_URL and PIP_FIND_LINKS)")
     })?;
 
     let mut cmd = Command::new(&python);
-    cmd.args([
-        "-c",
-        "import sys, veltix; sys.stdout.write(veltix.__version__)",
-    ]);
+    cmd.args(["-c", "import sys, veltix; sys.stdout.write(veltix.__version__)"]);
     let version = run_step(&mut cmd, "`import veltix`")?;
     if version.trim() != VELTIX_VERSION {
-        return Err(format!(
-            "the venv holds veltix {}, expected {VELTIX_VERSION}",
-            version.trim()
-        ));
+        return Err(format!("the venv holds veltix {}, expected {VELTIX_VERSION}", version.trim()));
     }
 
     // The marker goes in last, atomically: a venv without it is incomplete.

@@ -100,10 +100,8 @@ impl Proto {
         let now = Instant::now();
         if let Some(deadline) = self.handshake_deadline {
             if now >= deadline {
-                let msg = format!(
-                    "handshake not completed within {:?}",
-                    conn.cfg.handshake_timeout
-                );
+                let msg =
+                    format!("handshake not completed within {:?}", conn.cfg.handshake_timeout);
                 let _ = conn.send_parts(types::ERROR, RequestId::default(), msg.as_bytes());
                 return Flow::Close(msg);
             }
@@ -125,7 +123,12 @@ impl Proto {
     }
 
     /// Handles one received frame (CRC not yet checked).
-    pub(crate) fn on_raw(&mut self, conn: &Arc<Conn>, raw: RawFrame, session: &dyn Session) -> Flow {
+    pub(crate) fn on_raw(
+        &mut self,
+        conn: &Arc<Conn>,
+        raw: RawFrame,
+        session: &dyn Session,
+    ) -> Flow {
         self.last_rx = Instant::now();
         let id = raw.header.request_id;
         let frame = match raw.into_frame() {
@@ -161,7 +164,10 @@ impl Proto {
         match conn.pending.complete(frame) {
             Completion::Delivered => {}
             Completion::Late => {
-                log::debug!("dropped a late reply (id {id}) from {}: its request timed out", conn.peer)
+                log::debug!(
+                    "dropped a late reply (id {id}) from {}: its request timed out",
+                    conn.peer
+                )
             }
             Completion::NotPending(frame) if frame.type_code == types::PONG => {
                 log::debug!("dropped an unsolicited PONG (id {id}) from {}", conn.peer)
@@ -171,12 +177,21 @@ impl Proto {
         Flow::Continue
     }
 
-    fn on_handshake_frame(&mut self, conn: &Arc<Conn>, frame: Frame, session: &dyn Session) -> Flow {
+    fn on_handshake_frame(
+        &mut self,
+        conn: &Arc<Conn>,
+        frame: Frame,
+        session: &dyn Session,
+    ) -> Flow {
         let ours = &conn.cfg.protocol_version;
         let outcome = if frame.type_code != types::HELLO_ACK {
             Err(ProtocolError::UnexpectedFrame {
                 expected: "HELLO_ACK",
-                got: format!("type {} ({})", frame.type_code, crate::TypeRegistry::new().label(frame.type_code)),
+                got: format!(
+                    "type {} ({})",
+                    frame.type_code,
+                    crate::TypeRegistry::new().label(frame.type_code)
+                ),
             })
         } else if Some(frame.request_id) != self.hello_id {
             Err(ProtocolError::BadHello(format!(
