@@ -323,8 +323,7 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
 }
 
 /// Prints an error with its context chain on stderr and picks the exit code.
-pub fn report_error(err: &anyhow::Error) -> ExitCode {
-    let red = ColorChoice::Auto.for_stderr();
+pub fn report_error(err: &anyhow::Error, red: bool) -> ExitCode {
     let prefix = if red { "\x1b[1;31merror:\x1b[0m" } else { "error:" };
     let mut msg = format!("{prefix} {err}");
     for cause in err.chain().skip(1) {

@@ -11,8 +11,9 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    let color = cli.global.color.for_stderr();
     match cmd::run(cli) {
         Ok(code) => code,
-        Err(err) => cli::report_error(&err),
+        Err(err) => cli::report_error(&err, color),
     }
 }

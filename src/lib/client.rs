@@ -268,8 +268,7 @@ impl Client {
         self.stop_retry();
         if let Some(c) = self.inner.current() {
             c.close_gracefully(
-                EndKind::Local,
-                "disconnected by the client",
+                EndReason::new(EndKind::Local, "disconnected by the client"),
                 Duration::from_secs(2),
             );
         }

@@ -268,10 +268,15 @@ impl Conn {
     }
 
     pub(crate) fn close_as(&self, kind: EndKind, reason: &str) {
+        self.close_with(EndReason::new(kind, reason));
+    }
+
+    /// Closes with a full reason (kept only if it is the first).
+    pub(crate) fn close_with(&self, reason: EndReason) {
         if self.closed.swap(true, Ordering::AcqRel) {
             return;
         }
-        *lock(&self.close_reason) = Some(EndReason { kind, message: reason.to_string() });
+        *lock(&self.close_reason) = Some(reason);
         {
             let mut out = lock(&self.out);
             out.closed = true;
@@ -282,9 +287,9 @@ impl Conn {
     }
 
     /// Flushes what is queued (bounded by `timeout`), then closes.
-    pub(crate) fn close_gracefully(&self, kind: EndKind, reason: &str, timeout: Duration) {
+    pub(crate) fn close_gracefully(&self, reason: EndReason, timeout: Duration) {
         self.flush(timeout);
-        self.close_as(kind, reason);
+        self.close_with(reason);
     }
 
     pub(crate) fn tags(&self) -> std::sync::MutexGuard<'_, HashMap<String, serde_json::Value>> {
@@ -488,7 +493,10 @@ impl Peer {
 
     /// Closes the connection (what is queued is flushed first, up to 1 s).
     pub fn close(&self) {
-        self.conn.close_gracefully(EndKind::Local, "closed locally", Duration::from_secs(1));
+        self.conn.close_gracefully(
+            EndReason::new(EndKind::Local, "closed locally"),
+            Duration::from_secs(1),
+        );
     }
 
     /// Adds a tag with an optional value; false if it already exists.

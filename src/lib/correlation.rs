@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::core::EndReason;
 use crate::error::{Error, ProtocolError, Result};
 use crate::frame::{Frame, RequestId};
 use crate::types;
@@ -124,10 +125,13 @@ impl Pending {
     }
 
     /// Fails every waiter (the connection is gone).
-    pub(crate) fn fail_all(&self, reason: &str) {
+    pub(crate) fn fail_all(&self, end: &EndReason) {
         let slots: Vec<_> = lock(&self.map).drain().map(|(_, s)| s).collect();
         for s in slots {
-            s.fill(Err(Error::Closed(Some(reason.to_string()))));
+            s.fill(Err(match &end.fault {
+                Some(e) => Error::Protocol(e.clone()),
+                None => Error::Closed(Some(end.message.clone())),
+            }));
         }
     }
 
@@ -241,7 +245,7 @@ mod tests {
         p.complete(Frame::new(types::ERROR, id, b"bad".to_vec()));
         assert!(matches!(p.wait(id, &slot, Duration::from_secs(1)), Err(Error::Protocol(_))));
         let (id, slot) = p.register();
-        p.fail_all("gone");
+        p.fail_all(&EndReason::new(crate::EndKind::PeerClosed, "gone"));
         assert!(matches!(p.wait(id, &slot, Duration::from_secs(1)), Err(Error::Closed(_))));
     }
 }

@@ -1,4 +1,8 @@
 //! End-to-end tests of the `veltix` binary, one module per subcommand.
+mod connect;
 mod decode;
 mod encode;
+mod ping;
+mod request;
+mod serve;
 mod util;

@@ -136,3 +136,99 @@ pub fn xxd(data: &[u8]) -> String {
     }
     out
 }
+
+/// A `veltix serve` child on an ephemeral loopback port, killed on drop.
+pub struct Serve {
+    pub child: std::process::Child,
+    pub addr: String,
+    stdout: Option<std::process::ChildStdout>,
+    stderr_lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Serve {
+    /// Starts `veltix serve --host 127.0.0.1 -p 0 ARGS...` and waits (with a
+    /// deadline) for its "listening on" line.
+    pub fn start(args: &[&str]) -> Serve {
+        use std::io::BufRead;
+        let mut cmd = veltix(["serve", "--host", "127.0.0.1", "-p", "0"]);
+        cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn veltix serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let addr = loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = rx.recv_timeout(left).expect("veltix serve said 'listening on' in time");
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                break rest.split_whitespace().next().expect("address").to_string();
+            }
+        };
+        let stdout = child.stdout.take();
+        Serve { child, addr, stdout, stderr_lines: rx }
+    }
+
+    /// Takes the child's stdout (to read what it prints).
+    pub fn stdout(&mut self) -> std::process::ChildStdout {
+        self.stdout.take().expect("stdout taken once")
+    }
+
+    /// Waits for a stderr line containing `needle`; returns it.
+    pub fn wait_stderr(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = self
+                .stderr_lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no stderr line with {needle:?} in time"));
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+
+    /// Sends SIGINT and waits for the exit status.
+    pub fn interrupt(&mut self) -> std::process::ExitStatus {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGINT);
+        }
+        self.child.wait().expect("wait for veltix serve")
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads lines from a child's stdout on a thread, so a test can wait for
+/// them with a deadline.
+pub fn line_reader(out: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// The next line within the deadline.
+pub fn next_line(rx: &std::sync::mpsc::Receiver<String>) -> String {
+    rx.recv_timeout(std::time::Duration::from_secs(10)).expect("a line in time")
+}

@@ -37,6 +37,21 @@ pub struct EndReason {
     pub kind: EndKind,
     /// A sentence for people.
     pub message: String,
+    /// The protocol fault that ended it, if one did (requests that were
+    /// waiting fail with it, rather than with a bare "closed").
+    pub fault: Option<ProtocolError>,
+}
+
+impl EndReason {
+    /// An end without a protocol fault.
+    pub fn new(kind: EndKind, message: impl Into<String>) -> EndReason {
+        EndReason { kind, message: message.into(), fault: None }
+    }
+
+    /// An end caused by a protocol fault.
+    pub fn fault(fault: ProtocolError, message: impl Into<String>) -> EndReason {
+        EndReason { kind: EndKind::Error, message: message.into(), fault: Some(fault) }
+    }
 }
 
 /// What the owner of a connection (a server or a client) does with events.
@@ -53,7 +68,7 @@ pub(crate) trait Session: Send + Sync + 'static {
 pub(crate) enum Flow {
     Continue,
     /// Close with this reason (after flushing an ERROR frame if one was sent).
-    Close(String),
+    Close(EndReason),
 }
 
 /// The per-connection protocol state, owned by whoever reads the socket.
@@ -103,14 +118,17 @@ impl Proto {
                 let msg =
                     format!("handshake not completed within {:?}", conn.cfg.handshake_timeout);
                 let _ = conn.send_parts(types::ERROR, RequestId::default(), msg.as_bytes());
-                return Flow::Close(msg);
+                return Flow::Close(EndReason::new(EndKind::Error, msg));
             }
             return Flow::Continue;
         }
         let silent = now.duration_since(self.last_rx);
         let mode = conn.cfg.performance_mode;
         if silent >= mode.dead_after() {
-            return Flow::Close(format!("no data from the peer for {silent:.1?}: presumed dead"));
+            return Flow::Close(EndReason::new(
+                EndKind::Error,
+                format!("no data from the peer for {silent:.1?}: presumed dead"),
+            ));
         }
         if silent >= mode.heartbeat_idle() && self.heartbeat.is_none() {
             let id = conn.pending.fresh_id();
@@ -214,15 +232,22 @@ impl Proto {
             Err(e) => {
                 let msg = format!("handshake failed: {e}");
                 let _ = conn.send_parts(types::ERROR, frame.request_id, msg.as_bytes());
-                Flow::Close(msg)
+                Flow::Close(EndReason::fault(e, msg))
             }
         }
     }
 
-    /// A fatal decoding error: tell the peer, then close.
-    pub(crate) fn on_fatal(&mut self, conn: &Arc<Conn>, e: &ProtocolError) -> Flow {
+    /// A fatal decoding error: tell the peer (with the request id of the
+    /// offending frame, when its header is known, so a request waiting on
+    /// the other side fails at once), then close.
+    pub(crate) fn on_fatal(
+        &mut self,
+        conn: &Arc<Conn>,
+        e: &ProtocolError,
+        id: Option<RequestId>,
+    ) -> Flow {
         let msg = e.to_string();
-        let _ = conn.send_parts(types::ERROR, RequestId::default(), msg.as_bytes());
-        Flow::Close(msg)
+        let _ = conn.send_parts(types::ERROR, id.unwrap_or_default(), msg.as_bytes());
+        Flow::Close(EndReason::fault(e.clone(), msg))
     }
 }

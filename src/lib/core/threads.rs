@@ -14,6 +14,7 @@ use std::time::Duration;
 use super::{EndKind, EndReason, Flow, Proto, Session};
 use crate::conn::Conn;
 use crate::decoder::Decoder;
+use crate::frame::Header;
 
 /// Starts the reader thread of `conn`.
 pub(crate) fn spawn_reader(
@@ -36,15 +37,16 @@ pub(crate) fn run(conn: &Arc<Conn>, mut decoder: Decoder, mut proto: Proto, sess
         loop {
             match decoder.next_raw() {
                 Ok(Some(raw)) => {
-                    if let Flow::Close(msg) = proto.on_raw(conn, raw, session) {
-                        break 'conn fault(conn, msg);
+                    if let Flow::Close(end) = proto.on_raw(conn, raw, session) {
+                        break 'conn fault(conn, end);
                     }
                 }
                 Ok(None) => break,
                 Err(e) => {
                     log::warn!("{}: {e}; closing the connection", conn.peer);
-                    if let Flow::Close(msg) = proto.on_fatal(conn, &e) {
-                        break 'conn fault(conn, msg);
+                    let id = Header::peek(decoder.buffered()).map(|h| h.request_id);
+                    if let Flow::Close(end) = proto.on_fatal(conn, &e, id) {
+                        break 'conn fault(conn, end);
                     }
                 }
             }
@@ -57,10 +59,7 @@ pub(crate) fn run(conn: &Arc<Conn>, mut decoder: Decoder, mut proto: Proto, sess
                 if conn.is_closed() {
                     break local_end(conn);
                 }
-                break EndReason {
-                    kind: EndKind::PeerClosed,
-                    message: "the peer closed the connection".into(),
-                };
+                break EndReason::new(EndKind::PeerClosed, "the peer closed the connection");
             }
             Ok(n) => {
                 conn.counters.reads.fetch_add(1, Ordering::Relaxed);
@@ -72,11 +71,11 @@ pub(crate) fn run(conn: &Arc<Conn>, mut decoder: Decoder, mut proto: Proto, sess
                 if conn.is_closed() {
                     break local_end(conn);
                 }
-                break EndReason { kind: EndKind::Error, message: format!("read failed: {e}") };
+                break EndReason::new(EndKind::Error, format!("read failed: {e}"));
             }
         }
-        if let Flow::Close(msg) = proto.on_tick(conn) {
-            break fault(conn, msg);
+        if let Flow::Close(end) = proto.on_tick(conn) {
+            break fault(conn, end);
         }
         let next = proto.tick_interval(conn);
         if next != tick {
@@ -88,21 +87,20 @@ pub(crate) fn run(conn: &Arc<Conn>, mut decoder: Decoder, mut proto: Proto, sess
 }
 
 /// A protocol fault: log it, flush the ERROR frame we queued, close.
-fn fault(conn: &Arc<Conn>, msg: String) -> EndReason {
-    log::warn!("closing the connection with {}: {msg}", conn.peer);
-    conn.close_gracefully(EndKind::Error, &msg, Duration::from_millis(500));
-    conn.end_reason().unwrap_or(EndReason { kind: EndKind::Error, message: msg })
+fn fault(conn: &Arc<Conn>, end: EndReason) -> EndReason {
+    log::warn!("closing the connection with {}: {}", conn.peer, end.message);
+    conn.close_gracefully(end.clone(), Duration::from_millis(500));
+    conn.end_reason().unwrap_or(end)
 }
 
 fn local_end(conn: &Conn) -> EndReason {
-    conn.end_reason()
-        .unwrap_or(EndReason { kind: EndKind::Local, message: "closed locally".into() })
+    conn.end_reason().unwrap_or_else(|| EndReason::new(EndKind::Local, "closed locally"))
 }
 
 /// Runs the disconnect path exactly once, on the reader thread.
 fn finish(conn: &Arc<Conn>, end: EndReason, session: &dyn Session) {
-    conn.close_as(end.kind, &end.message);
+    conn.close_with(end.clone());
     let end = conn.end_reason().unwrap_or(end);
-    conn.pending.fail_all(&end.message);
+    conn.pending.fail_all(&end);
     session.ended(conn, end);
 }
