@@ -2,6 +2,7 @@
 mod connect;
 mod decode;
 mod encode;
+mod interop;
 mod ping;
 mod request;
 mod serve;
