@@ -264,7 +264,7 @@ mod tests {
         let path = blocker.join("app.log");
         let args = parse(&["--log-file", path.to_str().unwrap()]).unwrap();
         // Fails while opening the file, before touching the global logger.
-        let err = args.install(false).unwrap_err();
+        let err = args.install_with_default(false, DEFAULT_LEVEL).unwrap_err();
         let msg = format!("{err:#}");
         assert!(msg.contains("--log-file") && msg.contains(&path.display().to_string()), "{msg}");
     }

@@ -17,8 +17,9 @@ use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::config::{ClientConfig, ConnConfig};
+use crate::config::{ClientConfig, ConnConfig, CoreKind};
 use crate::conn::{Conn, ConnStats, Peer, Role};
+use crate::core::poll::PollCore;
 use crate::core::{threads, EndKind, EndReason, Proto, Session};
 use crate::correlation::lock;
 use crate::decoder::Decoder;
@@ -322,7 +323,36 @@ impl Inner {
     fn run(self: &Arc<Self>, first: (Arc<Conn>, Decoder)) {
         let mut next = Some(first);
         while let Some((conn, decoder)) = next.take() {
-            threads::run(&conn, decoder, Proto::established(), &**self);
+            match self.conn_cfg.core {
+                CoreKind::Threads => threads::run(&conn, decoder, Proto::established(), &**self),
+                CoreKind::Poll => {
+                    // An I/O thread reads; this thread waits for the end.
+                    let (done_tx, done_rx) = std::sync::mpsc::channel();
+                    let session: Arc<dyn Session> = self.clone();
+                    let added = PollCore::for_clients().and_then(|core| {
+                        core.add(
+                            conn.clone(),
+                            decoder,
+                            Proto::established(),
+                            session,
+                            Some(done_tx),
+                        )
+                    });
+                    match added {
+                        Ok(()) => {
+                            let _ = done_rx.recv();
+                        }
+                        Err(e) => {
+                            conn.close_err(&format!("cannot join the poll core: {e}"));
+                            crate::core::finish(
+                                &conn,
+                                EndReason::new(EndKind::Error, format!("poll core: {e}")),
+                                &**self,
+                            );
+                        }
+                    }
+                }
+            }
             if self.manual.load(Ordering::Acquire) {
                 return;
             }

@@ -46,10 +46,26 @@ impl PerformanceMode {
     }
 }
 
-/// Read buffer size presets (bytes asked of the socket per read).
+/// Which socket core moves the bytes.
 ///
-/// Larger buffers take large frames in fewer system calls and cost more
-/// memory per connection.
+/// Switching cores changes no application code: callbacks, routes and
+/// every method behave the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CoreKind {
+    /// A reader thread per connection (default). Lowest latency for a few
+    /// connections.
+    #[default]
+    Threads,
+    /// A small fixed set of I/O threads multiplexing every connection with
+    /// mio (epoll). Scales to many thousands of connections.
+    Poll,
+}
+
+/// Read buffer size presets: bytes asked of the socket per read.
+///
+/// A larger buffer takes a burst of frames in fewer system calls and costs
+/// more memory per connection. (A single large frame is read in reads that
+/// grow geometrically from this size up to the frame's length.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BufferSize {
     /// 1 KiB.
@@ -96,6 +112,11 @@ pub struct ConnConfig {
     pub protocol_version: String,
     /// Time allowed for the handshake. Default 5 s.
     pub handshake_timeout: Duration,
+    /// The socket core. Default [`CoreKind::Threads`].
+    pub core: CoreKind,
+    /// I/O threads of the poll core (servers). Default: the number of CPUs,
+    /// at most 4.
+    pub io_threads: usize,
 }
 
 impl Default for ConnConfig {
@@ -109,6 +130,8 @@ impl Default for ConnConfig {
             max_pending_callbacks: 4096,
             protocol_version: PROTOCOL_VERSION.to_string(),
             handshake_timeout: Duration::from_secs(5),
+            core: CoreKind::Threads,
+            io_threads: std::thread::available_parallelism().map_or(2, |n| n.get()).min(4),
         }
     }
 }
@@ -201,6 +224,11 @@ macro_rules! conn_setters {
             /// Sets the announced protocol version.
             pub fn protocol_version(mut self, v: impl Into<String>) -> Self {
                 self.conn.protocol_version = v.into();
+                self
+            }
+            /// Sets the socket core.
+            pub fn core(mut self, v: CoreKind) -> Self {
+                self.conn.core = v;
                 self
             }
             /// Sets the handshake timeout.

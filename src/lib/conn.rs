@@ -49,8 +49,9 @@ pub struct ConnStats {
 
 #[derive(Default)]
 struct Out {
-    /// Bytes the kernel has not taken yet, in order.
+    /// Bytes the kernel has not taken yet, in order, from `head` on.
     buf: Vec<u8>,
+    head: usize,
     /// The core is draining `buf`; new bytes must queue behind it.
     draining: bool,
     /// The threads core's writer thread exists.
@@ -83,11 +84,25 @@ pub(crate) struct Conn {
     close_reason: Mutex<Option<EndReason>>,
     peer_version: Mutex<Option<String>>,
     tags: Mutex<HashMap<String, serde_json::Value>>,
+    /// Who drains the outbound queue when the kernel's buffer is full.
+    drainer: std::sync::OnceLock<Drainer>,
     /// The server this connection belongs to (server side only).
     server: std::sync::OnceLock<std::sync::Weak<crate::server::Inner>>,
 }
 
+/// How a connection's outbound queue gets drained when it is not by a
+/// writer thread started on first need (the `threads` core's way).
+pub(crate) enum Drainer {
+    /// The poll loop that owns the socket (the `poll` core) is asked to.
+    Poll(Arc<dyn Fn() + Send + Sync>),
+}
+
 impl Conn {
+    /// Chooses how the queue is drained (default: a writer thread).
+    pub(crate) fn set_drainer(&self, d: Drainer) {
+        let _ = self.drainer.set(d);
+    }
+
     pub(crate) fn set_server(&self, s: std::sync::Weak<crate::server::Inner>) {
         let _ = self.server.set(s);
     }
@@ -119,6 +134,7 @@ impl Conn {
             peer_version: Mutex::new(None),
             tags: Mutex::new(HashMap::new()),
             server: std::sync::OnceLock::new(),
+            drainer: std::sync::OnceLock::new(),
         })
     }
 
@@ -189,17 +205,25 @@ impl Conn {
             append_from(&mut out.buf, parts, sent);
             out.draining = true;
             self.counters.frames_out.fetch_add(frames, Ordering::Relaxed);
-            let spawn = !out.writer;
-            out.writer = true;
-            drop(out);
-            self.out_cv.notify_all();
-            if spawn {
-                self.spawn_writer();
+            match self.drainer.get() {
+                Some(Drainer::Poll(wake)) => {
+                    drop(out);
+                    wake();
+                }
+                None => {
+                    let spawn = !out.writer;
+                    out.writer = true;
+                    drop(out);
+                    self.out_cv.notify_all();
+                    if spawn {
+                        self.spawn_writer();
+                    }
+                }
             }
             return Ok(());
         }
-        if out.buf.len() + total > self.cfg.max_outbound_bytes {
-            let queued = out.buf.len();
+        if out.buf.len() - out.head + total > self.cfg.max_outbound_bytes {
+            let queued = out.buf.len() - out.head;
             drop(out);
             let limit = self.cfg.max_outbound_bytes;
             log::warn!(
@@ -235,6 +259,40 @@ impl Conn {
         if let Err(e) = spawned {
             self.close_err(&format!("cannot start writer thread: {e}"));
         }
+    }
+
+    /// Writes what is queued without blocking (the poll core, on a
+    /// writable event). Returns true when the queue is empty.
+    pub(crate) fn drain_nonblocking(&self) -> bool {
+        let mut out = lock(&self.out);
+        while out.head < out.buf.len() {
+            match try_send(&self.stream, &[&out.buf[out.head..]]) {
+                Ok(n) => {
+                    out.head += n;
+                    self.counters.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+                Err(e) => {
+                    drop(out);
+                    self.close_err(&format!("write failed: {e}"));
+                    return true;
+                }
+            }
+        }
+        out.buf.clear();
+        out.head = 0;
+        if out.buf.capacity() > 1 << 20 {
+            out.buf = Vec::new();
+        }
+        out.draining = false;
+        drop(out);
+        self.out_cv.notify_all();
+        true
+    }
+
+    /// Whether bytes wait in the outbound queue.
+    pub(crate) fn wants_write(&self) -> bool {
+        lock(&self.out).draining
     }
 
     /// Waits (up to `timeout`) until everything queued has been written.
@@ -281,6 +339,7 @@ impl Conn {
             let mut out = lock(&self.out);
             out.closed = true;
             out.buf = Vec::new();
+            out.head = 0;
         }
         self.out_cv.notify_all();
         let _ = self.stream.shutdown(Shutdown::Both);
@@ -294,6 +353,12 @@ impl Conn {
 
     pub(crate) fn tags(&self) -> std::sync::MutexGuard<'_, HashMap<String, serde_json::Value>> {
         lock(&self.tags)
+    }
+
+    /// Counts one successful read of `n` bytes.
+    pub(crate) fn count_read(&self, n: usize) {
+        self.counters.reads.fetch_add(1, Ordering::Relaxed);
+        self.counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
     }
 
     pub(crate) fn stats(&self) -> ConnStats {
@@ -318,8 +383,11 @@ fn writer_loop(conn: &Conn, mut stream: TcpStream) {
         let chunk = {
             let mut out = lock(&conn.out);
             loop {
-                if !out.buf.is_empty() {
-                    break std::mem::take(&mut out.buf);
+                if out.head < out.buf.len() {
+                    let head = std::mem::take(&mut out.head);
+                    let mut chunk = std::mem::take(&mut out.buf);
+                    chunk.drain(..head);
+                    break chunk;
                 }
                 out.draining = false;
                 conn.out_cv.notify_all();

@@ -16,6 +16,17 @@ use crate::correlation::lock;
 /// A unit of callback work.
 pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;
 
+thread_local! {
+    /// Set on threads that must never block in `submit` (poll-loop I/O
+    /// threads): they overshoot a full mailbox and pause reading instead.
+    static NEVER_WAIT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the calling thread as one that must never wait in `submit`.
+pub(crate) fn set_never_wait() {
+    NEVER_WAIT.with(|c| c.set(true));
+}
+
 /// Jobs a worker runs from one mailbox before letting others go first.
 const FAIR_BATCH: usize = 64;
 
@@ -44,10 +55,14 @@ impl Mailbox {
         })
     }
 
-    /// Jobs waiting (for tests and stats).
-    #[allow(dead_code)]
+    /// Jobs waiting.
     pub(crate) fn len(&self) -> usize {
         lock(&self.state).jobs.len()
+    }
+
+    /// Whether the mailbox holds as many jobs as it may.
+    pub(crate) fn is_full(&self) -> bool {
+        self.len() >= self.limit
     }
 }
 
@@ -91,7 +106,7 @@ impl Pool {
         let mut st = lock(&mb.state);
         // A worker thread never waits for space (it could be the one that
         // would make space): it may overshoot the limit instead.
-        let on_worker = self.is_worker();
+        let on_worker = self.is_worker() || NEVER_WAIT.with(|c| c.get());
         while st.jobs.len() >= mb.limit && !st.closed && !st.no_wait && !on_worker {
             if self.shared.stop.load(Ordering::Acquire) {
                 return false;

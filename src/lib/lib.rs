@@ -52,7 +52,7 @@ pub mod server;
 pub mod types;
 
 pub use client::{Client, ClientBuilder, DisconnectReason, DisconnectState};
-pub use config::{BufferSize, ClientConfig, ConnConfig, PerformanceMode, ServerConfig};
+pub use config::{BufferSize, ClientConfig, ConnConfig, CoreKind, PerformanceMode, ServerConfig};
 pub use conn::{ConnStats, Peer};
 pub use core::{EndKind, EndReason};
 pub use decoder::{Decoder, FrameReader, RawFrame};

@@ -22,8 +22,9 @@ use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::config::{ConnConfig, ServerConfig};
+use crate::config::{ConnConfig, CoreKind, ServerConfig};
 use crate::conn::{Conn, Peer, Role};
+use crate::core::poll::PollCore;
 use crate::core::{threads, EndReason, Proto, Session};
 use crate::correlation::{lock, random_u32};
 use crate::decoder::Decoder;
@@ -59,6 +60,8 @@ pub(crate) struct Inner {
     readers: Mutex<Vec<JoinHandle<()>>>,
     handlers: Handlers<ServerDisconnectFn>,
     pool: Pool,
+    /// The poll core's I/O threads, when the config asks for it.
+    poll: Option<Arc<PollCore>>,
     closing: AtomicBool,
     next_id: AtomicU64,
     served: AtomicU64,
@@ -168,7 +171,12 @@ impl Server {
     fn start_with(cfg: ServerConfig, handlers: Handlers<ServerDisconnectFn>) -> Result<Server> {
         let listener = bind(&cfg.host, cfg.port)?;
         let local_addr = listener.local_addr()?;
+        let poll = match cfg.conn.core {
+            CoreKind::Poll => Some(PollCore::new(cfg.conn.io_threads, "veltix-srv")?),
+            CoreKind::Threads => None,
+        };
         let inner = Arc::new(Inner {
+            poll,
             conn_cfg: Arc::new(cfg.conn.clone()),
             pool: Pool::new(cfg.conn.max_workers, "veltix-srv"),
             cfg,
@@ -306,12 +314,22 @@ impl Server {
             self.inner.pool.unblock(&c.mailbox);
             c.close("server shutting down");
         }
+        // Every connection's disconnect path runs before the pool stops.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !self.inner.conns.read().unwrap_or_else(|e| e.into_inner()).is_empty()
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(2));
+        }
         let me = std::thread::current().id();
         let readers: Vec<_> = lock(&self.inner.readers).drain(..).collect();
         for h in readers {
             if h.thread().id() != me {
                 let _ = h.join();
             }
+        }
+        if let Some(core) = &self.inner.poll {
+            core.shutdown();
         }
         self.inner.pool.shutdown();
         log::info!("server on {} stopped", self.inner.local_addr);
@@ -462,8 +480,13 @@ fn accept_loop(inner: &Arc<Inner>, listener: &TcpListener) {
         };
         inner.conns.write().unwrap_or_else(|e| e.into_inner()).insert(id, conn.clone());
         let decoder = Decoder::new(inner.conn_cfg.max_message_size);
-        match threads::spawn_reader(conn.clone(), decoder, proto, inner.clone()) {
-            Ok(h) => lock(&inner.readers).push(h),
+        let started = match &inner.poll {
+            Some(core) => core.add(conn.clone(), decoder, proto, inner.clone(), None),
+            None => threads::spawn_reader(conn.clone(), decoder, proto, inner.clone())
+                .map(|h| lock(&inner.readers).push(h)),
+        };
+        match started {
+            Ok(()) => {}
             Err(e) => {
                 log::error!("cannot start a reader thread for {peer}: {e}");
                 conn.close_err("no reader thread");

@@ -11,12 +11,13 @@ use std::time::{Duration, Instant};
 
 use crate::conn::{Conn, Role};
 use crate::correlation::Completion;
-use crate::decoder::RawFrame;
+use crate::decoder::{Decoder, RawFrame};
 use crate::error::ProtocolError;
-use crate::frame::{Frame, RequestId};
+use crate::frame::{Frame, Header, RequestId};
 use crate::handshake;
 use crate::types;
 
+pub(crate) mod poll;
 pub(crate) mod threads;
 
 /// Why a connection ended.
@@ -250,4 +251,67 @@ impl Proto {
         let _ = conn.send_parts(types::ERROR, id.unwrap_or_default(), msg.as_bytes());
         Flow::Close(EndReason::fault(e.clone(), msg))
     }
+}
+
+/// Runs every whole frame the decoder holds through the protocol; returns
+/// why the connection must close, if it must.
+pub(crate) fn process(
+    conn: &Arc<Conn>,
+    decoder: &mut Decoder,
+    proto: &mut Proto,
+    session: &dyn Session,
+) -> Option<EndReason> {
+    loop {
+        match decoder.next_raw() {
+            Ok(Some(raw)) => {
+                if let Flow::Close(end) = proto.on_raw(conn, raw, session) {
+                    return Some(end);
+                }
+            }
+            Ok(None) => return None,
+            Err(e) => {
+                log::warn!("{}: {e}; closing the connection", conn.peer);
+                let id = Header::peek(decoder.buffered()).map(|h| h.request_id);
+                if let Flow::Close(end) = proto.on_fatal(conn, &e, id) {
+                    return Some(end);
+                }
+            }
+        }
+    }
+}
+
+/// A protocol fault: log it, flush the ERROR frame we queued, close.
+pub(crate) fn fault(conn: &Arc<Conn>, end: EndReason) -> EndReason {
+    log::warn!("closing the connection with {}: {}", conn.peer, end.message);
+    conn.close_gracefully(end.clone(), Duration::from_millis(500));
+    conn.end_reason().unwrap_or(end)
+}
+
+/// The end of a connection we closed ourselves.
+pub(crate) fn local_end(conn: &Conn) -> EndReason {
+    conn.end_reason().unwrap_or_else(|| EndReason::new(EndKind::Local, "closed locally"))
+}
+
+/// End of stream from the peer (or our own shutdown, seen as one).
+pub(crate) fn peer_closed(conn: &Conn) -> EndReason {
+    if conn.is_closed() {
+        return local_end(conn);
+    }
+    EndReason::new(EndKind::PeerClosed, "the peer closed the connection")
+}
+
+/// A read error (or our own shutdown, seen as one).
+pub(crate) fn read_failed(conn: &Conn, e: &std::io::Error) -> EndReason {
+    if conn.is_closed() {
+        return local_end(conn);
+    }
+    EndReason::new(EndKind::Error, format!("read failed: {e}"))
+}
+
+/// Runs the disconnect path exactly once, from whoever read the socket.
+pub(crate) fn finish(conn: &Arc<Conn>, end: EndReason, session: &dyn Session) {
+    conn.close_with(end.clone());
+    let end = conn.end_reason().unwrap_or(end);
+    conn.pending.fail_all(&end);
+    session.ended(conn, end);
 }

@@ -6,15 +6,12 @@
 //! writer thread started only for a connection whose kernel buffer fills.
 
 use std::io;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
 
-use super::{EndKind, EndReason, Flow, Proto, Session};
+use super::{fault, finish, local_end, peer_closed, process, read_failed, Flow, Proto, Session};
 use crate::conn::Conn;
 use crate::decoder::Decoder;
-use crate::frame::Header;
 
 /// Starts the reader thread of `conn`.
 pub(crate) fn spawn_reader(
@@ -31,48 +28,21 @@ pub(crate) fn spawn_reader(
 pub(crate) fn run(conn: &Arc<Conn>, mut decoder: Decoder, mut proto: Proto, session: &dyn Session) {
     let mut tick = proto.tick_interval(conn);
     let _ = conn.stream.set_read_timeout(Some(tick));
-    let end = 'conn: loop {
+    let end = loop {
         // Frames already buffered first (the client's handshake may have
         // read past the HELLO).
-        loop {
-            match decoder.next_raw() {
-                Ok(Some(raw)) => {
-                    if let Flow::Close(end) = proto.on_raw(conn, raw, session) {
-                        break 'conn fault(conn, end);
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    log::warn!("{}: {e}; closing the connection", conn.peer);
-                    let id = Header::peek(decoder.buffered()).map(|h| h.request_id);
-                    if let Flow::Close(end) = proto.on_fatal(conn, &e, id) {
-                        break 'conn fault(conn, end);
-                    }
-                }
-            }
+        if let Some(end) = process(conn, &mut decoder, &mut proto, session) {
+            break fault(conn, end);
         }
         if conn.is_closed() {
             break local_end(conn);
         }
         match decoder.read_from(&mut &conn.stream, conn.cfg.buffer_size) {
-            Ok(0) => {
-                if conn.is_closed() {
-                    break local_end(conn);
-                }
-                break EndReason::new(EndKind::PeerClosed, "the peer closed the connection");
-            }
-            Ok(n) => {
-                conn.counters.reads.fetch_add(1, Ordering::Relaxed);
-                conn.counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
-            }
+            Ok(0) => break peer_closed(conn),
+            Ok(n) => conn.count_read(n),
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                if conn.is_closed() {
-                    break local_end(conn);
-                }
-                break EndReason::new(EndKind::Error, format!("read failed: {e}"));
-            }
+            Err(e) => break read_failed(conn, &e),
         }
         if let Flow::Close(end) = proto.on_tick(conn) {
             break fault(conn, end);
@@ -84,23 +54,4 @@ pub(crate) fn run(conn: &Arc<Conn>, mut decoder: Decoder, mut proto: Proto, sess
         }
     };
     finish(conn, end, session);
-}
-
-/// A protocol fault: log it, flush the ERROR frame we queued, close.
-fn fault(conn: &Arc<Conn>, end: EndReason) -> EndReason {
-    log::warn!("closing the connection with {}: {}", conn.peer, end.message);
-    conn.close_gracefully(end.clone(), Duration::from_millis(500));
-    conn.end_reason().unwrap_or(end)
-}
-
-fn local_end(conn: &Conn) -> EndReason {
-    conn.end_reason().unwrap_or_else(|| EndReason::new(EndKind::Local, "closed locally"))
-}
-
-/// Runs the disconnect path exactly once, on the reader thread.
-fn finish(conn: &Arc<Conn>, end: EndReason, session: &dyn Session) {
-    conn.close_with(end.clone());
-    let end = conn.end_reason().unwrap_or(end);
-    conn.pending.fail_all(&end);
-    session.ended(conn, end);
 }

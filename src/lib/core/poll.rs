@@ -1,0 +1,339 @@
+//! The `poll` socket core: a few I/O threads multiplex every connection
+//! through mio (epoll), with no async runtime.
+//!
+//! Each I/O thread owns its connections' decoders and protocol state and
+//! runs the same [`Proto`] as the threads core. Senders still write
+//! straight to the kernel; when a socket's buffer is full, the connection
+//! asks its I/O thread to drain the queue on writable events. A connection
+//! whose callback mailbox is full stops being read (TCP pushes back on the
+//! peer) until its callbacks catch up.
+
+use std::io;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token, Waker};
+
+use super::{finish, peer_closed, process, read_failed, Flow, Proto, Session};
+use super::{EndKind, EndReason};
+use crate::conn::{Conn, Drainer};
+use crate::correlation::lock;
+use crate::decoder::Decoder;
+
+const WAKER: Token = Token(usize::MAX);
+/// How often deadlines (handshake, heartbeat) and paused readers are checked.
+const TICK: Duration = Duration::from_millis(100);
+
+enum Cmd {
+    Add(Box<Entry>),
+    Drain(Weak<Conn>),
+}
+
+struct Entry {
+    conn: Arc<Conn>,
+    decoder: Decoder,
+    proto: Proto,
+    session: Arc<dyn Session>,
+    done: Option<Sender<()>>,
+    writable: bool,
+    paused: bool,
+}
+
+struct IoShared {
+    waker: Waker,
+    inbox: Mutex<Vec<Cmd>>,
+    stop: AtomicBool,
+}
+
+impl IoShared {
+    fn send(&self, cmd: Cmd) {
+        lock(&self.inbox).push(cmd);
+        if let Err(e) = self.waker.wake() {
+            log::error!("cannot wake an I/O thread: {e}");
+        }
+    }
+}
+
+/// A set of I/O threads.
+pub(crate) struct PollCore {
+    io: Vec<Arc<IoShared>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    next: AtomicUsize,
+}
+
+impl PollCore {
+    /// Starts `threads` I/O threads.
+    pub(crate) fn new(threads: usize, name: &str) -> io::Result<Arc<PollCore>> {
+        let mut io = Vec::new();
+        let mut handles = Vec::new();
+        for i in 0..threads.max(1) {
+            let poll = Poll::new()?;
+            let waker = Waker::new(poll.registry(), WAKER)?;
+            let shared = Arc::new(IoShared {
+                waker,
+                inbox: Mutex::new(Vec::new()),
+                stop: AtomicBool::new(false),
+            });
+            let s = shared.clone();
+            handles.push(
+                std::thread::Builder::new()
+                    .name(format!("{name}-io{i}"))
+                    .spawn(move || io_loop(poll, &s))?,
+            );
+            io.push(shared);
+        }
+        Ok(Arc::new(PollCore { io, threads: Mutex::new(handles), next: AtomicUsize::new(0) }))
+    }
+
+    /// The I/O threads shared by every client that uses the poll core.
+    pub(crate) fn for_clients() -> io::Result<Arc<PollCore>> {
+        static CORE: OnceLock<Arc<PollCore>> = OnceLock::new();
+        if let Some(c) = CORE.get() {
+            return Ok(c.clone());
+        }
+        let n = std::thread::available_parallelism().map_or(2, |n| n.get()).min(4);
+        let core = PollCore::new(n, "veltix-client")?;
+        Ok(CORE.get_or_init(|| core).clone())
+    }
+
+    /// Hands a connection to one of the I/O threads. `done` is signalled
+    /// after the connection has ended and its disconnect path has run.
+    pub(crate) fn add(
+        &self,
+        conn: Arc<Conn>,
+        decoder: Decoder,
+        proto: Proto,
+        session: Arc<dyn Session>,
+        done: Option<Sender<()>>,
+    ) -> io::Result<()> {
+        conn.stream.set_nonblocking(true)?;
+        let io = self.io[self.next.fetch_add(1, Ordering::Relaxed) % self.io.len()].clone();
+        let weak = Arc::downgrade(&conn);
+        let waker = io.clone();
+        conn.set_drainer(Drainer::Poll(Arc::new(move || waker.send(Cmd::Drain(weak.clone())))));
+        io.send(Cmd::Add(Box::new(Entry {
+            conn,
+            decoder,
+            proto,
+            session,
+            done,
+            writable: false,
+            paused: false,
+        })));
+        Ok(())
+    }
+
+    /// Stops the I/O threads (their connections must be closed already).
+    pub(crate) fn shutdown(&self) {
+        for io in &self.io {
+            io.stop.store(true, Ordering::Release);
+            let _ = io.waker.wake();
+        }
+        let me = std::thread::current().id();
+        for h in lock(&self.threads).drain(..) {
+            if h.thread().id() != me {
+                let _ = h.join();
+            }
+        }
+    }
+}
+
+/// A slab of entries indexed by token.
+#[derive(Default)]
+struct Slab {
+    entries: Vec<Option<Entry>>,
+    free: Vec<usize>,
+}
+
+impl Slab {
+    fn insert(&mut self, e: Entry) -> usize {
+        match self.free.pop() {
+            Some(i) => {
+                self.entries[i] = Some(e);
+                i
+            }
+            None => {
+                self.entries.push(Some(e));
+                self.entries.len() - 1
+            }
+        }
+    }
+    fn remove(&mut self, i: usize) -> Option<Entry> {
+        let e = self.entries.get_mut(i)?.take();
+        if e.is_some() {
+            self.free.push(i);
+        }
+        e
+    }
+    fn find(&self, conn: &Arc<Conn>) -> Option<usize> {
+        // Tokens are stored nowhere else; a linear search only runs for
+        // drain requests, which are rare (a full kernel buffer).
+        self.entries.iter().position(|e| e.as_ref().is_some_and(|e| Arc::ptr_eq(&e.conn, conn)))
+    }
+}
+
+fn interest(e: &Entry) -> Interest {
+    if e.writable {
+        Interest::READABLE | Interest::WRITABLE
+    } else {
+        Interest::READABLE
+    }
+}
+
+fn io_loop(mut poll: Poll, shared: &IoShared) {
+    crate::dispatch::set_never_wait();
+    let mut events = Events::with_capacity(1024);
+    let mut slab = Slab::default();
+    let mut next_tick = Instant::now() + TICK;
+    loop {
+        let timeout = next_tick.saturating_duration_since(Instant::now());
+        if let Err(e) = poll.poll(&mut events, Some(timeout)) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                log::error!("poll failed: {e}");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        for ev in events.iter() {
+            if ev.token() == WAKER {
+                continue;
+            }
+            let i = ev.token().0;
+            if ev.is_writable() {
+                on_writable(&poll, &mut slab, i);
+            }
+            if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                on_readable(&poll, &mut slab, i);
+            }
+        }
+        let cmds = std::mem::take(&mut *lock(&shared.inbox));
+        for cmd in cmds {
+            match cmd {
+                Cmd::Add(e) => add(&poll, &mut slab, *e),
+                Cmd::Drain(weak) => {
+                    if let Some(i) = weak.upgrade().and_then(|c| slab.find(&c)) {
+                        want_write(&poll, &mut slab, i);
+                    }
+                }
+            }
+        }
+        if Instant::now() >= next_tick {
+            next_tick = Instant::now() + TICK;
+            tick(&poll, &mut slab);
+        }
+        if shared.stop.load(Ordering::Acquire) {
+            // Whatever is left is closed and ended now.
+            for i in 0..slab.entries.len() {
+                if slab.entries[i].is_some() {
+                    let end = EndReason::new(EndKind::Local, "server shutting down");
+                    end_entry(&poll, &mut slab, i, end);
+                }
+            }
+            return;
+        }
+    }
+}
+
+fn add(poll: &Poll, slab: &mut Slab, e: Entry) {
+    let fd = e.conn.stream.as_raw_fd();
+    let writable = e.conn.wants_write();
+    let i = slab.insert(e);
+    let entry = slab.entries[i].as_mut().expect("just inserted");
+    entry.writable = writable;
+    if let Err(err) = poll.registry().register(&mut SourceFd(&fd), Token(i), interest(entry)) {
+        let end = EndReason::new(EndKind::Error, format!("cannot watch the socket: {err}"));
+        end_entry(poll, slab, i, end);
+        return;
+    }
+    // Bytes may have arrived before registration (edge-triggered: no event
+    // would report them), and the decoder may hold some already.
+    on_readable(poll, slab, i);
+}
+
+fn want_write(poll: &Poll, slab: &mut Slab, i: usize) {
+    let Some(e) = slab.entries.get_mut(i).and_then(Option::as_mut) else { return };
+    if e.writable {
+        return;
+    }
+    e.writable = true;
+    let fd = e.conn.stream.as_raw_fd();
+    let _ = poll.registry().reregister(&mut SourceFd(&fd), Token(i), interest(e));
+}
+
+fn on_writable(poll: &Poll, slab: &mut Slab, i: usize) {
+    let Some(e) = slab.entries.get_mut(i).and_then(Option::as_mut) else { return };
+    if e.conn.drain_nonblocking() && e.writable {
+        e.writable = false;
+        let fd = e.conn.stream.as_raw_fd();
+        let _ = poll.registry().reregister(&mut SourceFd(&fd), Token(i), interest(e));
+    }
+}
+
+fn on_readable(poll: &Poll, slab: &mut Slab, i: usize) {
+    let Some(e) = slab.entries.get_mut(i).and_then(Option::as_mut) else { return };
+    let end = read_all(e);
+    if let Some(end) = end {
+        end_entry(poll, slab, i, end);
+    }
+}
+
+/// Reads until the socket would block (edge-triggered), handling frames
+/// as they complete; stops early when the callbacks fall behind.
+fn read_all(e: &mut Entry) -> Option<EndReason> {
+    let conn = e.conn.clone();
+    loop {
+        if let Some(end) = process(&conn, &mut e.decoder, &mut e.proto, &*e.session) {
+            return Some(fault(&conn, end));
+        }
+        if conn.mailbox.is_full() {
+            e.paused = true;
+            return None;
+        }
+        e.paused = false;
+        match e.decoder.read_from(&mut &conn.stream, conn.cfg.buffer_size) {
+            Ok(0) => return Some(peer_closed(&conn)),
+            Ok(n) => conn.count_read(n),
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => return None,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Some(read_failed(&conn, &err)),
+        }
+    }
+}
+
+/// A protocol fault on an I/O thread: push out the ERROR frame if the
+/// kernel takes it now (never wait here: this thread is the drainer), then
+/// close.
+fn fault(conn: &Arc<Conn>, end: EndReason) -> EndReason {
+    log::warn!("closing the connection with {}: {}", conn.peer, end.message);
+    conn.drain_nonblocking();
+    conn.close_with(end.clone());
+    conn.end_reason().unwrap_or(end)
+}
+
+fn tick(poll: &Poll, slab: &mut Slab) {
+    for i in 0..slab.entries.len() {
+        let Some(e) = slab.entries[i].as_mut() else { continue };
+        if let Flow::Close(end) = e.proto.on_tick(&e.conn) {
+            let end = fault(&e.conn, end);
+            end_entry(poll, slab, i, end);
+            continue;
+        }
+        if e.paused || e.conn.is_closed() {
+            on_readable(poll, slab, i);
+        }
+    }
+}
+
+fn end_entry(poll: &Poll, slab: &mut Slab, i: usize, end: EndReason) {
+    let Some(e) = slab.remove(i) else { return };
+    let fd = e.conn.stream.as_raw_fd();
+    let _ = poll.registry().deregister(&mut SourceFd(&fd));
+    finish(&e.conn, end, &*e.session);
+    if let Some(done) = e.done {
+        let _ = done.send(());
+    }
+}

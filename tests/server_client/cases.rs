@@ -1,0 +1,551 @@
+// Included once per socket core by tests/server_client.rs, with `CORE` set.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use veltix::{
+    handshake, types, BufferSize, Client, ClientConfig, DisconnectReason, Error, Frame,
+    FrameReader, PerformanceMode, ProtocolError, RequestId, Server, ServerConfig,
+};
+
+const T: Duration = Duration::from_secs(5);
+
+fn ccfg(addr: impl Into<String>) -> ClientConfig {
+    ClientConfig::new(addr).core(CORE)
+}
+
+fn cfg() -> ServerConfig {
+    ServerConfig::default().core(CORE).host("127.0.0.1").port(0)
+}
+
+fn echo_server() -> Server {
+    Server::builder(cfg())
+        .on_message(|p, f| {
+            let _ = p.reply(&f, &f.payload);
+        })
+        .start()
+        .unwrap()
+}
+
+fn client(s: &Server) -> Client {
+    Client::connect(ccfg(s.local_addr().to_string())).unwrap()
+}
+
+/// Waits until `cond` holds, failing the test after a deadline.
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + T;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A raw TCP peer that reads the server's HELLO.
+fn raw_peer(addr: SocketAddr) -> (TcpStream, Frame) {
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(T)).unwrap();
+    let mut r = FrameReader::new(s.try_clone().unwrap(), 1 << 20);
+    let hello = r.read_frame().unwrap().unwrap();
+    assert_eq!(hello.type_code, types::HELLO);
+    (s, hello)
+}
+
+fn ack(s: &mut TcpStream, hello: &Frame, version: &str) {
+    let ack = Frame::new(types::HELLO_ACK, hello.request_id, handshake::encode_hello(version));
+    s.write_all(&ack.encode().unwrap()).unwrap();
+}
+
+/// Reads until the peer closes; returns the frames seen on the way.
+fn read_until_closed(s: &mut TcpStream) -> Vec<Frame> {
+    let mut bytes = vec![];
+    let _ = s.read_to_end(&mut bytes);
+    FrameReader::new(&bytes[..], 1 << 20).filter_map(Result::ok).collect()
+}
+
+#[test]
+fn handshake_then_on_connect_and_real_port() {
+    let (tx, rx) = mpsc::channel();
+    let s = Server::builder(cfg())
+        .on_connect(move |p| tx.send((p.id(), p.peer_version())).unwrap())
+        .start()
+        .unwrap();
+    assert_ne!(s.local_addr().port(), 0);
+    let c = client(&s);
+    assert!(c.is_connected());
+    let (id, version) = rx.recv_timeout(T).unwrap();
+    assert_eq!(version.as_deref(), Some("1.6.3"));
+    assert_eq!(s.clients().iter().map(|p| p.id()).collect::<Vec<_>>(), vec![id]);
+}
+
+#[test]
+fn on_connect_fires_only_after_the_ack() {
+    let (tx, rx) = mpsc::channel();
+    let s = Server::builder(cfg()).on_connect(move |_| tx.send(()).unwrap()).start().unwrap();
+    let (mut raw, hello) = raw_peer(s.local_addr());
+    assert!(rx.recv_timeout(Duration::from_millis(300)).is_err(), "fired before HELLO_ACK");
+    assert_eq!(s.client_count(), 0);
+    ack(&mut raw, &hello, "1.6.3");
+    rx.recv_timeout(T).unwrap();
+    assert_eq!(s.client_count(), 1);
+}
+
+#[test]
+fn ping_both_ways() {
+    let s = echo_server();
+    let c = client(&s);
+    let rtt = c.ping(T).unwrap();
+    assert!(rtt > Duration::ZERO && rtt < T);
+    wait_until("client listed", || s.client_count() == 1);
+    let id = s.clients()[0].id();
+    assert!(s.ping(id, T).unwrap() < T);
+}
+
+#[test]
+fn send_and_wait_both_ways() {
+    let s = echo_server();
+    let c = client(&s);
+    let reply = c.send_and_wait(200, b"hello", T).unwrap();
+    assert_eq!((reply.type_code, &reply.payload[..]), (200, &b"hello"[..]));
+    // Server to client: the client answers through a route.
+    c.route(300, |p, f| {
+        let mut out = f.payload.clone();
+        out.reverse();
+        p.reply(&f, &out).unwrap();
+    });
+    wait_until("client listed", || s.client_count() == 1);
+    let id = s.clients()[0].id();
+    let r = s.send_and_wait(id, 300, b"abc", T).unwrap();
+    assert_eq!(r.payload, b"cba");
+}
+
+#[test]
+fn concurrent_requests_get_their_own_replies() {
+    let s = echo_server();
+    let c = Arc::new(client(&s));
+    let handles: Vec<_> = (0..8)
+        .map(|t| {
+            let c = c.clone();
+            std::thread::spawn(move || {
+                for i in 0..200 {
+                    let msg = format!("{t}-{i}");
+                    let r = c.send_and_wait(200, msg.as_bytes(), T).unwrap();
+                    assert_eq!(r.payload, msg.as_bytes());
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+}
+
+#[test]
+fn timeout_then_late_reply_is_dropped_not_delivered() {
+    let (tx, rx) = mpsc::channel::<Frame>();
+    let s = Server::builder(cfg())
+        .on_message(|p, f| {
+            std::thread::sleep(Duration::from_millis(300));
+            let _ = p.reply(&f, b"late");
+        })
+        .start()
+        .unwrap();
+    let c = Client::builder(ccfg(s.local_addr().to_string()))
+        .on_message(move |_, f| tx.send(f).unwrap())
+        .connect()
+        .unwrap();
+    let e = c.send_and_wait(200, b"x", Duration::from_millis(50)).unwrap_err();
+    assert!(matches!(e, Error::Timeout { what: "reply", .. }), "{e}");
+    // The late reply must not reach on_message.
+    assert!(rx.recv_timeout(Duration::from_millis(800)).is_err());
+    // The connection still works.
+    assert!(c.ping(T).is_ok());
+}
+
+#[test]
+fn routes_take_priority_and_can_be_removed() {
+    let (tx, rx) = mpsc::channel();
+    let tx2 = tx.clone();
+    let s = Server::builder(cfg())
+        .on_message(move |_, f| tx.send(("default", f.type_code)).unwrap())
+        .route(201, move |_, f| tx2.send(("route", f.type_code)).unwrap())
+        .start()
+        .unwrap();
+    let c = client(&s);
+    c.send(201, b"").unwrap();
+    assert_eq!(rx.recv_timeout(T).unwrap(), ("route", 201));
+    c.send(202, b"").unwrap();
+    assert_eq!(rx.recv_timeout(T).unwrap(), ("default", 202));
+    assert!(s.unroute(201));
+    c.send(201, b"").unwrap();
+    assert_eq!(rx.recv_timeout(T).unwrap(), ("default", 201));
+    assert!(!s.unroute(201));
+}
+
+#[test]
+fn slow_callback_does_not_delay_pings() {
+    let s = Server::builder(cfg())
+        .on_message(|_, _| std::thread::sleep(Duration::from_secs(1)))
+        .start()
+        .unwrap();
+    let c = client(&s);
+    c.send(200, b"slow").unwrap();
+    let start = Instant::now();
+    let rtt = c.ping(T).unwrap();
+    assert!(start.elapsed() < Duration::from_millis(500), "ping waited for the callback: {rtt:?}");
+}
+
+fn collect_in_order(n_clients: usize, n_msgs: u32) {
+    let got: Arc<Mutex<std::collections::HashMap<u64, Vec<u32>>>> = Arc::default();
+    let g = got.clone();
+    let s = Server::builder(cfg())
+        .on_message(move |p, f| {
+            let n = u32::from_be_bytes(f.payload[..4].try_into().unwrap());
+            g.lock().unwrap().entry(p.id()).or_default().push(n);
+        })
+        .start()
+        .unwrap();
+    let clients: Vec<Client> = (0..n_clients).map(|_| client(&s)).collect();
+    let handles: Vec<_> = clients
+        .into_iter()
+        .map(|c| {
+            std::thread::spawn(move || {
+                for i in 0..n_msgs {
+                    c.send(200, &i.to_be_bytes()).unwrap();
+                }
+                c
+            })
+        })
+        .collect();
+    let _clients: Vec<Client> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let total = n_clients * n_msgs as usize;
+    wait_until("all messages", || {
+        got.lock().unwrap().values().map(Vec::len).sum::<usize>() == total
+    });
+    let got = got.lock().unwrap();
+    assert_eq!(got.len(), n_clients);
+    for seq in got.values() {
+        assert_eq!(*seq, (0..n_msgs).collect::<Vec<_>>());
+    }
+}
+
+#[test]
+fn ten_thousand_messages_in_order_on_one_connection() {
+    collect_in_order(1, 10_000);
+}
+
+#[test]
+fn ten_thousand_messages_in_order_on_each_of_fifty_connections() {
+    collect_in_order(50, 10_000);
+}
+
+#[test]
+fn broadcast_reaches_all_but_the_excepted() {
+    let s = echo_server();
+    let mut rxs: Vec<(Client, Receiver<Vec<u8>>)> = vec![];
+    for _ in 0..3 {
+        let (tx, rx) = mpsc::channel();
+        let c = Client::builder(ccfg(s.local_addr().to_string()))
+            .on_message(move |_, f| tx.send(f.payload).unwrap())
+            .connect()
+            .unwrap();
+        rxs.push((c, rx));
+    }
+    wait_until("3 clients", || s.client_count() == 3);
+    let except = s.clients()[0].id();
+    assert_eq!(s.broadcast(200, b"news", Some(except)).unwrap(), 2);
+    let got: Vec<bool> =
+        rxs.iter().map(|(_, rx)| rx.recv_timeout(Duration::from_millis(500)).is_ok()).collect();
+    assert_eq!(got.iter().filter(|g| **g).count(), 2);
+}
+
+#[test]
+fn tags_from_callbacks() {
+    let (tx, rx) = mpsc::channel();
+    let s = Server::builder(cfg())
+        .on_connect(|p| {
+            assert!(p.add_tag("lobby", None));
+            assert!(!p.add_tag("lobby", None));
+            p.add_tag("score", Some(serde_json::json!(3)));
+        })
+        .on_message(move |p, _| {
+            tx.send((
+                p.has_tag("lobby"),
+                p.has_all_tags(&["lobby", "score"]),
+                p.has_any_tags(&["x", "score"]),
+                p.get_tag("score"),
+                p.remove_tag("lobby"),
+                p.has_tag("lobby"),
+            ))
+            .unwrap();
+            p.clear_tags();
+        })
+        .start()
+        .unwrap();
+    let c = client(&s);
+    c.send(200, b"").unwrap();
+    let r = rx.recv_timeout(T).unwrap();
+    assert_eq!(r, (true, true, true, Some(serde_json::json!(3)), true, false));
+    wait_until("cleared", || s.clients().first().is_some_and(|p| p.tag_names().is_empty()));
+}
+
+#[test]
+fn over_max_connections_gets_an_error_frame_others_unaffected() {
+    let s = Server::start(cfg().max_connections(Some(2))).unwrap();
+    let a = client(&s);
+    let b = client(&s);
+    wait_until("2 clients", || s.client_count() == 2);
+    let e = Client::connect(ccfg(s.local_addr().to_string())).err().unwrap();
+    assert!(matches!(&e, Error::Refused(m) if m.contains("2 connections")), "{e}");
+    assert!(a.ping(T).is_ok() && b.ping(T).is_ok());
+    assert_eq!(s.stats().refused, 1);
+}
+
+#[test]
+fn silent_peer_is_dropped_after_the_handshake_timeout() {
+    let s = Server::start(cfg().handshake_timeout(Duration::from_millis(300))).unwrap();
+    let (mut raw, _) = raw_peer(s.local_addr());
+    let start = Instant::now();
+    let frames = read_until_closed(&mut raw);
+    assert!(start.elapsed() < Duration::from_secs(3));
+    let err = frames.iter().find(|f| f.type_code == types::ERROR).expect("an ERROR frame");
+    assert!(String::from_utf8_lossy(&err.payload).contains("handshake not completed"));
+}
+
+#[test]
+fn application_frame_before_handshake_closes() {
+    let (tx, rx) = mpsc::channel();
+    let s = Server::builder(cfg()).on_message(move |_, f| tx.send(f).unwrap()).start().unwrap();
+    let (mut raw, _) = raw_peer(s.local_addr());
+    raw.write_all(&Frame::new(200, RequestId::from(5), b"early".to_vec()).encode().unwrap())
+        .unwrap();
+    let frames = read_until_closed(&mut raw);
+    assert!(frames.iter().any(|f| f.type_code == types::ERROR));
+    assert!(rx.recv_timeout(Duration::from_millis(200)).is_err(), "early frame was delivered");
+}
+
+#[test]
+fn wrong_ack_version_closes() {
+    let s = Server::start(cfg()).unwrap();
+    let (mut raw, hello) = raw_peer(s.local_addr());
+    ack(&mut raw, &hello, "9.9.9");
+    let frames = read_until_closed(&mut raw);
+    let err = frames.iter().find(|f| f.type_code == types::ERROR).unwrap();
+    assert!(String::from_utf8_lossy(&err.payload).contains("9.9.9"));
+    assert_eq!(s.client_count(), 0);
+}
+
+/// A fake server that sends a HELLO with the given version.
+fn fake_server(version: &'static str) -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        if let Ok((mut s, _)) = l.accept() {
+            let hello =
+                Frame::new(types::HELLO, RequestId::from(9), handshake::encode_hello(version));
+            let _ = s.write_all(&hello.encode().unwrap());
+            let mut sink = vec![];
+            let _ = s.read_to_end(&mut sink);
+        }
+    });
+    addr
+}
+
+#[test]
+fn client_rejects_a_server_of_another_version() {
+    let addr = fake_server("2.0.0");
+    let e = Client::connect(ccfg(addr.to_string())).err().unwrap();
+    assert!(matches!(e, Error::Protocol(ProtocolError::VersionMismatch { .. })), "{e}");
+}
+
+#[test]
+fn client_connect_errors_are_typed() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    let e = Client::connect(ccfg(addr.to_string())).err().unwrap();
+    assert!(matches!(e, Error::ConnectionRefused(_)), "{e}");
+    // A listener that never says HELLO.
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let cfg =
+        ccfg(l.local_addr().unwrap().to_string()).handshake_timeout(Duration::from_millis(200));
+    let e = Client::connect(cfg).err().unwrap();
+    assert!(matches!(e, Error::Timeout { what: "handshake", .. }), "{e}");
+}
+
+#[test]
+fn crc_mismatch_is_reported_to_the_sender_and_the_stream_goes_on() {
+    let (tx, rx) = mpsc::channel();
+    let s =
+        Server::builder(cfg()).on_message(move |_, f| tx.send(f.payload).unwrap()).start().unwrap();
+    let (mut raw, hello) = raw_peer(s.local_addr());
+    ack(&mut raw, &hello, "1.6.3");
+    let mut bad = Frame::new(200, RequestId::from(77), b"abc".to_vec()).encode().unwrap();
+    bad[22] ^= 0xff;
+    raw.write_all(&bad).unwrap();
+    raw.write_all(&Frame::new(200, RequestId::from(78), b"ok".to_vec()).encode().unwrap()).unwrap();
+    assert_eq!(rx.recv_timeout(T).unwrap(), b"ok");
+    let mut r = FrameReader::new(raw.try_clone().unwrap(), 1 << 20);
+    let err = r.read_frame().unwrap().unwrap();
+    assert_eq!((err.type_code, err.request_id), (types::ERROR, RequestId::from(77)));
+    assert!(String::from_utf8_lossy(&err.payload).contains("CRC mismatch"));
+}
+
+#[test]
+fn oversized_frame_closes_with_an_error_naming_the_limit() {
+    let s = Server::start(cfg().max_message_size(1024)).unwrap();
+    let (mut raw, hello) = raw_peer(s.local_addr());
+    ack(&mut raw, &hello, "1.6.3");
+    raw.write_all(&Frame::new(200, RequestId::from(1), vec![0; 2000]).encode().unwrap()).unwrap();
+    let frames = read_until_closed(&mut raw);
+    let err = frames.iter().find(|f| f.type_code == types::ERROR).unwrap();
+    assert!(String::from_utf8_lossy(&err.payload).contains("limit of 1024"));
+}
+
+#[test]
+fn reconnects_after_a_server_restart() {
+    let s = echo_server();
+    let addr = s.local_addr();
+    let (tx, rx) = mpsc::channel();
+    let connects = Arc::new(AtomicUsize::new(0));
+    let n = connects.clone();
+    let c =
+        Client::builder(ccfg(addr.to_string()).retry(20).retry_delay(Duration::from_millis(100)))
+            .on_disconnect(move |st| tx.send(st.clone()).unwrap())
+            .on_connect(move |_| {
+                n.fetch_add(1, Ordering::SeqCst);
+            })
+            .connect()
+            .unwrap();
+    wait_until("first connect", || connects.load(Ordering::SeqCst) == 1);
+    drop(s);
+    let lost = rx.recv_timeout(T).unwrap();
+    assert_eq!((lost.permanent, lost.attempt, lost.retry_max), (false, 0, 20));
+    assert_eq!(lost.reason, DisconnectReason::ServerClosed);
+    // Let at least one attempt fail, then restart on the same port.
+    let failed = rx.recv_timeout(T).unwrap();
+    assert_eq!((failed.permanent, failed.attempt), (false, 1));
+    let _s2 =
+        Server::builder(ServerConfig::default().core(CORE).host("127.0.0.1").port(addr.port()))
+            .on_message(|p, f| {
+                let _ = p.reply(&f, &f.payload);
+            })
+            .start()
+            .unwrap();
+    wait_until("reconnect", || connects.load(Ordering::SeqCst) == 2);
+    assert_eq!(c.send_and_wait(200, b"again", T).unwrap().payload, b"again");
+}
+
+#[test]
+fn retries_run_out_with_a_permanent_state() {
+    let s = echo_server();
+    let (tx, rx) = mpsc::channel();
+    let c = Client::builder(
+        ccfg(s.local_addr().to_string()).retry(2).retry_delay(Duration::from_millis(20)),
+    )
+    .on_disconnect(move |st| tx.send((st.permanent, st.attempt)).unwrap())
+    .connect()
+    .unwrap();
+    drop(s);
+    let states: Vec<_> = (0..3).map(|_| rx.recv_timeout(T).unwrap()).collect();
+    assert_eq!(states, vec![(false, 0), (false, 1), (true, 2)]);
+    assert!(!c.is_connected());
+    assert!(matches!(c.send(200, b""), Err(Error::Closed(_))));
+}
+
+#[test]
+fn manual_disconnect_is_permanent_and_does_not_retry() {
+    let s = echo_server();
+    let (tx, rx) = mpsc::channel();
+    let c = Client::builder(ccfg(s.local_addr().to_string()).retry(5))
+        .on_disconnect(move |st| tx.send(st.clone()).unwrap())
+        .connect()
+        .unwrap();
+    c.disconnect();
+    let st = rx.recv_timeout(T).unwrap();
+    assert!(st.permanent && st.reason == DisconnectReason::Manual);
+    wait_until("server saw it", || s.client_count() == 0);
+}
+
+#[test]
+fn server_killed_while_waiting_gives_an_error_not_a_hang() {
+    let s = Server::builder(cfg()).on_message(|_, _| {}).start().unwrap();
+    let c = client(&s);
+    let waiter = std::thread::spawn(move || {
+        let r = c.send_and_wait(200, b"never answered", Duration::from_secs(30));
+        (r, c)
+    });
+    wait_until("client listed", || s.client_count() == 1);
+    std::thread::sleep(Duration::from_millis(50));
+    let start = Instant::now();
+    drop(s);
+    let (r, _c) = waiter.join().unwrap();
+    assert!(matches!(r, Err(Error::Closed(_))), "{r:?}");
+    assert!(start.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn shutdown_returns_and_the_port_is_reusable_at_once() {
+    let s = echo_server();
+    let port = s.local_addr().port();
+    let c = client(&s);
+    c.send(200, b"x").unwrap();
+    let start = Instant::now();
+    s.shutdown();
+    assert!(start.elapsed() < Duration::from_secs(3));
+    let s2 =
+        Server::start(ServerConfig::default().core(CORE).host("127.0.0.1").port(port)).unwrap();
+    assert_eq!(s2.local_addr().port(), port);
+}
+
+#[test]
+fn high_performance_mode_detects_a_dead_peer_and_low_does_not() {
+    // A peer that completes the handshake and then never answers anything.
+    fn silent_peer(mode: PerformanceMode) -> (Server, TcpStream, Receiver<String>) {
+        let (tx, rx) = mpsc::channel();
+        let s = Server::builder(cfg().performance_mode(mode))
+            .on_disconnect(move |_, r| tx.send(r.message.clone()).unwrap())
+            .start()
+            .unwrap();
+        let (mut raw, hello) = raw_peer(s.local_addr());
+        ack(&mut raw, &hello, "1.6.3");
+        (s, raw, rx)
+    }
+    let (_hs, _hraw, high) = silent_peer(PerformanceMode::High);
+    let (_ls, _lraw, low) = silent_peer(PerformanceMode::Low);
+    let why = high.recv_timeout(Duration::from_secs(8)).expect("HIGH noticed the dead peer");
+    assert!(why.contains("presumed dead"), "{why}");
+    assert!(low.try_recv().is_err(), "LOW gave up on the peer as fast as HIGH");
+}
+
+#[test]
+fn larger_buffers_take_a_burst_in_fewer_reads() {
+    // 200 frames of 100 B (24.4 KB) written at once: read 1 KiB at a time
+    // that takes at least 24 reads; read 1 MiB at a time, a few.
+    fn reads_for(size: BufferSize) -> u64 {
+        let (tx, rx) = mpsc::channel();
+        let s = Server::builder(cfg().buffer_size(size.bytes()))
+            .on_message(move |p, f| {
+                if f.payload[0] == 199 {
+                    tx.send(p.stats().reads).unwrap();
+                }
+            })
+            .start()
+            .unwrap();
+        let (mut raw, hello) = raw_peer(s.local_addr());
+        ack(&mut raw, &hello, "1.6.3");
+        let mut burst = Vec::new();
+        for i in 0..200u8 {
+            burst.extend(Frame::new(200, RequestId::from(1), vec![i; 100]).encode().unwrap());
+        }
+        raw.write_all(&burst).unwrap();
+        rx.recv_timeout(T).unwrap()
+    }
+    let small = reads_for(BufferSize::Small);
+    let huge = reads_for(BufferSize::Huge);
+    assert!(small >= 24, "small: {small} reads");
+    assert!(huge < small, "small: {small} reads, huge: {huge} reads");
+}
