@@ -134,9 +134,21 @@ pub struct ConnArgs {
     /// Time allowed for the HELLO / HELLO_ACK handshake (e.g. 500ms, 5s).
     #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_duration)]
     pub handshake_timeout: Duration,
+    /// Socket core: threads (a reader thread per connection; lowest
+    /// latency) or poll (a few I/O threads multiplexing every connection;
+    /// for thousands of clients).
+    #[arg(long, value_enum, value_name = "CORE", default_value_t = CoreArg::Threads)]
+    pub core: CoreArg,
     /// Threads that run message callbacks.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub workers: u16,
+}
+
+/// `--core` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CoreArg {
+    Threads,
+    Poll,
 }
 
 /// `--performance-mode` values.
@@ -187,6 +199,10 @@ impl ConnArgs {
         c.buffer_size = self.buffer_size;
         c.handshake_timeout = self.handshake_timeout;
         c.max_workers = usize::from(self.workers);
+        c.core = match self.core {
+            CoreArg::Threads => veltix::CoreKind::Threads,
+            CoreArg::Poll => veltix::CoreKind::Poll,
+        };
         c
     }
 

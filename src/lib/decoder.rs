@@ -38,6 +38,43 @@ impl RawFrame {
     }
 }
 
+/// A frame borrowed from a [`Decoder`]'s buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameRef<'a> {
+    /// Byte offset of the frame's first header byte in the stream.
+    pub offset: u64,
+    /// The header as sent.
+    pub header: Header,
+    /// The payload as received.
+    pub payload: &'a [u8],
+}
+
+impl FrameRef<'_> {
+    /// Whether the stated CRC matches the payload.
+    pub fn crc_ok(&self) -> bool {
+        crate::frame::crc32(self.payload) == self.header.crc
+    }
+
+    /// Checks the CRC.
+    pub fn verify(&self) -> Result<(), ProtocolError> {
+        let computed = crate::frame::crc32(self.payload);
+        if computed != self.header.crc {
+            return Err(ProtocolError::CrcMismatch { stated: self.header.crc, computed });
+        }
+        Ok(())
+    }
+
+    /// An owned [`Frame`] (copies the payload; the CRC is not checked).
+    pub fn to_frame(&self) -> Frame {
+        Frame {
+            type_code: self.header.type_code,
+            request_id: self.header.request_id,
+            timestamp_ms: self.header.timestamp_ms,
+            payload: self.payload.to_vec(),
+        }
+    }
+}
+
 /// Stream decoder. Feed it with [`push`](Decoder::push) or
 /// [`read_from`](Decoder::read_from); take frames with
 /// [`next_frame`](Decoder::next_frame).
@@ -134,6 +171,17 @@ impl Decoder {
 
     /// The next whole frame without checking its CRC (for inspectors).
     pub fn next_raw(&mut self) -> Result<Option<RawFrame>, ProtocolError> {
+        Ok(self.next_ref()?.map(|f| RawFrame {
+            offset: f.offset,
+            header: f.header,
+            payload: f.payload.to_vec(),
+        }))
+    }
+
+    /// The next whole frame, borrowed from the decoder's buffer (no copy,
+    /// no allocation; the CRC is not checked — see [`FrameRef::crc_ok`]).
+    /// The frame counts as consumed.
+    pub fn next_ref(&mut self) -> Result<Option<FrameRef<'_>>, ProtocolError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
@@ -149,10 +197,10 @@ impl Decoder {
             return Ok(None);
         }
         let body = self.start + HEADER_LEN..self.start + total;
-        let raw = RawFrame { offset: self.consumed, header, payload: self.buf[body].to_vec() };
+        let offset = self.consumed;
         self.start += total;
         self.consumed += total as u64;
-        Ok(Some(raw))
+        Ok(Some(FrameRef { offset, header, payload: &self.buf[body] }))
     }
 
     /// Drops consumed bytes from the front of the buffer.

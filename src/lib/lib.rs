@@ -16,6 +16,7 @@
 //! | [`server`] | [`Server`]: accept, handshake, routes, broadcast, tags |
 //! | [`client`] | [`Client`]: connect, send_and_wait, ping, auto-reconnect |
 //! | [`logging`] | a logger for the `log` facade with the reference's levels |
+//! | [`inspect`] | inspector inputs: hex text and pcap/pcapng captures to bytes |
 //!
 //! Internally, `conn` holds one connection's state and its bounded
 //! outbound queue, `correlation` the pending request ids, `dispatch` the
@@ -47,6 +48,7 @@ pub mod error;
 pub mod frame;
 mod handlers;
 pub mod handshake;
+pub mod inspect;
 pub mod logging;
 pub mod server;
 pub mod types;
@@ -55,7 +57,7 @@ pub use client::{Client, ClientBuilder, DisconnectReason, DisconnectState};
 pub use config::{BufferSize, ClientConfig, ConnConfig, CoreKind, PerformanceMode, ServerConfig};
 pub use conn::{ConnStats, Peer};
 pub use core::{EndKind, EndReason};
-pub use decoder::{Decoder, FrameReader, RawFrame};
+pub use decoder::{Decoder, FrameReader, FrameRef, RawFrame};
 pub use error::{Error, ProtocolError, Result};
 pub use frame::{Frame, Header, RequestId, DEFAULT_MAX_MESSAGE_SIZE, HEADER_LEN};
 pub use handlers::{ConnectFn, MessageFn};

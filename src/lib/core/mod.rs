@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::conn::{Conn, Role};
 use crate::correlation::Completion;
-use crate::decoder::{Decoder, RawFrame};
+use crate::decoder::{Decoder, FrameRef};
 use crate::error::ProtocolError;
 use crate::frame::{Frame, Header, RequestId};
 use crate::handshake;
@@ -145,30 +145,29 @@ impl Proto {
     pub(crate) fn on_raw(
         &mut self,
         conn: &Arc<Conn>,
-        raw: RawFrame,
+        raw: FrameRef<'_>,
         session: &dyn Session,
     ) -> Flow {
         self.last_rx = Instant::now();
         let id = raw.header.request_id;
-        let frame = match raw.into_frame() {
-            Ok(f) => f,
-            Err(e) => {
-                // Keep the stream (the frame was skipped whole) but tell the
-                // sender, so a request waiting on it fails fast.
-                log::warn!("dropped a frame from {}: {e}", conn.peer);
-                let _ = conn.send_parts(types::ERROR, id, e.to_string().as_bytes());
-                return Flow::Continue;
-            }
-        };
+        if let Err(e) = raw.verify() {
+            // Keep the stream (the frame was skipped whole) but tell the
+            // sender, so a request waiting on it fails fast.
+            log::warn!("dropped a frame from {}: {e}", conn.peer);
+            let _ = conn.send_parts(types::ERROR, id, e.to_string().as_bytes());
+            return Flow::Continue;
+        }
         conn.counters.frames_in.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // The commonest system frame is answered without copying it.
+        if raw.header.type_code == types::PING && conn.is_established() {
+            let _ = conn.send_parts(types::PONG, id, &[]);
+            return Flow::Continue;
+        }
+        let frame = raw.to_frame();
         if !conn.is_established() {
             return self.on_handshake_frame(conn, frame, session);
         }
         match frame.type_code {
-            types::PING => {
-                let _ = conn.send_parts(types::PONG, frame.request_id, &[]);
-                return Flow::Continue;
-            }
             types::PONG if self.heartbeat == Some(frame.request_id) => {
                 self.heartbeat = None;
                 return Flow::Continue;
@@ -262,7 +261,7 @@ pub(crate) fn process(
     session: &dyn Session,
 ) -> Option<EndReason> {
     loop {
-        match decoder.next_raw() {
+        match decoder.next_ref() {
             Ok(Some(raw)) => {
                 if let Flow::Close(end) = proto.on_raw(conn, raw, session) {
                     return Some(end);
