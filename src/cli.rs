@@ -134,6 +134,10 @@ pub struct ConnArgs {
     /// Time allowed for the HELLO / HELLO_ACK handshake (e.g. 500ms, 5s).
     #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_duration)]
     pub handshake_timeout: Duration,
+    /// Bytes that may wait to be sent to one peer before it is judged too
+    /// slow a reader and disconnected (bytes or 512K, 16M, 1G).
+    #[arg(long, value_name = "BYTES", default_value = "16M", value_parser = crate::log_args::parse_size)]
+    pub max_outbound: u64,
     /// Socket core: threads (a reader thread per connection; lowest
     /// latency) or poll (a few I/O threads multiplexing every connection;
     /// for thousands of clients).
@@ -199,6 +203,7 @@ impl ConnArgs {
         c.buffer_size = self.buffer_size;
         c.handshake_timeout = self.handshake_timeout;
         c.max_workers = usize::from(self.workers);
+        c.max_outbound_bytes = usize::try_from(self.max_outbound).unwrap_or(usize::MAX);
         c.core = match self.core {
             CoreArg::Threads => veltix::CoreKind::Threads,
             CoreArg::Poll => veltix::CoreKind::Poll,
