@@ -1,4 +1,5 @@
 //! End-to-end tests of the `veltix` binary, one module per subcommand.
+mod bench;
 mod connect;
 mod decode;
 mod encode;

@@ -1,23 +1,413 @@
-//! `veltix bench`.
+//! `veltix bench`: memory, latency, FPS, burst and stress scenarios against
+//! an in-process server (or an external `--target`), each beside a raw-TCP
+//! baseline, with a results table, a JSON document and `--compare`.
+//!
+//! One file per scenario; `endpoint` is what they talk to, `raw` the
+//! baseline, `helper` the client process of the memory and FPS scenarios,
+//! `model` the JSON document, `report` the tables, `compare` the diff of
+//! two saved documents, `machine` the hardware and RSS probes.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
 
-use crate::cli::GlobalArgs;
+use anyhow::Context;
+use clap::ValueEnum;
+
+use crate::cli::{parse_addr, parse_duration, ConnArgs, GlobalArgs};
+
+mod burst;
+mod compare;
+mod endpoint;
+mod fps;
+mod helper;
+mod latency;
+mod machine;
+mod memory;
+mod model;
+mod progress;
+mod raw;
+mod report;
+mod stats;
+mod stress;
+
+use endpoint::{core_name, Ctx};
+use model::{ConnKnobs, Document, Knobs, Record, ScenarioError, Setup, Tool};
+
+const EXAMPLES: &str = "\
+Examples:
+  veltix bench                                  every scenario, default knobs
+  veltix bench --only latency --save r.json     one scenario, saved as JSON
+  veltix bench --only burst stress --runs 5     median of 5 runs, with min-max
+  veltix bench --target 127.0.0.1:8080          against an echo server
+  veltix bench --compare before.json after.json ratios of two saved runs
+
+Build with --release for meaningful figures. Delivery is counted by the
+receiving side: the in-process server, or, with --target, the echoes.";
 
 /// Options of `veltix bench`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_long_help = EXAMPLES)]
+pub struct Args {
+    /// Scenarios to run (default: all), in this order: memory, latency, fps, burst, stress.
+    #[arg(long, value_enum, num_args = 1.., value_name = "SCENARIO")]
+    pub only: Vec<Scenario>,
 
-/// Options of the hidden client-side helper process.
+    /// Run against an external echo server instead of the in-process one;
+    /// delivery is counted from the echoes (memory is skipped).
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_addr)]
+    pub target: Option<String>,
+
+    /// Print the full result document as JSON on stdout instead of tables.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Write the result document to FILE (after every scenario).
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+
+    /// Compare two saved result documents: B / A for every figure.
+    #[arg(
+        long,
+        num_args = 2,
+        value_names = ["A.json", "B.json"],
+        conflicts_with_all = ["only", "target", "save", "runs", "warmup"]
+    )]
+    pub compare: Option<Vec<PathBuf>>,
+
+    /// Measured runs of each scenario; the report shows the median and min-max.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub runs: u32,
+
+    /// Discarded runs of each scenario before the measured ones.
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub warmup: u32,
+
+    /// Skip the raw-TCP baseline.
+    #[arg(long)]
+    pub no_baseline: bool,
+
+    /// Stop waiting for outstanding messages after this long without a new arrival; what has not arrived is reported lost.
+    #[arg(long, value_name = "DUR", default_value = "10s", value_parser = parse_duration)]
+    pub drain_timeout: Duration,
+
+    /// Measured pings.
+    #[arg(long, value_name = "N", default_value_t = 2000, help_heading = "Latency", value_parser = clap::value_parser!(u64).range(1..))]
+    pub latency_iterations: u64,
+
+    /// Pings sent and discarded before measuring.
+    #[arg(long, value_name = "N", default_value_t = 20, help_heading = "Latency")]
+    pub latency_warmup: u64,
+
+    /// Time allowed for one ping; a later answer counts as lost.
+    #[arg(long, value_name = "DUR", default_value = "2s", help_heading = "Latency", value_parser = parse_duration)]
+    pub latency_timeout: Duration,
+
+    /// Players of the first FPS run.
+    #[arg(long, value_name = "N", default_value_t = 64, help_heading = "FPS", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub fps_players: u32,
+
+    /// Ticks per second of the first FPS run.
+    #[arg(long, value_name = "HZ", default_value_t = 64, help_heading = "FPS", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub fps_tick_rate: u32,
+
+    /// Duration of each FPS run.
+    #[arg(long, value_name = "DUR", default_value = "5s", help_heading = "FPS", value_parser = parse_duration)]
+    pub fps_duration: Duration,
+
+    /// Players of the second FPS run.
+    #[arg(long, value_name = "N", default_value_t = 128, help_heading = "FPS", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub fps2_players: u32,
+
+    /// Ticks per second of the second FPS run.
+    #[arg(long, value_name = "HZ", default_value_t = 20, help_heading = "FPS", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub fps2_tick_rate: u32,
+
+    /// Messages in the burst.
+    #[arg(long, value_name = "N", default_value_t = 10_000, help_heading = "Burst", value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub burst_count: u64,
+
+    /// Payload bytes of each burst message (the frame adds 22).
+    #[arg(long, value_name = "BYTES", default_value_t = 64, help_heading = "Burst", value_parser = clap::value_parser!(u64).range(0..=1_048_576))]
+    pub burst_payload: u64,
+
+    /// Concurrent clients, each on its own thread.
+    #[arg(long, value_name = "N", default_value_t = 100, help_heading = "Stress", value_parser = clap::value_parser!(u32).range(1..=5_000))]
+    pub stress_clients: u32,
+
+    /// Messages each client sends.
+    #[arg(long, value_name = "N", default_value_t = 100, help_heading = "Stress", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub stress_msgs: u64,
+
+    /// Clients connected at the end of the memory scenario.
+    #[arg(long, value_name = "N", default_value_t = 50, help_heading = "Memory", value_parser = clap::value_parser!(u32).range(1..=5_000))]
+    pub memory_clients: u32,
+
+    /// Clients connected one at a time to measure the cost of each.
+    #[arg(long, value_name = "N", default_value_t = 10, help_heading = "Memory", value_parser = clap::value_parser!(u32).range(1..=5_000))]
+    pub memory_detail: u32,
+
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+/// Options of the hidden client-side helper process (see `helper`).
 #[derive(Debug, clap::Args)]
-pub struct HelperArgs {}
+pub struct HelperArgs {
+    /// Server to connect the clients to.
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_addr)]
+    pub addr: String,
+    /// Clients to open at start.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub clients: u32,
+    /// Count the messages the server sends back (for --target).
+    #[arg(long)]
+    pub count_echoes: bool,
+    /// Stop waiting for echoes after this long without one.
+    #[arg(long, value_name = "DUR", default_value = "10s", value_parser = parse_duration)]
+    pub drain_timeout: Duration,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+/// A scenario of `--only`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum Scenario {
+    /// Server RSS: idle, per client, with all clients, after teardown.
+    Memory,
+    /// Ping round trips.
+    Latency,
+    /// Game-server traffic at a fixed tick rate (two settings).
+    Fps,
+    /// One client sending as fast as it can.
+    Burst,
+    /// Many clients sending at once.
+    Stress,
+}
+
+impl Scenario {
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::Memory => "memory",
+            Scenario::Latency => "latency",
+            Scenario::Fps => "fps",
+            Scenario::Burst => "burst",
+            Scenario::Stress => "stress",
+        }
+    }
+}
 
 /// Runs `veltix bench`.
-pub fn run(_args: Args, _global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("bench: not written yet")
+pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let color = global.color.for_stdout();
+    if let Some(files) = &args.compare {
+        return compare::run(&files[0], &files[1], args.json, color);
+    }
+    anyhow::ensure!(
+        args.memory_detail <= args.memory_clients,
+        "--memory-detail {} is more than --memory-clients {}",
+        args.memory_detail,
+        args.memory_clients
+    );
+    let mut scenarios =
+        if args.only.is_empty() { Scenario::value_variants().to_vec() } else { args.only.clone() };
+    scenarios.sort();
+    scenarios.dedup();
+
+    let ctx = Ctx {
+        conn: args.conn.clone(),
+        target: args.target.clone(),
+        core: args.conn.conn_config().core,
+        drain_timeout: args.drain_timeout,
+        baseline: !args.no_baseline,
+    };
+    let mut doc = new_document(&args, &ctx, &scenarios);
+    if args.target.is_some() && scenarios.contains(&Scenario::Memory) {
+        doc.notes.push(
+            "memory: skipped with --target (it measures the RSS of the in-process server)".into(),
+        );
+        scenarios.retain(|&s| s != Scenario::Memory);
+    }
+    for n in &doc.notes {
+        eprintln!("note: {n}");
+    }
+    save(&args, &doc)?;
+
+    for &s in &scenarios {
+        if let Err(e) = run_scenario(s, &args, &ctx, &mut doc) {
+            doc.errors.push(ScenarioError { scenario: s.name().into(), message: format!("{e:#}") });
+            doc.finished_at = Some(now());
+            save(&args, &doc)?;
+            output(&args, &doc, color)?;
+            return Err(e.context(format!("the {} scenario failed", s.name())));
+        }
+        save(&args, &doc)?;
+    }
+    doc.complete = true;
+    doc.finished_at = Some(now());
+    save(&args, &doc)?;
+    output(&args, &doc, color)?;
+    if let Some(path) = &args.save {
+        eprintln!("saved to {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs the helper process.
-pub fn run_helper(_args: HelperArgs, _global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("bench helper: not written yet")
+pub fn run_helper(args: HelperArgs, _global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    helper::serve(args)
+}
+
+fn run_scenario(s: Scenario, args: &Args, ctx: &Ctx, doc: &mut Document) -> anyhow::Result<()> {
+    let r = &mut doc.results;
+    match s {
+        Scenario::Memory => {
+            let k = memory::Knobs { clients: args.memory_clients, detail: args.memory_detail };
+            r.memory = Some(measure(args, "memory", |l| memory::run(ctx, &k, l))?);
+        }
+        Scenario::Latency => {
+            let k = latency::Knobs {
+                iterations: args.latency_iterations,
+                warmup: args.latency_warmup,
+                timeout: args.latency_timeout,
+            };
+            r.latency = Some(measure(args, "latency", |l| latency::run(ctx, &k, l))?);
+        }
+        Scenario::Fps => {
+            let k = fps::Knobs {
+                players: args.fps_players,
+                tick_rate: args.fps_tick_rate,
+                duration: args.fps_duration,
+            };
+            r.fps = Some(measure(args, "fps", |l| fps::run(ctx, &k, l))?);
+            let k2 = fps::Knobs {
+                players: args.fps2_players,
+                tick_rate: args.fps2_tick_rate,
+                duration: args.fps_duration,
+            };
+            r.fps2 = Some(measure(args, "fps2", |l| fps::run(ctx, &k2, l))?);
+        }
+        Scenario::Burst => {
+            let k = burst::Knobs { count: args.burst_count, payload: args.burst_payload as usize };
+            r.burst = Some(measure(args, "burst", |l| burst::run(ctx, &k, l))?);
+        }
+        Scenario::Stress => {
+            let k = stress::Knobs { clients: args.stress_clients, msgs: args.stress_msgs };
+            r.stress = Some(measure(args, "stress", |l| stress::run(ctx, &k, l))?);
+        }
+    }
+    Ok(())
+}
+
+/// Warm-up runs (discarded), then the measured runs and their summary.
+fn measure<T>(
+    args: &Args,
+    name: &str,
+    mut once: impl FnMut(&str) -> anyhow::Result<T>,
+) -> anyhow::Result<Record<T>>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Clone,
+{
+    for w in 1..=args.warmup {
+        once(&format!("{name} warm-up {w}/{}", args.warmup))?;
+    }
+    let mut runs = Vec::with_capacity(args.runs as usize);
+    for r in 1..=args.runs {
+        let label =
+            if args.runs > 1 { format!("{name} {r}/{}", args.runs) } else { name.to_string() };
+        runs.push(once(&label)?);
+    }
+    model::record(runs)
+}
+
+fn new_document(args: &Args, ctx: &Ctx, scenarios: &[Scenario]) -> Document {
+    let c = &args.conn;
+    let mut notes = Vec::new();
+    if cfg!(debug_assertions) {
+        notes.push(
+            "debug build: figures are far below a release build's (cargo build --release)".into(),
+        );
+    }
+    Document {
+        schema: model::SCHEMA,
+        tool: Tool {
+            name: "veltix".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            build_profile: if cfg!(debug_assertions) { "debug" } else { "release" }.into(),
+        },
+        protocol_version: c.protocol_version.clone(),
+        started_at: now(),
+        finished_at: None,
+        complete: false,
+        machine: machine::probe(),
+        setup: Setup {
+            server: if ctx.target.is_some() { "external" } else { "in-process" }.into(),
+            target: ctx.target.clone(),
+            core: core_name(ctx.core).into(),
+        },
+        knobs: Knobs {
+            scenarios: scenarios.iter().map(|s| s.name().to_string()).collect(),
+            runs: args.runs,
+            warmup_runs: args.warmup,
+            baseline: ctx.baseline,
+            drain_timeout_ms: args.drain_timeout.as_millis() as u64,
+            latency_iterations: args.latency_iterations,
+            latency_warmup_pings: args.latency_warmup,
+            latency_timeout_ms: args.latency_timeout.as_millis() as u64,
+            fps_players: args.fps_players,
+            fps_tick_rate_hz: args.fps_tick_rate,
+            fps_duration_ms: args.fps_duration.as_millis() as u64,
+            fps2_players: args.fps2_players,
+            fps2_tick_rate_hz: args.fps2_tick_rate,
+            burst_count: args.burst_count,
+            burst_payload_bytes: args.burst_payload,
+            stress_clients: args.stress_clients,
+            stress_msgs_per_client: args.stress_msgs,
+            memory_clients: args.memory_clients,
+            memory_detail_clients: args.memory_detail,
+            conn: ConnKnobs {
+                protocol_version: c.protocol_version.clone(),
+                max_message_size_bytes: c.max_message_size,
+                performance_mode: c
+                    .performance_mode
+                    .to_possible_value()
+                    .map_or_else(String::new, |v| v.get_name().to_string()),
+                buffer_size_bytes: c.buffer_size as u64,
+                handshake_timeout_ms: c.handshake_timeout.as_millis() as u64,
+                workers: u32::from(c.workers),
+            },
+        },
+        results: Default::default(),
+        notes,
+        errors: Vec::new(),
+    }
+}
+
+fn now() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+/// Writes the document to `--save`, whole or not at all (temp file + rename).
+fn save(args: &Args, doc: &Document) -> anyhow::Result<()> {
+    let Some(path) = &args.save else { return Ok(()) };
+    write_atomically(path, &serde_json::to_string_pretty(doc)?)
+        .with_context(|| format!("cannot write --save file {}", path.display()))
+}
+
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, format!("{text}\n"))?;
+    std::fs::rename(&tmp, path)
+}
+
+fn output(args: &Args, doc: &Document, color: bool) -> anyhow::Result<()> {
+    use std::io::Write;
+    let text = if args.json {
+        serde_json::to_string_pretty(doc)? + "\n"
+    } else {
+        report::render(doc, color)
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes()).and_then(|()| out.flush()).context("cannot write to stdout")
 }

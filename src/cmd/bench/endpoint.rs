@@ -1,0 +1,243 @@
+//! What the scenarios talk to: the in-process server, which counts what it
+//! receives, or an external `--target` server, whose echoes the clients
+//! count. Also the arrival recorder both of them feed.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use indicatif::ProgressBar;
+use veltix::{Client, CoreKind, Server, ServerConfig};
+
+use crate::cli::ConnArgs;
+
+/// PLAYER_MOVE, as in the reference's suite: 32-byte position updates.
+pub const PLAYER_MOVE: u16 = 401;
+/// PLAYER_SHOOT: 16-byte bullet events.
+pub const PLAYER_SHOOT: u16 = 402;
+
+/// The name of a socket core in reports. The in-process server (and the
+/// in-process clients) use the core the connection settings choose; a new
+/// core is one arm here.
+pub fn core_name(core: CoreKind) -> &'static str {
+    match core {
+        CoreKind::Threads => "threads",
+        CoreKind::Poll => "poll",
+    }
+}
+
+/// Settings every scenario needs.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub conn: ConnArgs,
+    pub target: Option<String>,
+    /// The socket core of the in-process server and clients.
+    pub core: CoreKind,
+    /// Give up waiting for outstanding messages after this long without a
+    /// new arrival.
+    pub drain_timeout: Duration,
+    pub baseline: bool,
+}
+
+impl Ctx {
+    /// Whether delivery is counted from echoes of an external server.
+    pub fn echo(&self) -> bool {
+        self.target.is_some()
+    }
+}
+
+/// Records when messages arrive, lock-free: a counter, the first and last
+/// arrival, and (up to a capacity) every arrival time, in nanoseconds since
+/// the recorder was made.
+pub struct Arrivals {
+    base: Instant,
+    /// Slots handed out (a slot is written before `count` counts it).
+    next: AtomicU64,
+    count: AtomicU64,
+    shoots: AtomicU64,
+    first_ns: AtomicU64,
+    last_ns: AtomicU64,
+    times: Box<[AtomicU64]>,
+}
+
+impl Arrivals {
+    /// A recorder keeping up to `capacity` arrival times.
+    pub fn new(capacity: usize) -> Arc<Arrivals> {
+        Arc::new(Arrivals {
+            base: Instant::now(),
+            next: AtomicU64::new(0),
+            count: AtomicU64::new(0),
+            shoots: AtomicU64::new(0),
+            first_ns: AtomicU64::new(u64::MAX),
+            last_ns: AtomicU64::new(0),
+            times: (0..capacity).map(|_| AtomicU64::new(0)).collect(),
+        })
+    }
+
+    /// Nanoseconds since the recorder was made (monotonic clock).
+    pub fn now_ns(&self) -> u64 {
+        self.base.elapsed().as_nanos() as u64
+    }
+
+    /// One message of type `type_code` arrived now.
+    pub fn record(&self, type_code: u16) {
+        let t = self.now_ns();
+        let i = self.next.fetch_add(1, Ordering::Relaxed) as usize;
+        if let Some(slot) = self.times.get(i) {
+            slot.store(t, Ordering::Relaxed);
+        }
+        if type_code == PLAYER_SHOOT {
+            self.shoots.fetch_add(1, Ordering::Relaxed);
+        }
+        self.first_ns.fetch_min(t, Ordering::Relaxed);
+        self.last_ns.fetch_max(t, Ordering::Relaxed);
+        // Release: whoever sees this count sees the stores above.
+        self.count.fetch_add(1, Ordering::Release);
+    }
+
+    /// Messages arrived so far.
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Acquire)
+    }
+
+    /// PLAYER_SHOOT messages arrived so far.
+    pub fn shoots(&self) -> u64 {
+        self.shoots.load(Ordering::Relaxed)
+    }
+
+    /// First arrival (ns since creation), if any.
+    pub fn first_ns(&self) -> Option<u64> {
+        let v = self.first_ns.load(Ordering::Relaxed);
+        (v != u64::MAX).then_some(v)
+    }
+
+    /// Last arrival (ns since creation), if any.
+    pub fn last_ns(&self) -> Option<u64> {
+        self.first_ns().map(|_| self.last_ns.load(Ordering::Relaxed))
+    }
+
+    /// Arrival times recorded, minus `t0_ns`, sorted.
+    pub fn delays_since(&self, t0_ns: u64) -> Vec<u64> {
+        let n = (self.count() as usize).min(self.times.len());
+        let mut v: Vec<u64> = self.times[..n]
+            .iter()
+            .map(|t| t.load(Ordering::Relaxed).saturating_sub(t0_ns))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Waits until `expected` messages arrived, or until nothing new has
+    /// arrived for `stall`. Returns whether all arrived.
+    pub fn wait_for(&self, expected: u64, stall: Duration, bar: &ProgressBar) -> bool {
+        let mut seen = self.count();
+        let mut last_progress = Instant::now();
+        loop {
+            let n = self.count();
+            bar.set_position(n);
+            if n >= expected {
+                return true;
+            }
+            if n != seen {
+                seen = n;
+                last_progress = Instant::now();
+            } else if last_progress.elapsed() >= stall {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+/// The server a scenario talks to.
+pub enum Endpoint {
+    /// In this process; its on-message callback feeds the recorder.
+    Local(Server),
+    /// `--target`: the clients count its echoes.
+    Remote(String),
+}
+
+impl Endpoint {
+    /// Starts the in-process server on an ephemeral loopback port, or names
+    /// the target.
+    pub fn open(ctx: &Ctx, arrivals: &Arc<Arrivals>) -> anyhow::Result<Endpoint> {
+        if let Some(t) = &ctx.target {
+            return Ok(Endpoint::Remote(t.clone()));
+        }
+        let mut cfg = ServerConfig::default().host("127.0.0.1").port(0);
+        cfg.conn = ctx.conn.conn_config();
+        cfg.conn.core = ctx.core;
+        let a = arrivals.clone();
+        let server = Server::builder(cfg)
+            .on_message(move |_, frame| a.record(frame.type_code))
+            .start()
+            .context("cannot start the in-process server")?;
+        Ok(Endpoint::Local(server))
+    }
+
+    /// `host:port` to connect to.
+    pub fn addr(&self) -> String {
+        match self {
+            Endpoint::Local(s) => s.local_addr().to_string(),
+            Endpoint::Remote(a) => a.clone(),
+        }
+    }
+
+    /// The in-process server.
+    pub fn server(&self) -> Option<&Server> {
+        match self {
+            Endpoint::Local(s) => Some(s),
+            Endpoint::Remote(_) => None,
+        }
+    }
+
+    /// A client of this endpoint; against a target, its echoes feed `arrivals`.
+    pub fn connect(&self, ctx: &Ctx, arrivals: &Arc<Arrivals>) -> anyhow::Result<Client> {
+        let addr = self.addr();
+        let builder = Client::builder(ctx.conn.client_config(&addr));
+        let builder = match self {
+            Endpoint::Remote(_) => {
+                let a = arrivals.clone();
+                builder.on_message(move |_, frame| a.record(frame.type_code))
+            }
+            Endpoint::Local(_) => builder,
+        };
+        builder.connect().with_context(|| format!("cannot connect to {addr}"))
+    }
+
+    /// Waits until the in-process server has `n` established clients (the
+    /// client side finishes its handshake first). Immediate for a target.
+    pub fn wait_clients(&self, n: usize, timeout: Duration) -> anyhow::Result<()> {
+        let Endpoint::Local(s) = self else { return Ok(()) };
+        let deadline = Instant::now() + timeout;
+        while s.client_count() != n {
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "the server has {} clients, expected {n} after {timeout:?}",
+                s.client_count()
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arrivals_keep_times_up_to_capacity() {
+        let a = Arrivals::new(2);
+        a.record(PLAYER_MOVE);
+        a.record(PLAYER_SHOOT);
+        a.record(PLAYER_MOVE);
+        assert_eq!(a.count(), 3);
+        assert_eq!(a.shoots(), 1);
+        assert_eq!(a.delays_since(0).len(), 2);
+        assert!(a.first_ns().unwrap() <= a.last_ns().unwrap());
+        assert!(a.wait_for(3, Duration::ZERO, &ProgressBar::hidden()));
+        assert!(!a.wait_for(4, Duration::from_millis(5), &ProgressBar::hidden()));
+    }
+}

@@ -1,0 +1,176 @@
+//! Stress: N clients, each on its own thread, send M messages at once
+//! (released together by a barrier). The receiving side counts; each
+//! client's own send rate shows how fairly the sockets were served.
+
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use super::endpoint::{Arrivals, Ctx, Endpoint, PLAYER_MOVE};
+use super::model::{StressFigures, StressRun};
+use super::progress;
+use super::raw::{self, RawClient, RawServer};
+use super::stats::{self, Moments};
+
+/// The stress knobs.
+#[derive(Debug, Clone)]
+pub struct Knobs {
+    pub clients: u32,
+    pub msgs: u64,
+}
+
+/// Payload of each message (a PLAYER_MOVE).
+const PAYLOAD: usize = 32;
+
+/// What one sending thread did.
+struct Sent {
+    sent: u64,
+    errors: u64,
+    took: Duration,
+}
+
+/// One stress run.
+pub fn run(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<StressRun> {
+    let arrivals = Arrivals::new(0);
+    let ep = Endpoint::open(ctx, &arrivals)?;
+    let bar = progress::bar(u64::from(k.clients), label);
+    bar.set_message("connecting");
+    let mut clients = Vec::with_capacity(k.clients as usize);
+    for _ in 0..k.clients {
+        clients.push(ep.connect(ctx, &arrivals)?);
+        bar.inc(1);
+    }
+    ep.wait_clients(k.clients as usize, ctx.conn.handshake_timeout + Duration::from_secs(10))?;
+    let peers = clients
+        .iter()
+        .map(|c| c.peer().context("a client lost its connection before the stress"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+
+    let total = u64::from(k.clients) * k.msgs;
+    bar.set_length(total);
+    bar.set_position(0);
+    bar.set_message("sending");
+    let payload = [0u8; PAYLOAD];
+    let (per_client, send_phase, t0) = fire(&arrivals, peers.len(), |i| {
+        let p = &peers[i];
+        let (mut sent, mut errors) = (0, 0);
+        for m in 0..k.msgs {
+            match p.send(PLAYER_MOVE, &payload) {
+                Ok(_) => sent += 1,
+                Err(_) if !p.is_open() => {
+                    errors += k.msgs - m;
+                    break;
+                }
+                Err(_) => errors += 1,
+            }
+        }
+        (sent, errors)
+    });
+    bar.set_message("receiving");
+    arrivals.wait_for(total, ctx.drain_timeout, &bar);
+    bar.finish_and_clear();
+    let figures = figures(k, &per_client, send_phase, &arrivals, t0);
+    drop(peers);
+    drop(clients);
+    drop(ep);
+
+    let raw = if ctx.baseline { Some(raw_baseline(ctx, k, label)?) } else { None };
+    let efficiency = raw.as_ref().and_then(|r| {
+        (r.aggregate_msgs_per_s > 0.0)
+            .then(|| figures.aggregate_msgs_per_s / r.aggregate_msgs_per_s)
+    });
+    Ok(StressRun { figures, raw, efficiency })
+}
+
+/// Runs `send(i)` on `n` threads released together; returns what each did,
+/// how long until all were done, and the start (ns on the recorder's clock).
+fn fire(
+    arrivals: &Arrivals,
+    n: usize,
+    send: impl Fn(usize) -> (u64, u64) + Sync,
+) -> (Vec<Sent>, Duration, u64) {
+    let barrier = Barrier::new(n + 1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                let (barrier, send) = (&barrier, &send);
+                s.spawn(move || {
+                    barrier.wait();
+                    let t = Instant::now();
+                    let (sent, errors) = send(i);
+                    Sent { sent, errors, took: t.elapsed() }
+                })
+            })
+            .collect();
+        // The clock starts before the release, so no send can precede it.
+        let t0 = arrivals.now_ns();
+        let start = Instant::now();
+        barrier.wait();
+        let done: Vec<Sent> = handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(Sent { sent: 0, errors: 0, took: Duration::ZERO }))
+            .collect();
+        (done, start.elapsed(), t0)
+    })
+}
+
+fn figures(k: &Knobs, per: &[Sent], send_phase: Duration, a: &Arrivals, t0: u64) -> StressFigures {
+    let expected = u64::from(k.clients) * k.msgs;
+    let delivered = a.count();
+    let total_s = a.last_ns().map_or(0.0, |l| l.saturating_sub(t0) as f64 / 1e9);
+    let rates: Vec<f64> = per
+        .iter()
+        .filter(|p| p.took > Duration::ZERO)
+        .map(|p| p.sent as f64 / p.took.as_secs_f64())
+        .collect();
+    let m = Moments::of(&rates);
+    StressFigures {
+        clients: k.clients,
+        msgs_per_client: k.msgs,
+        sent: per.iter().map(|p| p.sent).sum(),
+        send_errors: per.iter().map(|p| p.errors).sum(),
+        delivered,
+        lost: expected.saturating_sub(delivered),
+        success_pct: stats::pct(delivered, expected),
+        send_phase_s: send_phase.as_secs_f64(),
+        drain_s: (total_s - send_phase.as_secs_f64()).max(0.0),
+        total_s,
+        aggregate_msgs_per_s: if total_s > 0.0 { delivered as f64 / total_s } else { 0.0 },
+        first_delivery_us: a.first_ns().map_or(0.0, |f| stats::us(f.saturating_sub(t0))),
+        per_client_avg_msgs_per_s: m.avg,
+        per_client_min_msgs_per_s: m.min,
+        per_client_max_msgs_per_s: m.max,
+        per_client_stdev_msgs_per_s: m.stdev,
+        fairness_jain: stats::jain(&rates),
+    }
+}
+
+fn raw_baseline(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<StressFigures> {
+    let arrivals = Arrivals::new(0);
+    let echoes = ctx.echo().then(|| arrivals.clone());
+    let mode = if ctx.echo() { raw::Mode::Echo } else { raw::Mode::Sink(arrivals.clone()) };
+    let server = RawServer::start(mode).context("cannot start the raw-TCP server")?;
+    let clients = (0..k.clients)
+        .map(|_| RawClient::connect(server.addr(), echoes.clone()))
+        .collect::<std::io::Result<Vec<_>>>()
+        .context("cannot connect to the raw-TCP server")?;
+    let total = u64::from(k.clients) * k.msgs;
+    let bar = progress::bar(total, &format!("{label} (raw)"));
+    bar.set_message("sending");
+    let frame = raw::frame(PLAYER_MOVE, PAYLOAD, 0);
+    let (per_client, send_phase, t0) = fire(&arrivals, clients.len(), |i| {
+        let mut sent = 0;
+        for _ in 0..k.msgs {
+            if clients[i].send(&frame).is_err() {
+                break;
+            }
+            sent += 1;
+        }
+        (sent, k.msgs - sent)
+    });
+    bar.set_message("receiving");
+    arrivals.wait_for(total, ctx.drain_timeout, &bar);
+    bar.finish_and_clear();
+    Ok(figures(k, &per_client, send_phase, &arrivals, t0))
+}

@@ -1,0 +1,374 @@
+//! `veltix bench`: scenarios with tiny knobs (no test asserts a speed),
+//! the saved document, `--json`, `--compare`, honest loss reporting, bad
+//! input, and a run against the Python reference's echo server.
+
+#[path = "../common/python.rs"]
+mod python;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::util::{code, run, stderr, stdout, veltix};
+
+/// Knobs small enough for a test: every scenario in well under a second.
+const TINY: &[&str] = &[
+    "--latency-iterations",
+    "40",
+    "--latency-warmup",
+    "5",
+    "--fps-players",
+    "3",
+    "--fps2-players",
+    "4",
+    "--fps-duration",
+    "200ms",
+    "--burst-count",
+    "300",
+    "--stress-clients",
+    "4",
+    "--stress-msgs",
+    "25",
+    "--memory-clients",
+    "4",
+    "--memory-detail",
+    "2",
+];
+
+fn bench(args: &[&str]) -> std::process::Output {
+    let mut cmd = veltix(["bench"]);
+    cmd.args(args).args(TINY);
+    if !args.contains(&"--drain-timeout") {
+        cmd.args(["--drain-timeout", "5s"]);
+    }
+    run(cmd)
+}
+
+fn read_json(path: &Path) -> Value {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not JSON ({e}): {text}", path.display()))
+}
+
+fn ok(out: &std::process::Output) {
+    assert_eq!(code(out), 0, "stdout:\n{}\nstderr:\n{}", stdout(out), stderr(out));
+}
+
+fn num(v: &Value, path: &str) -> f64 {
+    let mut cur = v;
+    for part in path.split('.') {
+        cur = &cur[part];
+    }
+    cur.as_f64().unwrap_or_else(|| panic!("no number at {path} in {v:#}"))
+}
+
+#[test]
+fn only_latency_saves_the_documented_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("r.json");
+    let out = bench(&["--only", "latency", "--save", file.to_str().unwrap()]);
+    ok(&out);
+    let text = stdout(&out);
+    assert!(text.contains("LATENCY"), "{text}");
+    assert!(text.contains("p99.9"), "{text}");
+    assert!(text.contains("raw TCP"), "{text}");
+    assert!(text.contains("README-ready summary"), "{text}");
+    assert!(!text.contains("BURST"), "only latency ran:\n{text}");
+
+    let doc = read_json(&file);
+    assert_eq!(doc["schema"], 1);
+    assert_eq!(doc["complete"], true);
+    assert_eq!(doc["tool"]["name"], "veltix");
+    assert!(doc["tool"]["version"].is_string());
+    assert_eq!(doc["protocol_version"], "1.6.3");
+    for key in ["cpu_model", "os", "kernel", "arch"] {
+        assert!(doc["machine"][key].is_string(), "machine.{key} in {:#}", doc["machine"]);
+    }
+    assert!(num(&doc, "machine.logical_cores") >= 1.0);
+    assert!(num(&doc, "machine.memory_bytes") > 0.0);
+    assert_eq!(num(&doc, "knobs.latency_iterations"), 40.0);
+    assert_eq!(doc["knobs"]["scenarios"], serde_json::json!(["latency"]));
+    assert!(doc["results"]["burst"].is_null());
+
+    let lat = &doc["results"]["latency"];
+    assert_eq!(lat["runs"].as_array().unwrap().len(), 1);
+    let m = &lat["median"];
+    assert_eq!(num(m, "pings"), 40.0);
+    assert_eq!(num(m, "completed") + num(m, "lost"), 40.0);
+    for key in [
+        "avg_us",
+        "stdev_us",
+        "jitter_us",
+        "min_us",
+        "p50_us",
+        "p90_us",
+        "p99_us",
+        "p999_us",
+        "max_us",
+    ] {
+        assert!(m[key].is_number(), "{key} in {m:#}");
+    }
+    assert!(num(m, "min_us") > 0.0 && num(m, "min_us") <= num(m, "p50_us"));
+    assert!(num(m, "p50_us") <= num(m, "p99_us") && num(m, "p99_us") <= num(m, "max_us"));
+    assert!(num(m, "pings_per_s") > 0.0);
+    assert!(m["histogram"].as_array().is_some_and(|h| !h.is_empty()));
+    assert!(num(m, "raw.p50_us") > 0.0);
+    assert!(num(m, "efficiency") > 0.0);
+}
+
+#[test]
+fn json_prints_the_whole_document_and_nothing_else() {
+    let out = bench(&["--only", "burst", "--json"]);
+    ok(&out);
+    let doc: Value = serde_json::from_str(&stdout(&out)).expect("stdout is one JSON document");
+    let b = &doc["results"]["burst"]["median"];
+    assert_eq!(num(b, "count"), 300.0);
+    assert_eq!(num(b, "delivered"), 300.0, "{b:#}");
+    assert_eq!(num(b, "lost"), 0.0);
+    assert_eq!(num(b, "success_pct"), 100.0);
+    assert_eq!(num(b, "raw.delivered"), 300.0);
+    assert!(num(b, "recv_msgs_per_s") > 0.0);
+    assert!(num(b, "delivery_p50_us") <= num(b, "delivery_max_us"));
+}
+
+#[test]
+fn memory_fps_and_stress_count_what_the_server_received() {
+    let out = bench(&["--only", "stress", "fps", "memory", "--json", "--no-baseline"]);
+    ok(&out);
+    let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["knobs"]["scenarios"], serde_json::json!(["memory", "fps", "stress"]));
+    let mem = &doc["results"]["memory"]["median"];
+    assert!(num(mem, "idle_rss_bytes") > 0.0);
+    assert!(num(mem, "total_rss_bytes") > 0.0);
+    assert_eq!(num(mem, "total_clients"), 4.0);
+    assert!(mem["per_client_avg_bytes"].is_number() && mem["leak_bytes"].is_number());
+
+    for (key, players) in [("fps", 3.0), ("fps2", 4.0)] {
+        let f = &doc["results"][key]["median"];
+        assert_eq!(num(f, "players"), players);
+        assert!(num(f, "sent") > 0.0);
+        assert_eq!(num(f, "delivered"), num(f, "sent"), "{f:#}");
+        assert_eq!(num(f, "sent"), num(f, "sent_move") + num(f, "sent_shoot"));
+        assert!(f["server_rss_delta_bytes"].is_number());
+    }
+
+    let s = &doc["results"]["stress"]["median"];
+    assert_eq!(num(s, "delivered"), 100.0, "{s:#}");
+    assert!(num(s, "fairness_jain") > 0.0 && num(s, "fairness_jain") <= 1.0 + 1e-9);
+    assert!(s["raw"].is_null(), "--no-baseline");
+}
+
+#[test]
+fn runs_report_the_median_with_min_and_max() {
+    let out =
+        bench(&["--only", "burst", "--runs", "3", "--warmup", "1", "--no-baseline", "--json"]);
+    ok(&out);
+    let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let rec = &doc["results"]["burst"];
+    assert_eq!(rec["runs"].as_array().unwrap().len(), 3, "warm-up runs are not kept");
+    let (lo, mid, hi) = (
+        num(&rec["min"], "recv_msgs_per_s"),
+        num(&rec["median"], "recv_msgs_per_s"),
+        num(&rec["max"], "recv_msgs_per_s"),
+    );
+    assert!(lo <= mid && mid <= hi, "{lo} {mid} {hi}");
+    assert_eq!(doc["knobs"]["warmup_runs"], 1);
+}
+
+#[test]
+fn compare_prints_a_ratio_and_the_better_run_for_every_figure() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.json");
+    let b = dir.path().join("b.json");
+    ok(&bench(&["--only", "latency", "burst", "--save", a.to_str().unwrap()]));
+    // B: the same run with round trips twice as long and a better rate.
+    let mut doc = read_json(&a);
+    let lat = &mut doc["results"]["latency"]["median"];
+    let p50 = lat["p50_us"].as_f64().unwrap();
+    lat["p50_us"] = Value::from(p50 * 2.0);
+    let burst = &mut doc["results"]["burst"]["median"];
+    let rate = burst["recv_msgs_per_s"].as_f64().unwrap();
+    burst["recv_msgs_per_s"] = Value::from(rate * 4.0);
+    std::fs::write(&b, doc.to_string()).unwrap();
+
+    let out = run(veltix(["bench", "--compare", a.to_str().unwrap(), b.to_str().unwrap()]));
+    ok(&out);
+    let text = stdout(&out);
+    assert!(text.contains("B/A") && text.contains("better"), "{text}");
+    let row = |label: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("no '{label}' row in:\n{text}"))
+            .to_string()
+    };
+    let p50_row = row("p50 ");
+    assert!(p50_row.contains("2.00×") && p50_row.trim_end().ends_with('A'), "{p50_row}");
+    let rate_row = row("receive rate");
+    assert!(rate_row.contains("4.00×") && rate_row.trim_end().ends_with('B'), "{rate_row}");
+    let avg_row = row("avg");
+    assert!(avg_row.contains("1.00×") && avg_row.trim_end().ends_with('='), "{avg_row}");
+
+    let out =
+        run(veltix(["bench", "--compare", a.to_str().unwrap(), b.to_str().unwrap(), "--json"]));
+    ok(&out);
+    let rows: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let p50 = rows.as_array().unwrap().iter().find(|r| r["figure"] == "p50_us").unwrap();
+    assert_eq!(p50["ratio"], 2.0);
+    assert_eq!(p50["better"], "a");
+}
+
+#[test]
+fn unknown_scenario_is_a_usage_error() {
+    let out = run(veltix(["bench", "--only", "latency", "warp"]));
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    assert!(err.contains("'warp'") && err.contains("memory, latency, fps, burst, stress"), "{err}");
+}
+
+#[test]
+fn bad_knobs_are_usage_errors() {
+    for args in [&["--runs", "0"][..], &["--burst-count", "many"], &["--fps-duration", "soon"]] {
+        let mut cmd = veltix(["bench"]);
+        cmd.args(args);
+        let out = run(cmd);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(args[0]), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn compare_rejects_files_it_cannot_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.json");
+    std::fs::write(&good, r#"{"schema": 1, "results": {}}"#).unwrap();
+    let cases: [(&str, Option<&str>, &str); 4] = [
+        ("missing.json", None, "cannot read"),
+        ("broken.json", Some("{\"schema\": 1,"), "invalid JSON"),
+        ("other.json", Some("{\"hello\": 1}"), "no \"schema\""),
+        ("future.json", Some("{\"schema\": 99, \"results\": {}}"), "schema 99"),
+    ];
+    for (name, content, message) in cases {
+        let path = dir.path().join(name);
+        if let Some(c) = content {
+            std::fs::write(&path, c).unwrap();
+        }
+        let out =
+            run(veltix(["bench", "--compare", good.to_str().unwrap(), path.to_str().unwrap()]));
+        assert_eq!(code(&out), 1, "{name}");
+        let err = stderr(&out);
+        assert!(err.contains(message) && err.contains(name), "{name}: {err}");
+    }
+}
+
+#[test]
+fn a_failed_scenario_keeps_the_saved_document() {
+    // A port nobody listens on: bind one, read it, free it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("partial.json");
+    let target = format!("127.0.0.1:{port}");
+    let out = bench(&["--only", "latency", "--target", &target, "--save", file.to_str().unwrap()]);
+    assert_eq!(code(&out), 3, "cannot connect: {}", stderr(&out));
+    assert!(stderr(&out).contains("latency scenario failed"), "{}", stderr(&out));
+    let doc = read_json(&file);
+    assert_eq!(doc["complete"], false);
+    assert_eq!(doc["errors"][0]["scenario"], "latency");
+    assert_eq!(doc["setup"]["target"], target.as_str());
+    assert!(doc["machine"]["kernel"].is_string());
+}
+
+/// An echo server, built with the library, that drops every fifth message.
+fn lossy_echo_server() -> (veltix::Server, Arc<AtomicU64>) {
+    let seen = Arc::new(AtomicU64::new(0));
+    let s = seen.clone();
+    let mut cfg = veltix::ServerConfig::default().host("127.0.0.1").port(0);
+    cfg.conn.max_workers = 1;
+    let server = veltix::Server::builder(cfg)
+        .on_message(move |peer, frame| {
+            if s.fetch_add(1, Ordering::SeqCst) % 5 != 4 {
+                let _ = peer.reply(&frame, &frame.payload);
+            }
+        })
+        .start()
+        .expect("start the lossy server");
+    (server, seen)
+}
+
+#[test]
+fn loss_is_reported_not_hidden() {
+    let (server, seen) = lossy_echo_server();
+    let target = server.local_addr().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("loss.json");
+    let out = bench(&[
+        "--only",
+        "burst",
+        "--target",
+        &target,
+        "--no-baseline",
+        "--drain-timeout",
+        "300ms",
+        "--save",
+        file.to_str().unwrap(),
+    ]);
+    ok(&out);
+    assert_eq!(seen.load(Ordering::SeqCst), 300);
+    let text = stdout(&out);
+    assert!(text.contains("60 of 300 messages were not delivered"), "{text}");
+    assert!(text.contains("80.00% delivered (60 lost)"), "{text}");
+    let b = &read_json(&file)["results"]["burst"]["median"];
+    assert_eq!(num(b, "delivered"), 240.0);
+    assert_eq!(num(b, "lost"), 60.0);
+    assert_eq!(num(b, "success_pct"), 80.0);
+    assert_eq!(num(b, "sent"), 300.0, "every message left the client");
+}
+
+#[test]
+fn runs_against_the_python_reference_echo_server() {
+    let mut child = python::KillOnDrop(python::spawn_py("echo_server.py", &["--port", "0"]));
+    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(lines.next());
+    });
+    let ready = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("echo_server.py says READY within a minute")
+        .expect("a line")
+        .expect("readable stdout");
+    let port = ready
+        .strip_prefix("READY ")
+        .unwrap_or_else(|| panic!("expected READY <port>, got {ready:?}"));
+    let target = format!("127.0.0.1:{port}");
+
+    let out = bench(&["--target", &target, "--json"]);
+    ok(&out);
+    let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["setup"]["server"], "external");
+    assert!(doc["results"]["memory"].is_null());
+    assert!(
+        doc["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("memory: skipped")),
+        "{:#}",
+        doc["notes"]
+    );
+    let r = &doc["results"];
+    assert_eq!(num(&r["latency"]["median"], "completed"), 40.0, "{:#}", r["latency"]);
+    for key in ["fps", "fps2"] {
+        let f = &r[key]["median"];
+        assert_eq!(num(f, "delivered"), num(f, "sent"), "{key}: {f:#}");
+    }
+    assert_eq!(num(&r["burst"]["median"], "delivered"), 300.0, "{:#}", r["burst"]);
+    assert_eq!(num(&r["stress"]["median"], "delivered"), 100.0, "{:#}", r["stress"]);
+    assert!(num(&r["burst"]["median"], "raw.delivered") > 0.0);
+    // Closing stdin lets the script shut the reference server down.
+    drop(child.stdin.take());
+}
