@@ -2,6 +2,8 @@
 //! the saved document, `--json`, `--compare`, honest loss reporting, bad
 //! input, and a run against the Python reference's echo server.
 
+// interop.rs loads the same harness privately; each module keeps its own.
+#[allow(clippy::duplicate_mod)]
 #[path = "../common/python.rs"]
 mod python;
 
