@@ -7,7 +7,6 @@
 //! watched; a capture is read whole, because its TCP streams are put back
 //! in order before framing.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read, Write};
 use std::net::SocketAddr;
@@ -17,12 +16,15 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 use serde::Serialize;
+use veltix::inspect::hex::{HexStream, ReadError};
+use veltix::inspect::pcap::{self, Capture, Direction};
+use veltix::inspect::{self, Format};
 use veltix::types::{HELLO, HELLO_ACK};
 use veltix::{Decoder, Header, RawFrame, TypeRegistry, HEADER_LEN};
 
 use crate::cli::{exit, GlobalArgs};
 use crate::output::hexdump::write_hexdump;
-use crate::output::{hex, json, time, Palette, Role};
+use crate::output::{json, time, Palette, Role};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -163,7 +165,11 @@ fn inspect<W: Write>(args: &Args, report: &mut Report<W>, warn: Palette) -> Resu
     // frame header (whose timestamp always holds zero bytes, which hex
     // text never does).
     let head = read_head(&mut input, HEADER_LEN).with_context(|| format!("cannot read {name}"))?;
-    let format = args.input.unwrap_or_else(|| detect(&head));
+    let format = args.input.unwrap_or_else(|| match inspect::detect(&head) {
+        Format::Raw => InputFormat::Bin,
+        Format::Hex => InputFormat::Hex,
+        Format::Capture => InputFormat::Pcap,
+    });
     let max = args.max_message_size;
     match format {
         InputFormat::Bin => decode_bin(head, &mut input, &name, max, report),
@@ -174,7 +180,7 @@ fn inspect<W: Write>(args: &Args, report: &mut Report<W>, warn: Palette) -> Resu
         InputFormat::Pcap => {
             let mut data = head;
             input.read_to_end(&mut data).with_context(|| format!("cannot read {name}"))?;
-            let capture = capture::read(&data, args.port)
+            let capture = pcap::read(&data, args.port)
                 .with_context(|| format!("cannot read {name} as a pcap or pcapng capture"))?;
             for w in &capture.warnings {
                 eprintln!("{} {name}: {w}", warn.paint(Role::Warn, "warning:"));
@@ -198,26 +204,6 @@ fn read_head(r: &mut dyn Read, want: usize) -> io::Result<Vec<u8>> {
     }
     head.truncate(got);
     Ok(head)
-}
-
-/// Guesses the input format from its first bytes.
-fn detect(head: &[u8]) -> InputFormat {
-    const MAGICS: [[u8; 4]; 5] = [
-        [0xa1, 0xb2, 0xc3, 0xd4], // pcap, microseconds
-        [0xd4, 0xc3, 0xb2, 0xa1],
-        [0xa1, 0xb2, 0x3c, 0x4d], // pcap, nanoseconds
-        [0x4d, 0x3c, 0xb2, 0xa1],
-        [0x0a, 0x0d, 0x0d, 0x0a], // pcapng section header
-    ];
-    if head.len() >= 4 && MAGICS.iter().any(|m| head[..4] == m[..]) {
-        InputFormat::Pcap
-    } else if !head.is_empty()
-        && head.iter().all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
-    {
-        InputFormat::Hex
-    } else {
-        InputFormat::Bin
-    }
 }
 
 fn decode_bin<W: Write>(
@@ -245,7 +231,7 @@ fn decode_bin<W: Write>(
 }
 
 fn decode_hex<W: Write>(
-    mut input: impl BufRead,
+    input: impl BufRead,
     name: &str,
     max: usize,
     report: &mut Report<W>,
@@ -254,159 +240,82 @@ fn decode_hex<W: Write>(
     let hint =
         if detected { " (it looked like hex text; --input bin reads it as raw bytes)" } else { "" };
     let mut dec = Decoder::new(max);
-    let mut reader = hex::HexReader::new();
-    let mut line = Vec::new();
+    let mut stream = HexStream::new(input);
     let mut bytes = Vec::new();
     loop {
-        line.clear();
-        let n =
-            input.read_until(b'\n', &mut line).with_context(|| format!("cannot read {name}"))?;
-        if n == 0 {
-            break;
+        match stream.read_line(&mut bytes) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(ReadError::Io(e)) => return Err(e).with_context(|| format!("cannot read {name}")),
+            Err(ReadError::Hex(e)) => {
+                return Err(e).with_context(|| format!("{name} is not valid hex text{hint}"))
+            }
         }
-        let text = String::from_utf8_lossy(&line);
-        reader
-            .line(text.trim_end_matches(['\n', '\r']), &mut bytes)
-            .with_context(|| format!("{name} is not valid hex text{hint}"))?;
         dec.push(&bytes);
         bytes.clear();
         if !report.drain(&mut dec, None)? {
             return Ok(());
         }
     }
-    reader.finish().with_context(|| format!("{name} is not valid hex text{hint}"))?;
     report.end_of_stream(&dec, None)?;
     Ok(())
 }
 
-/// One direction of one TCP connection, being put back in order.
-struct Flow {
-    /// Sequence number of the first payload byte.
-    base: u32,
-    /// Stream offset of the next byte to hand to the decoder.
-    next: u64,
-    /// Segments that arrived ahead of `next`, by stream offset.
-    pending: BTreeMap<u64, Vec<u8>>,
-    decoder: Decoder,
-    /// The decoder hit a fatal error: the rest of this direction is noise.
-    dead: bool,
-}
-
-impl Flow {
-    /// Takes one segment; returns whether new bytes reached the decoder.
-    fn segment(&mut self, seq: u32, payload: &[u8]) -> bool {
-        if self.dead || payload.is_empty() {
-            return false;
-        }
-        // Place the segment relative to `next` in sequence space, so long
-        // streams and sequence wrap-around need no special case.
-        let expected = self.base.wrapping_add(self.next as u32);
-        let start = self.next as i64 + i64::from(seq.wrapping_sub(expected) as i32);
-        let end = start + payload.len() as i64;
-        if end <= self.next as i64 {
-            return false; // a retransmission of bytes already taken
-        }
-        if start > self.next as i64 {
-            let slot = self.pending.entry(start as u64).or_default();
-            if slot.len() < payload.len() {
-                *slot = payload.to_vec();
-            }
-            return false;
-        }
-        self.take(start, payload);
-        while let Some(entry) = self.pending.first_entry() {
-            if *entry.key() > self.next {
-                break;
-            }
-            let start = *entry.key() as i64;
-            let data = entry.remove();
-            self.take(start, &data);
-        }
-        true
-    }
-
-    /// Hands the part of `data` (which starts at `start`) past `next` on.
-    fn take(&mut self, start: i64, data: &[u8]) {
-        let skip = (self.next as i64 - start).max(0) as usize;
-        if let Some(fresh) = data.get(skip..) {
-            self.decoder.push(fresh);
-            self.next += fresh.len() as u64;
-        }
-    }
-}
-
-fn decode_capture<W: Write>(
-    cap: &capture::Capture,
-    max: usize,
-    report: &mut Report<W>,
-) -> Result<()> {
-    let mut flows: Vec<[Flow; 2]> = cap
-        .streams
-        .iter()
-        .map(|s| {
-            [0, 1].map(|side| Flow {
-                base: s.base(side),
-                next: 0,
-                pending: BTreeMap::new(),
-                decoder: Decoder::new(max),
-                dead: false,
-            })
-        })
-        .collect();
+fn decode_capture<W: Write>(cap: &Capture, max: usize, report: &mut Report<W>) -> Result<()> {
+    let mut flows = cap.flows();
+    let mut decoders: Vec<[Decoder; 2]> =
+        cap.streams.iter().map(|_| [Decoder::new(max), Decoder::new(max)]).collect();
+    let mut bytes = Vec::new();
     for seg in &cap.segments {
         let flow = &mut flows[seg.stream][seg.side];
-        if flow.segment(seg.seq, &seg.payload) {
-            let tag = cap.tag(seg.stream, seg.side);
-            if !report.drain(&mut flow.decoder, Some(&tag))? {
-                flow.dead = true;
-                flow.pending.clear();
+        bytes.clear();
+        if flow.segment(seg.seq, &seg.payload, &mut bytes) > 0 {
+            let decoder = &mut decoders[seg.stream][seg.side];
+            decoder.push(&bytes);
+            if !report.drain(decoder, Some(&tag(cap, seg.stream, seg.side)))? {
+                flow.stop();
             }
         }
     }
-    for (index, pair) in flows.iter().enumerate() {
-        let client = cap.streams[index].client;
-        for side in [client, 1 - client] {
-            let flow = &pair[side];
-            if flow.dead {
+    for (index, stream) in cap.streams.iter().enumerate() {
+        for side in [stream.client, 1 - stream.client] {
+            let flow = &flows[index][side];
+            if flow.is_stopped() {
                 continue;
             }
-            let tag = cap.tag(index, side);
-            if let Some((&at, _)) = flow.pending.first_key_value() {
-                let after: usize = flow.pending.values().map(Vec::len).sum();
+            let tag = tag(cap, index, side);
+            if let Some(gap) = flow.gap() {
                 let msg = format!(
-                    "{} bytes of this stream were not captured; {after} captured bytes after the gap are not decoded",
-                    at - flow.next
+                    "{} bytes of this stream were not captured; {} captured bytes after the gap are not decoded",
+                    gap.missing, gap.after
                 );
-                report.problem(Problem::Gap, flow.next, Some(&tag), msg)?;
+                report.problem(Problem::Gap, gap.offset, Some(&tag), msg)?;
             }
-            report.end_of_stream(&flow.decoder, Some(&tag))?;
+            report.end_of_stream(&decoders[index][side], Some(&tag))?;
         }
     }
     Ok(())
 }
 
-/// Direction of a frame in a TCP connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Dir {
-    ToServer,
-    ToClient,
-}
-
-impl Dir {
-    fn arrow(self) -> &'static str {
-        match self {
-            Dir::ToServer => ">",
-            Dir::ToClient => "<",
-        }
+/// The listing's arrow for a direction: `>` client to server.
+fn arrow(dir: Direction) -> &'static str {
+    match dir {
+        Direction::ToServer => ">",
+        Direction::ToClient => "<",
     }
 }
 
 /// Where in a capture a frame was found.
 struct StreamTag {
     index: usize,
-    dir: Dir,
+    dir: Direction,
     client: SocketAddr,
     server: SocketAddr,
+}
+
+fn tag(cap: &Capture, index: usize, side: usize) -> StreamTag {
+    let s = &cap.streams[index];
+    StreamTag { index, dir: s.direction(side), client: s.client_addr(), server: s.server_addr() }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -547,7 +456,7 @@ impl<W: Write> Report<W> {
             let record = FrameJson {
                 frame: self.frames,
                 stream: tag.map(|t| t.index),
-                direction: tag.map(|t| t.dir.arrow()),
+                direction: tag.map(|t| arrow(t.dir)),
                 client: tag.map(|t| t.client.to_string()),
                 server: tag.map(|t| t.server.to_string()),
                 offset: raw.offset,
@@ -625,7 +534,7 @@ impl<W: Write> Report<W> {
                 error: msg,
                 kind: problem.kind(),
                 stream: tag.map(|t| t.index),
-                direction: tag.map(|t| t.dir.arrow()),
+                direction: tag.map(|t| arrow(t.dir)),
                 offset,
             };
             return json::write_line(&mut self.out, &record);
@@ -639,7 +548,7 @@ impl<W: Write> Report<W> {
     /// `stream 0 >  offset 57  ` (or just the offset outside captures).
     fn location(&mut self, tag: Option<&StreamTag>, offset: u64) -> io::Result<()> {
         if let Some(t) = tag {
-            write!(self.out, "stream {} {}  ", t.index, t.dir.arrow())?;
+            write!(self.out, "stream {} {}  ", t.index, arrow(t.dir))?;
         }
         write!(self.out, "{}  ", self.palette.paint(Role::Dim, format!("offset {offset}")))
     }
@@ -673,311 +582,5 @@ impl<W: Write> Report<W> {
             writeln!(self.out, "{}", p.paint(role, line))?;
         }
         self.out.flush()
-    }
-}
-
-/// Reading TCP payloads out of pcap and pcapng captures.
-mod capture {
-    use std::collections::HashMap;
-    use std::net::{IpAddr, SocketAddr};
-
-    use anyhow::{anyhow, Result};
-    use etherparse::{EtherType, NetSlice, SlicedPacket, TransportSlice};
-    use pcap_parser::data::{get_packetdata, PacketData};
-    use pcap_parser::pcapng::Block;
-    use pcap_parser::{Linktype, PcapBlockOwned, PcapError};
-
-    use super::{Dir, StreamTag};
-
-    /// A TCP segment with payload, in capture order.
-    pub struct Segment {
-        /// Index into [`Capture::streams`].
-        pub stream: usize,
-        /// Which end sent it: index into [`Stream::ends`].
-        pub side: usize,
-        /// Sequence number of the first payload byte.
-        pub seq: u32,
-        pub payload: Vec<u8>,
-    }
-
-    /// One TCP connection. Its two ends are its sides 0 and 1.
-    pub struct Stream {
-        pub ends: [SocketAddr; 2],
-        /// The side that opened the connection (or spoke first).
-        pub client: usize,
-        /// Whether `client` comes from a SYN rather than a guess.
-        client_known: bool,
-        /// Whether any payload was seen (the first to send one is the
-        /// client when no SYN was captured).
-        spoke: bool,
-        /// Initial sequence number of each side, from its SYN.
-        isn: [Option<u32>; 2],
-        /// First payload sequence number seen per side, and how far before
-        /// it the earliest payload starts (for captures without the SYN).
-        first_seq: [Option<u32>; 2],
-        earliest: [i64; 2],
-    }
-
-    impl Stream {
-        /// Sequence number of the first payload byte of `side`.
-        pub fn base(&self, side: usize) -> u32 {
-            match (self.isn[side], self.first_seq[side]) {
-                (Some(isn), _) => isn.wrapping_add(1),
-                (None, Some(first)) => first.wrapping_add(self.earliest[side] as u32),
-                (None, None) => 0,
-            }
-        }
-    }
-
-    /// The TCP payloads of a capture.
-    pub struct Capture {
-        pub streams: Vec<Stream>,
-        pub segments: Vec<Segment>,
-        /// Things worth telling that do not stop decoding.
-        pub warnings: Vec<String>,
-    }
-
-    impl Capture {
-        pub fn tag(&self, stream: usize, side: usize) -> StreamTag {
-            let s = &self.streams[stream];
-            StreamTag {
-                index: stream,
-                dir: if side == s.client { Dir::ToServer } else { Dir::ToClient },
-                client: s.ends[s.client],
-                server: s.ends[1 - s.client],
-            }
-        }
-    }
-
-    /// Reads every TCP segment with payload (only those with `port` at one
-    /// end, when given) and sorts them into connections.
-    pub fn read(data: &[u8], port: Option<u16>) -> Result<Capture> {
-        // The whole capture is in memory already: a buffer as large as it
-        // lets the reader parse any record without growing.
-        let capacity = data.len().max(65536) + 1;
-        let mut reader = pcap_parser::create_reader(capacity, data)
-            .map_err(|e| anyhow!("{}", describe(&e, 0)))?;
-        let mut builder = Builder::new(port);
-        let mut legacy: Option<Linktype> = None;
-        let mut interfaces: Vec<Linktype> = Vec::new();
-        let mut consumed = 0usize;
-        loop {
-            match reader.next() {
-                Ok((len, block)) => {
-                    match block {
-                        PcapBlockOwned::LegacyHeader(h) => legacy = Some(h.network),
-                        PcapBlockOwned::Legacy(b) => {
-                            builder.packet(legacy.unwrap_or(Linktype::ETHERNET), b.data)
-                        }
-                        PcapBlockOwned::NG(Block::SectionHeader(_)) => interfaces.clear(),
-                        PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
-                            interfaces.push(idb.linktype)
-                        }
-                        PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
-                            let data = epb.data.get(..epb.caplen as usize).unwrap_or(epb.data);
-                            match interfaces.get(epb.if_id as usize) {
-                                Some(&lt) => builder.packet(lt, data),
-                                None => builder.no_interface += 1,
-                            }
-                        }
-                        PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
-                            let data = spb.data.get(..spb.origlen as usize).unwrap_or(spb.data);
-                            match interfaces.first() {
-                                Some(&lt) => builder.packet(lt, data),
-                                None => builder.no_interface += 1,
-                            }
-                        }
-                        PcapBlockOwned::NG(_) => {}
-                    }
-                    reader.consume(len);
-                    consumed += len;
-                }
-                Err(PcapError::Eof) => break,
-                Err(PcapError::Incomplete(_)) => {
-                    reader.refill().map_err(|e| anyhow!("{}", describe(&e, 0)))?;
-                }
-                Err(PcapError::UnexpectedEof) => {
-                    builder.warnings.push(
-                        "the capture ends inside a packet record (was the capture cut short?)"
-                            .into(),
-                    );
-                    break;
-                }
-                Err(e) => {
-                    return Err(anyhow!("{}", describe(&e, consumed)));
-                }
-            }
-        }
-        Ok(builder.finish())
-    }
-
-    fn describe<I>(e: &PcapError<I>, at: usize) -> String {
-        match e {
-            PcapError::HeaderNotRecognized => {
-                "the header is not a pcap or pcapng header".to_string()
-            }
-            PcapError::Eof | PcapError::UnexpectedEof | PcapError::Incomplete(_) => {
-                "the capture ends too early".to_string()
-            }
-            PcapError::NomError(_, kind) | PcapError::OwnedNomError(_, kind) => {
-                format!("malformed block at byte {at} ({kind:?})")
-            }
-            PcapError::BufferTooSmall => format!("block too large at byte {at}"),
-            PcapError::ReadError => "read error".to_string(),
-        }
-    }
-
-    struct Builder {
-        port: Option<u16>,
-        flows: HashMap<[SocketAddr; 2], usize>,
-        streams: Vec<Stream>,
-        segments: Vec<Segment>,
-        warnings: Vec<String>,
-        unparsable: u64,
-        fragments: u64,
-        no_interface: u64,
-        unsupported: Vec<Linktype>,
-    }
-
-    impl Builder {
-        fn new(port: Option<u16>) -> Builder {
-            Builder {
-                port,
-                flows: HashMap::new(),
-                streams: Vec::new(),
-                segments: Vec::new(),
-                warnings: Vec::new(),
-                unparsable: 0,
-                fragments: 0,
-                no_interface: 0,
-                unsupported: Vec::new(),
-            }
-        }
-
-        fn packet(&mut self, linktype: Linktype, data: &[u8]) {
-            let sliced = match get_packetdata(data, linktype, data.len()) {
-                Some(PacketData::L2(frame)) => SlicedPacket::from_ethernet(frame),
-                Some(PacketData::L3(ethertype, packet)) => {
-                    SlicedPacket::from_ether_type(EtherType(ethertype), packet)
-                }
-                Some(PacketData::L4(..)) => return, // tunnels: not TCP as such
-                Some(PacketData::Unsupported(_)) => {
-                    if !self.unsupported.contains(&linktype) {
-                        self.unsupported.push(linktype);
-                    }
-                    return;
-                }
-                None => {
-                    self.unparsable += 1;
-                    return;
-                }
-            };
-            let Ok(packet) = sliced else {
-                self.unparsable += 1;
-                return;
-            };
-            if packet.is_ip_payload_fragmented() {
-                self.fragments += 1;
-                return;
-            }
-            let (src, dst): (IpAddr, IpAddr) = match &packet.net {
-                Some(NetSlice::Ipv4(ip)) => {
-                    (ip.header().source_addr().into(), ip.header().destination_addr().into())
-                }
-                Some(NetSlice::Ipv6(ip)) => {
-                    (ip.header().source_addr().into(), ip.header().destination_addr().into())
-                }
-                _ => return,
-            };
-            let Some(TransportSlice::Tcp(tcp)) = &packet.transport else {
-                return;
-            };
-            let (sport, dport) = (tcp.source_port(), tcp.destination_port());
-            if self.port.is_some_and(|p| p != sport && p != dport) {
-                return;
-            }
-            let src = SocketAddr::new(src, sport);
-            let dst = SocketAddr::new(dst, dport);
-            let seq = tcp.sequence_number();
-            let opening = tcp.syn() && !tcp.ack();
-            let ends = if src <= dst { [src, dst] } else { [dst, src] };
-            let side = usize::from(src != ends[0]);
-            let current = self.flows.get(&ends).copied();
-            // A SYN on a known address pair opens a new connection, unless
-            // it repeats the SYN that opened the current one.
-            let index = match current {
-                Some(i) if !(opening && self.streams[i].isn[side] != Some(seq)) => i,
-                _ => {
-                    self.streams.push(Stream {
-                        ends,
-                        client: side,
-                        client_known: false,
-                        spoke: false,
-                        isn: [None; 2],
-                        first_seq: [None; 2],
-                        earliest: [0; 2],
-                    });
-                    let i = self.streams.len() - 1;
-                    self.flows.insert(ends, i);
-                    i
-                }
-            };
-            let stream = &mut self.streams[index];
-            if tcp.syn() {
-                stream.isn[side] = Some(seq);
-                if !stream.client_known {
-                    stream.client = if opening { side } else { 1 - side };
-                    stream.client_known = true;
-                }
-            }
-            let payload = tcp.payload();
-            if payload.is_empty() {
-                return;
-            }
-            if !stream.spoke && !stream.client_known {
-                stream.client = side;
-            }
-            stream.spoke = true;
-            // Payload on a SYN starts after the SYN's sequence number.
-            let seq = seq.wrapping_add(u32::from(tcp.syn()));
-            match stream.first_seq[side] {
-                None => stream.first_seq[side] = Some(seq),
-                Some(first) => {
-                    let rel = i64::from(seq.wrapping_sub(first) as i32);
-                    stream.earliest[side] = stream.earliest[side].min(rel);
-                }
-            }
-            self.segments.push(Segment { stream: index, side, seq, payload: payload.to_vec() });
-        }
-
-        fn finish(mut self) -> Capture {
-            if self.unparsable > 0 {
-                self.warnings.push(format!(
-                    "{} packets could not be parsed and were skipped",
-                    self.unparsable
-                ));
-            }
-            if self.fragments > 0 {
-                self.warnings.push(format!(
-                    "{} IP fragments were skipped (reassembly of IP fragments is not supported)",
-                    self.fragments
-                ));
-            }
-            if self.no_interface > 0 {
-                self.warnings.push(format!(
-                    "{} packets name no known interface and were skipped",
-                    self.no_interface
-                ));
-            }
-            for lt in &self.unsupported {
-                self.warnings
-                    .push(format!("link type {lt} is not supported; its packets were skipped"));
-            }
-            if self.segments.is_empty() {
-                let filter = self.port.map(|p| format!(" on port {p}")).unwrap_or_default();
-                self.warnings.push(format!("no TCP payload{filter} in the capture"));
-            }
-            Capture { streams: self.streams, segments: self.segments, warnings: self.warnings }
-        }
     }
 }

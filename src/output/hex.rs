@@ -1,8 +1,10 @@
-//! Hex text in both directions: lowercase hex out, and a lenient reader
-//! for what people paste in (plain or spaced hex, `xxd` and `hexdump -C`
-//! dumps).
+//! Hex text in both directions: lowercase hex out, and (from the library,
+//! [`veltix::inspect::hex`]) the lenient reader for what people paste in:
+//! plain or spaced hex, `xxd` and `hexdump -C` dumps.
 
 use std::fmt::Write as _;
+
+pub use veltix::inspect::hex::decode;
 
 /// Lowercase hex of `bytes`, no separators.
 pub fn encode(bytes: &[u8]) -> String {
@@ -13,156 +15,13 @@ pub fn encode(bytes: &[u8]) -> String {
     s
 }
 
-/// A line of hex text that does not parse.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("line {line}: {message}")]
-pub struct HexError {
-    /// 1-based line number.
-    pub line: usize,
-    /// What is wrong, quoting the offending text.
-    pub message: String,
-}
-
-/// Reads hex text line by line, so a long dump can be decoded as it
-/// arrives. Understands, per line:
-///
-/// * plain hex, with or without spaces, an optional `0x` per group, split
-///   anywhere (even inside a byte) across lines;
-/// * `xxd` lines: `00000000: 00c8 0000 000d 2b8c ...  ..............`
-///   (offset and ASCII column are dropped);
-/// * `hexdump -C` lines: `00000000  00 c8 00 00 ...  |........|`;
-/// * empty lines and `#` comments.
-#[derive(Debug, Default)]
-pub struct HexReader {
-    line: usize,
-    half: Option<u8>,
-    hexdump_c: bool,
-}
-
-impl HexReader {
-    /// A reader at line 1.
-    pub fn new() -> HexReader {
-        HexReader::default()
-    }
-
-    /// Parses one line (without its newline), appending the bytes to `out`.
-    pub fn line(&mut self, line: &str, out: &mut Vec<u8>) -> Result<(), HexError> {
-        self.line += 1;
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            return Ok(());
-        }
-        let data = self.data_part(line)?;
-        for group in data.split_whitespace() {
-            let digits =
-                group.strip_prefix("0x").or_else(|| group.strip_prefix("0X")).unwrap_or(group);
-            for c in digits.chars() {
-                let Some(v) = c.to_digit(16) else {
-                    return Err(self.error(format!("'{group}' is not hex")));
-                };
-                // `to_digit(16)` is below 16, so this fits a byte.
-                let v = v as u8;
-                match self.half.take() {
-                    Some(hi) => out.push((hi << 4) | v),
-                    None => self.half = Some(v),
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Checks that the text ended on a whole byte.
-    pub fn finish(self) -> Result<(), HexError> {
-        match self.half {
-            Some(_) => Err(HexError {
-                line: self.line,
-                message: "odd number of hex digits: the last byte is missing a digit".into(),
-            }),
-            None => Ok(()),
-        }
-    }
-
-    /// The hex digits of a line, without dump offsets and ASCII columns.
-    fn data_part<'a>(&mut self, line: &'a str) -> Result<&'a str, HexError> {
-        // xxd: "OFFSET: HEX  ASCII". The hex area never holds two spaces in
-        // a row, so the first double space ends it.
-        if let Some((offset, rest)) = line.split_once(':') {
-            if is_hex_word(offset) {
-                let rest = rest.trim_start();
-                return Ok(rest.split_once("  ").map_or(rest, |(hex, _)| hex));
-            }
-        }
-        // hexdump -C: "OFFSET  HEX  |ASCII|", and a last line with only
-        // the final offset.
-        let first = line.split_whitespace().next().unwrap_or("");
-        if line.contains('|') && is_hex_word(first) && line.len() > first.len() {
-            self.hexdump_c = true;
-            let rest = &line[first.len()..];
-            return Ok(rest.split_once('|').map_or(rest, |(hex, _)| hex));
-        }
-        if self.hexdump_c && is_hex_word(line) {
-            return Ok("");
-        }
-        if line == "*" {
-            return Err(self.error(
-                "'*' stands for repeated lines the dump left out; dump with `hexdump -Cv` or `xxd`"
-                    .into(),
-            ));
-        }
-        Ok(line)
-    }
-
-    fn error(&self, message: String) -> HexError {
-        HexError { line: self.line, message }
-    }
-}
-
-fn is_hex_word(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_hexdigit())
-}
-
-/// Parses a whole hex text (see [`HexReader`] for the forms accepted).
-pub fn decode(text: &str) -> Result<Vec<u8>, HexError> {
-    let mut reader = HexReader::new();
-    let mut out = Vec::with_capacity(text.len() / 2);
-    for line in text.lines() {
-        reader.line(line, &mut out)?;
-    }
-    reader.finish()?;
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn plain_spaced_and_prefixed() {
-        assert_eq!(decode("48656c6c6f").unwrap(), b"Hello");
-        assert_eq!(decode("48 65 6c\n6c 6f\n").unwrap(), b"Hello");
-        assert_eq!(decode("0x48 0x65").unwrap(), b"He");
-        assert_eq!(decode("4\n8").unwrap(), b"H");
+    fn encode_is_lowercase_and_decodes_back() {
         assert_eq!(encode(b"\x00\xffA"), "00ff41");
-    }
-
-    #[test]
-    fn xxd_and_hexdump_c() {
-        let xxd = "00000000: 00c8 0000 000d 2b8c f0b3 0000 019a bf88  ......+.........\n\
-                   00000010: 4865                                     He\n";
-        let bytes = decode(xxd).unwrap();
-        assert_eq!(bytes.len(), 18);
-        assert_eq!(&bytes[16..], b"He");
-        let c = "00000000  00 c8 00 00 00 0d 2b 8c  f0 b3 00 00 01 9a bf 88  |......+.........|\n\
-                 00000010  48 65                                             |He|\n\
-                 00000012\n";
-        assert_eq!(decode(c).unwrap(), bytes);
-    }
-
-    #[test]
-    fn errors_name_the_line_and_the_text() {
-        let e = decode("4865\nzz").unwrap_err();
-        assert_eq!(e.line, 2);
-        assert!(e.to_string().contains("'zz'"), "{e}");
-        assert!(decode("486").unwrap_err().message.contains("odd"));
+        assert_eq!(decode(&encode(b"\x00\xffA")).unwrap(), b"\x00\xffA");
     }
 }

@@ -250,6 +250,9 @@ mod tests {
 
         let mut stream = HexStream::new(&b"486"[..]);
         assert!(stream.read_line(&mut out).unwrap());
-        assert!(matches!(stream.read_line(&mut out), Err(ReadError::Hex(HexError { line: 1, .. }))));
+        assert!(matches!(
+            stream.read_line(&mut out),
+            Err(ReadError::Hex(HexError { line: 1, .. }))
+        ));
     }
 }
