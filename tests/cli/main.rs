@@ -7,4 +7,5 @@ mod interop;
 mod ping;
 mod request;
 mod serve;
+mod shutdown;
 mod util;

@@ -1,0 +1,336 @@
+//! The client side: `veltix request`, `veltix ping` and `veltix connect`
+//! (pipe mode) against a fake server that sends garbage, a bad HELLO, or
+//! nothing at all. Each must exit with its documented code and a message
+//! naming the fault, within its timeout. (What tests/cli/request.rs,
+//! ping.rs and connect.rs already cover is not repeated here.)
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+use veltix::{handshake, types, Frame, FrameReader};
+
+use crate::peer::{frame, garbage, header};
+use crate::target::PATIENCE;
+
+/// What the fake server does with the one connection it accepts.
+#[derive(Clone, Copy)]
+enum Fake {
+    /// Accepts and says nothing.
+    Silent,
+    /// Sends random bytes instead of a HELLO.
+    Garbage,
+    /// A HELLO whose CRC does not match its payload.
+    HelloWithBadCrc,
+    /// A HELLO whose payload is not `u16 length + version`.
+    MalformedHello,
+    /// A HELLO announcing another version.
+    OtherVersion,
+    /// Completes the handshake, then answers the first request with
+    /// random bytes.
+    GarbageReply,
+    /// Completes the handshake, then answers the first request with its
+    /// own type and id but a wrong CRC.
+    BadCrcReply,
+}
+
+/// Starts a fake server; returns its address.
+fn fake(what: Fake) -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let Ok((mut s, _)) = l.accept() else { return };
+        let hello = |v: &str| frame(types::HELLO, 1, &handshake::encode_hello(v));
+        let _ = match what {
+            Fake::Silent => Ok(()),
+            Fake::Garbage => s.write_all(&garbage(0xfeed, 2048)),
+            Fake::HelloWithBadCrc => {
+                let mut h = hello("1.6.3");
+                h[6] ^= 0xff;
+                s.write_all(&h)
+            }
+            Fake::MalformedHello => s.write_all(&frame(types::HELLO, 1, b"\x00\x09bad")),
+            Fake::OtherVersion => s.write_all(&hello("2.0.0")),
+            Fake::GarbageReply | Fake::BadCrcReply => {
+                s.write_all(&hello("1.6.3")).unwrap();
+                let mut r = FrameReader::new(s.try_clone().unwrap(), 1 << 20);
+                let _ack = r.read_frame();
+                match r.read_frame() {
+                    Ok(Some(req)) if matches!(what, Fake::GarbageReply) => {
+                        s.write_all(&garbage(u64::from(req.request_id.as_u32()), 2048))
+                    }
+                    Ok(Some(req)) => {
+                        let mut reply = Frame::new(req.type_code, req.request_id, b"x".to_vec())
+                            .encode()
+                            .unwrap();
+                        reply[6] ^= 0xff;
+                        s.write_all(&reply)
+                    }
+                    _ => Ok(()),
+                }
+            }
+        };
+        // Hold the connection until the client goes.
+        let _ = s.read_to_end(&mut Vec::new());
+    });
+    addr
+}
+
+/// Runs `veltix ARGS` with no input; returns its output and how long it took.
+fn run(args: &[&str]) -> (Output, Duration) {
+    let start = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_veltix"))
+        .env_clear()
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run veltix");
+    (out, start.elapsed())
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Fails unless `veltix ARGS` exits with `want` within `PATIENCE` and says
+/// each of `needles` on stderr.
+fn expect_exit(args: &[&str], want: i32, needles: &[&str]) {
+    let (out, took) = run(args);
+    let err = stderr(&out);
+    assert_eq!(code(&out), want, "veltix {}: {err}", args.join(" "));
+    for n in needles {
+        assert!(err.contains(n), "veltix {}: no {n:?} in: {err}", args.join(" "));
+    }
+    assert!(took < PATIENCE, "veltix {} took {took:?}", args.join(" "));
+}
+
+// --- a server that says nothing at all -------------------------------
+
+#[test]
+fn request_to_a_silent_server_exits_3_after_the_handshake_timeout() {
+    let addr = fake(Fake::Silent);
+    let args = ["request", &addr, "x", "--handshake-timeout", "300ms"];
+    expect_exit(&args, 3, &["handshake timed out after 300ms", &addr]);
+}
+
+#[test]
+fn ping_to_a_silent_server_exits_3_after_the_handshake_timeout() {
+    let addr = fake(Fake::Silent);
+    let args = ["ping", &addr, "-c", "1", "--handshake-timeout", "300ms"];
+    expect_exit(&args, 3, &["handshake timed out after 300ms", &addr]);
+}
+
+#[test]
+fn connect_to_a_silent_server_exits_3_after_the_handshake_timeout() {
+    let addr = fake(Fake::Silent);
+    let args = ["connect", &addr, "--handshake-timeout", "300ms"];
+    expect_exit(&args, 3, &["handshake timed out after 300ms", &addr]);
+}
+
+// --- garbage instead of a HELLO ------------------------------------------
+
+/// The fault is named and the run ends at once, whatever the exit code.
+#[test]
+fn garbage_instead_of_hello_is_named() {
+    for cmd in [&["request", "x"][..], &["ping", "-c", "1"]] {
+        let addr = fake(Fake::Garbage);
+        let mut args = vec![cmd[0], &addr];
+        args.extend(&cmd[1..]);
+        let (out, took) = run(&args);
+        let err = stderr(&out);
+        assert_ne!(code(&out), 0, "{err}");
+        assert!(err.contains(&format!("cannot connect to {addr}")), "{err}");
+        assert!(err.contains("exceeds the limit"), "{err}");
+        assert!(took < PATIENCE);
+    }
+}
+
+/// Garbage where the HELLO should be is a failed handshake: exit 3, as
+/// `veltix connect` has it and as the exit-code table says ("3 cannot
+/// connect: ... handshake failed").
+#[test]
+#[ignore = "BUG: request and ping exit 5 (protocol error) for a handshake that fails on a bad frame; connect exits 3"]
+fn garbage_instead_of_hello_exits_3() {
+    for cmd in [&["request", "x"][..], &["ping", "-c", "1"]] {
+        let addr = fake(Fake::Garbage);
+        let mut args = vec![cmd[0], &addr];
+        args.extend(&cmd[1..]);
+        expect_exit(&args, 3, &["exceeds the limit"]);
+        let addr = fake(Fake::HelloWithBadCrc);
+        let mut args = vec![cmd[0], &addr];
+        args.extend(&cmd[1..]);
+        expect_exit(&args, 3, &["CRC mismatch"]);
+    }
+}
+
+#[test]
+fn connect_exits_3_on_garbage_or_a_hello_with_a_bad_crc() {
+    let addr = fake(Fake::Garbage);
+    expect_exit(&["connect", &addr], 3, &["exceeds the limit", &addr]);
+    let addr = fake(Fake::HelloWithBadCrc);
+    expect_exit(&["connect", &addr], 3, &["CRC mismatch", &addr]);
+}
+
+// --- a bad HELLO ------------------------------------------------------------
+
+#[test]
+fn ping_exits_3_on_a_malformed_hello_or_another_version() {
+    let addr = fake(Fake::MalformedHello);
+    expect_exit(&["ping", &addr, "-c", "1"], 3, &["malformed handshake payload"]);
+    let addr = fake(Fake::OtherVersion);
+    expect_exit(&["ping", &addr, "-c", "1"], 3, &["version mismatch", "2.0.0"]);
+}
+
+#[test]
+fn request_and_connect_exit_3_on_a_malformed_hello() {
+    let addr = fake(Fake::MalformedHello);
+    expect_exit(&["request", &addr, "x"], 3, &["malformed handshake payload"]);
+    let addr = fake(Fake::MalformedHello);
+    expect_exit(&["connect", &addr], 3, &["malformed handshake payload"]);
+}
+
+// --- garbage after the handshake ----------------------------------------
+
+/// `ping` documents 4 for "no pong came back at all"; the fault that ended
+/// the connection is named.
+#[test]
+fn ping_answered_with_garbage_exits_4_naming_the_fault() {
+    let addr = fake(Fake::GarbageReply);
+    expect_exit(&["ping", &addr, "-c", "3", "-i", "0"], 4, &["exceeds the limit"]);
+}
+
+/// A reply with a wrong CRC is dropped (and logged): the request times
+/// out, and the warning names the CRC mismatch.
+#[test]
+fn reply_with_a_bad_crc_times_out_naming_the_fault() {
+    let addr = fake(Fake::BadCrcReply);
+    expect_exit(
+        &["request", &addr, "x", "--timeout", "500ms"],
+        4,
+        &["CRC mismatch", "timed out after 500ms"],
+    );
+    let addr = fake(Fake::BadCrcReply);
+    expect_exit(&["ping", &addr, "-c", "1", "-W", "500ms"], 4, &["CRC mismatch"]);
+}
+
+/// Pipe mode with input still to send when the server breaks the
+/// protocol: exit 1 ("lost before all input was sent"), naming the fault.
+#[test]
+fn connect_answered_with_garbage_exits_1_naming_the_fault() {
+    let addr = fake(Fake::GarbageReply);
+    let mut c = Piped::spawn(&["connect", &addr, "-v"]);
+    c.write(b"first\n");
+    c.wait_stderr("exceeds the limit");
+    let (code, err) = c.wait();
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("before all input was sent"), "{err}");
+}
+
+/// A header declaring 4 GiB right after the HELLO: the client refuses it
+/// before buffering anything.
+#[test]
+fn a_4_gib_header_after_the_hello_is_refused() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let Ok((mut s, _)) = l.accept() else { return };
+        let _ = s.write_all(&frame(types::HELLO, 1, &handshake::encode_hello("1.6.3")));
+        let mut r = FrameReader::new(s.try_clone().unwrap(), 1 << 20);
+        let _ack = r.read_frame();
+        let _ = s.write_all(&header(200, 7, u32::MAX));
+        let _ = s.read_to_end(&mut Vec::new());
+    });
+    expect_exit(&["ping", &addr, "-c", "1"], 4, &["4294967295 payload", "exceeds the limit"]);
+}
+
+/// `veltix connect` with pipes; stderr read line by line as it comes.
+pub struct Piped {
+    child: Child,
+    stderr: Receiver<String>,
+    seen: String,
+}
+
+impl Piped {
+    pub fn spawn(args: &[&str]) -> Piped {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_veltix"))
+            .env_clear()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn veltix");
+        let (tx, rx) = mpsc::channel();
+        let err = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        Piped { child, stderr: rx, seen: String::new() }
+    }
+
+    pub fn write(&mut self, data: &[u8]) {
+        let stdin = self.child.stdin.as_mut().expect("stdin open");
+        stdin.write_all(data).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    pub fn close_stdin(&mut self) {
+        drop(self.child.stdin.take());
+    }
+
+    /// Waits for a stderr line containing `needle`.
+    pub fn wait_stderr(&mut self, needle: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push_str(&line);
+                    self.seen.push('\n');
+                    if line.contains(needle) {
+                        return;
+                    }
+                }
+                Err(_) => panic!("no {needle:?} on stderr; saw:\n{}", self.seen),
+            }
+        }
+    }
+
+    /// Waits (bounded) for the exit; returns the code and all of stderr.
+    /// stdin, if still open, stays open until then.
+    pub fn wait(mut self) -> (i32, String) {
+        let stdin = self.child.stdin.take();
+        let deadline = Instant::now() + PATIENCE;
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                panic!("veltix did not exit; stderr so far:\n{}", self.seen);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        drop(stdin);
+        while let Ok(line) = self.stderr.recv_timeout(PATIENCE) {
+            self.seen.push_str(&line);
+            self.seen.push('\n');
+        }
+        (status.code().unwrap_or(-1), std::mem::take(&mut self.seen))
+    }
+}
+
+impl Drop for Piped {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
