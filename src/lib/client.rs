@@ -324,7 +324,9 @@ impl Inner {
         let mut next = Some(first);
         while let Some((conn, decoder)) = next.take() {
             match self.conn_cfg.core {
-                CoreKind::Threads => threads::run(&conn, decoder, Proto::established(), &**self),
+                CoreKind::Threads => {
+                    threads::run(&conn, decoder, Proto::established(), self.clone())
+                }
                 CoreKind::Poll => {
                     // An I/O thread reads; this thread waits for the end.
                     let (done_tx, done_rx) = std::sync::mpsc::channel();

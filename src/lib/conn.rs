@@ -84,6 +84,8 @@ pub(crate) struct Conn {
     close_reason: Mutex<Option<EndReason>>,
     peer_version: Mutex<Option<String>>,
     tags: Mutex<HashMap<String, serde_json::Value>>,
+    /// The threads core's reading half, which a requester may drive.
+    read_side: Mutex<Option<Arc<crate::core::threads::ReadSide>>>,
     /// Who drains the outbound queue when the kernel's buffer is full.
     drainer: std::sync::OnceLock<Drainer>,
     /// The server this connection belongs to (server side only).
@@ -98,6 +100,14 @@ pub(crate) enum Drainer {
 }
 
 impl Conn {
+    pub(crate) fn set_read_side(&self, side: Arc<crate::core::threads::ReadSide>) {
+        *lock(&self.read_side) = Some(side);
+    }
+
+    pub(crate) fn clear_read_side(&self) {
+        *lock(&self.read_side) = None;
+    }
+
     /// Chooses how the queue is drained (default: a writer thread).
     pub(crate) fn set_drainer(&self, d: Drainer) {
         let _ = self.drainer.set(d);
@@ -135,6 +145,7 @@ impl Conn {
             tags: Mutex::new(HashMap::new()),
             server: std::sync::OnceLock::new(),
             drainer: std::sync::OnceLock::new(),
+            read_side: Mutex::new(None),
         })
     }
 
@@ -543,12 +554,18 @@ impl Peer {
         payload: &[u8],
         timeout: Duration,
     ) -> Result<Frame> {
+        let deadline = Instant::now() + timeout;
         let (id, slot) = self.conn.pending.register();
         if let Err(e) = self.conn.send_parts(type_code, id, payload) {
             self.conn.pending.cancel(id);
             return Err(e);
         }
-        self.conn.pending.wait(id, &slot, timeout)
+        // On the threads core, read the reply on this thread (no hand-off).
+        let side = lock(&self.conn.read_side).clone();
+        if let Some(side) = side {
+            side.read_until(&self.conn, deadline, &|| slot.is_filled());
+        }
+        self.conn.pending.wait_until(id, &slot, deadline, timeout)
     }
 
     /// Sends a PING and returns the round-trip time, measured with a

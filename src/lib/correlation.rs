@@ -18,13 +18,20 @@ use crate::types;
 #[derive(Debug, Default)]
 pub(crate) struct Slot {
     value: Mutex<Option<Result<Frame>>>,
+    filled: std::sync::atomic::AtomicBool,
     ready: Condvar,
 }
 
 impl Slot {
     fn fill(&self, v: Result<Frame>) {
         *lock(&self.value) = Some(v);
+        self.filled.store(true, Ordering::Release);
         self.ready.notify_all();
+    }
+
+    /// Whether the reply (or an error) is there.
+    pub(crate) fn is_filled(&self) -> bool {
+        self.filled.load(Ordering::Acquire)
     }
 }
 
@@ -136,8 +143,20 @@ impl Pending {
     }
 
     /// Blocks until the reply for `id` arrives or `timeout` passes.
+    #[cfg(test)]
     pub(crate) fn wait(&self, id: RequestId, slot: &Slot, timeout: Duration) -> Result<Frame> {
-        let deadline = Instant::now() + timeout;
+        self.wait_until(id, slot, Instant::now() + timeout, timeout)
+    }
+
+    /// Blocks until the reply for `id` arrives or `deadline` passes;
+    /// `timeout` is what the caller asked for (for the error).
+    pub(crate) fn wait_until(
+        &self,
+        id: RequestId,
+        slot: &Slot,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<Frame> {
         let mut v = lock(&slot.value);
         loop {
             if let Some(r) = v.take() {

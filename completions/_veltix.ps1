@@ -1,0 +1,409 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'veltix' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'veltix'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'veltix' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never')
+            [CompletionResult]::new('--type-name', '--type-name', [CompletionResultType]::ParameterName, 'Name a message type code, e.g. `--type-name 200=chat` (repeatable)')
+            [CompletionResult]::new('--types', '--types', [CompletionResultType]::ParameterName, 'Read type names from a JSON file: {"200": "chat", "401": "player_move"}')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Least severe log level shown (default: warning; info for commands that serve). Overrides -v and -q')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Also write logs to this file (never coloured), rotating it by size')
+            [CompletionResult]::new('--log-max-size', '--log-max-size', [CompletionResultType]::ParameterName, 'Rotate the log file before it grows past this size: bytes, or with a binary unit (512K, 10M, 1G; K = 1024). 0 never rotates')
+            [CompletionResult]::new('--log-backups', '--log-backups', [CompletionResultType]::ParameterName, 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v: debug, -vv: trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Less log output (-q: errors only, -qq: nothing)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less log output (-q: errors only, -qq: nothing)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run a server: log, echo, broadcast, count or exec each message')
+            [CompletionResult]::new('connect', 'connect', [CompletionResultType]::ParameterValue, 'Talk to a server: an interactive REPL, or netcat-like pipe mode')
+            [CompletionResult]::new('request', 'request', [CompletionResultType]::ParameterValue, 'Send one request and print the correlated reply')
+            [CompletionResult]::new('ping', 'ping', [CompletionResultType]::ParameterValue, 'Measure round trips to a server, like ping(8)')
+            [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Benchmark: memory, latency, fps, burst and stress, with a raw-TCP baseline')
+            [CompletionResult]::new('decode', 'decode', [CompletionResultType]::ParameterValue, 'Inspect Veltix frames in a file, hex text or a pcap capture')
+            [CompletionResult]::new('encode', 'encode', [CompletionResultType]::ParameterValue, 'Write one Veltix frame to stdout')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Write a shell completion script to stdout')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man page (roff) to stdout')
+            [CompletionResult]::new('bench-helper', 'bench-helper', [CompletionResultType]::ParameterValue, 'Internal: the client side of `bench`, run in a separate process')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'veltix;serve' {
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Address to listen on (0.0.0.0: all IPv4; :: for IPv6)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Port to listen on (0: any free port; the log says which)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port to listen on (0: any free port; the log says which)')
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'What to do with each message')
+            [CompletionResult]::new('--mode', '--mode', [CompletionResultType]::ParameterName, 'What to do with each message')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Type of the messages sent from lines typed on stdin (code or name)')
+            [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Type of the messages sent from lines typed on stdin (code or name)')
+            [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Most clients at once; those over it get an ERROR frame and are closed')
+            [CompletionResult]::new('--max-bytes', '--max-bytes', [CompletionResultType]::ParameterName, 'In log mode, dump at most this many bytes of a binary payload (0: all)')
+            [CompletionResult]::new('--exec-timeout', '--exec-timeout', [CompletionResultType]::ParameterName, 'In exec mode, kill CMD if it runs longer than this')
+            [CompletionResult]::new('--protocol-version', '--protocol-version', [CompletionResultType]::ParameterName, 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match)')
+            [CompletionResult]::new('--max-message-size', '--max-message-size', [CompletionResultType]::ParameterName, 'Largest frame accepted, header included: bytes or 512K, 10M, 1G')
+            [CompletionResult]::new('--performance-mode', '--performance-mode', [CompletionResultType]::ParameterName, 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)')
+            [CompletionResult]::new('--buffer-size', '--buffer-size', [CompletionResultType]::ParameterName, 'Bytes asked of the socket per read: small (1 KiB), medium (8 KiB), large (64 KiB), huge (1 MiB), or a size in bytes')
+            [CompletionResult]::new('--handshake-timeout', '--handshake-timeout', [CompletionResultType]::ParameterName, 'Time allowed for the HELLO / HELLO_ACK handshake (e.g. 500ms, 5s)')
+            [CompletionResult]::new('--max-outbound', '--max-outbound', [CompletionResultType]::ParameterName, 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G)')
+            [CompletionResult]::new('--core', '--core', [CompletionResultType]::ParameterName, 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)')
+            [CompletionResult]::new('--workers', '--workers', [CompletionResultType]::ParameterName, 'Threads that run message callbacks')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never')
+            [CompletionResult]::new('--type-name', '--type-name', [CompletionResultType]::ParameterName, 'Name a message type code, e.g. `--type-name 200=chat` (repeatable)')
+            [CompletionResult]::new('--types', '--types', [CompletionResultType]::ParameterName, 'Read type names from a JSON file: {"200": "chat", "401": "player_move"}')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Least severe log level shown (default: warning; info for commands that serve). Overrides -v and -q')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Also write logs to this file (never coloured), rotating it by size')
+            [CompletionResult]::new('--log-max-size', '--log-max-size', [CompletionResultType]::ParameterName, 'Rotate the log file before it grows past this size: bytes, or with a binary unit (512K, 10M, 1G; K = 1024). 0 never rotates')
+            [CompletionResult]::new('--log-backups', '--log-backups', [CompletionResultType]::ParameterName, 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print NDJSON events (connect, message, disconnect, rate) on stdout')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v: debug, -vv: trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Less log output (-q: errors only, -qq: nothing)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less log output (-q: errors only, -qq: nothing)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'veltix;connect' {
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Type of the messages sent: a code (200, 0xc8) or a name given with --type-name or --types. In the REPL, the type of plain lines')
+            [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Type of the messages sent: a code (200, 0xc8) or a name given with --type-name or --types. In the REPL, the type of plain lines')
+            [CompletionResult]::new('--linger', '--linger', [CompletionResultType]::ParameterName, 'Pipe mode: how long to wait for replies after the end of input (e.g. 500ms, 2s, 0)')
+            [CompletionResult]::new('--retry', '--retry', [CompletionResultType]::ParameterName, 'Reconnection attempts after the connection is lost (and after a failed first connect)')
+            [CompletionResult]::new('--retry-delay', '--retry-delay', [CompletionResultType]::ParameterName, 'Delay before each reconnection attempt')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Time allowed for the TCP connect')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long /request and /ping wait for an answer, and how long pipe mode waits for the server to have read all input')
+            [CompletionResult]::new('--history', '--history', [CompletionResultType]::ParameterName, 'REPL: keep the line history in FILE')
+            [CompletionResult]::new('--protocol-version', '--protocol-version', [CompletionResultType]::ParameterName, 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match)')
+            [CompletionResult]::new('--max-message-size', '--max-message-size', [CompletionResultType]::ParameterName, 'Largest frame accepted, header included: bytes or 512K, 10M, 1G')
+            [CompletionResult]::new('--performance-mode', '--performance-mode', [CompletionResultType]::ParameterName, 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)')
+            [CompletionResult]::new('--buffer-size', '--buffer-size', [CompletionResultType]::ParameterName, 'Bytes asked of the socket per read: small (1 KiB), medium (8 KiB), large (64 KiB), huge (1 MiB), or a size in bytes')
+            [CompletionResult]::new('--handshake-timeout', '--handshake-timeout', [CompletionResultType]::ParameterName, 'Time allowed for the HELLO / HELLO_ACK handshake (e.g. 500ms, 5s)')
+            [CompletionResult]::new('--max-outbound', '--max-outbound', [CompletionResultType]::ParameterName, 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G)')
+            [CompletionResult]::new('--core', '--core', [CompletionResultType]::ParameterName, 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)')
+            [CompletionResult]::new('--workers', '--workers', [CompletionResultType]::ParameterName, 'Threads that run message callbacks')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never')
+            [CompletionResult]::new('--type-name', '--type-name', [CompletionResultType]::ParameterName, 'Name a message type code, e.g. `--type-name 200=chat` (repeatable)')
+            [CompletionResult]::new('--types', '--types', [CompletionResultType]::ParameterName, 'Read type names from a JSON file: {"200": "chat", "401": "player_move"}')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Least severe log level shown (default: warning; info for commands that serve). Overrides -v and -q')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Also write logs to this file (never coloured), rotating it by size')
+            [CompletionResult]::new('--log-max-size', '--log-max-size', [CompletionResultType]::ParameterName, 'Rotate the log file before it grows past this size: bytes, or with a binary unit (512K, 10M, 1G; K = 1024). 0 never rotates')
+            [CompletionResult]::new('--log-backups', '--log-backups', [CompletionResultType]::ParameterName, 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none')
+            [CompletionResult]::new('-0', '-0', [CompletionResultType]::ParameterName, 'Pipe mode: records end with NUL bytes instead of newlines (as `find -print0` and `xargs -0` have it)')
+            [CompletionResult]::new('--null', '--null', [CompletionResultType]::ParameterName, 'Pipe mode: records end with NUL bytes instead of newlines (as `find -print0` and `xargs -0` have it)')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Pipe mode: send all of stdin as one message')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Pipe mode: write received messages as JSON lines instead of raw payloads')
+            [CompletionResult]::new('--no-history', '--no-history', [CompletionResultType]::ParameterName, 'REPL: neither read nor write a history file')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v: debug, -vv: trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Less log output (-q: errors only, -qq: nothing)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less log output (-q: errors only, -qq: nothing)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'veltix;request' {
+            [CompletionResult]::new('--hex', '--hex', [CompletionResultType]::ParameterName, 'The payload as hex instead (spaces, `0x` and `xxd` dumps allowed)')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Message type: a code (200, 0xc8) or a known name')
+            [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Message type: a code (200, 0xc8) or a known name')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for each reply')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Send the request this many times over one connection, one after the other')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Send the request this many times over one connection, one after the other')
+            [CompletionResult]::new('--max-bytes', '--max-bytes', [CompletionResultType]::ParameterName, 'On a terminal, dump at most this many bytes of a binary reply (0: all)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Time allowed for the TCP connect')
+            [CompletionResult]::new('--protocol-version', '--protocol-version', [CompletionResultType]::ParameterName, 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match)')
+            [CompletionResult]::new('--max-message-size', '--max-message-size', [CompletionResultType]::ParameterName, 'Largest frame accepted, header included: bytes or 512K, 10M, 1G')
+            [CompletionResult]::new('--performance-mode', '--performance-mode', [CompletionResultType]::ParameterName, 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)')
+            [CompletionResult]::new('--buffer-size', '--buffer-size', [CompletionResultType]::ParameterName, 'Bytes asked of the socket per read: small (1 KiB), medium (8 KiB), large (64 KiB), huge (1 MiB), or a size in bytes')
+            [CompletionResult]::new('--handshake-timeout', '--handshake-timeout', [CompletionResultType]::ParameterName, 'Time allowed for the HELLO / HELLO_ACK handshake (e.g. 500ms, 5s)')
+            [CompletionResult]::new('--max-outbound', '--max-outbound', [CompletionResultType]::ParameterName, 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G)')
+            [CompletionResult]::new('--core', '--core', [CompletionResultType]::ParameterName, 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)')
+            [CompletionResult]::new('--workers', '--workers', [CompletionResultType]::ParameterName, 'Threads that run message callbacks')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never')
+            [CompletionResult]::new('--type-name', '--type-name', [CompletionResultType]::ParameterName, 'Name a message type code, e.g. `--type-name 200=chat` (repeatable)')
+            [CompletionResult]::new('--types', '--types', [CompletionResultType]::ParameterName, 'Read type names from a JSON file: {"200": "chat", "401": "player_move"}')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Least severe log level shown (default: warning; info for commands that serve). Overrides -v and -q')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Also write logs to this file (never coloured), rotating it by size')
+            [CompletionResult]::new('--log-max-size', '--log-max-size', [CompletionResultType]::ParameterName, 'Rotate the log file before it grows past this size: bytes, or with a binary unit (512K, 10M, 1G; K = 1024). 0 never rotates')
+            [CompletionResult]::new('--log-backups', '--log-backups', [CompletionResultType]::ParameterName, 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one NDJSON record per reply (metadata, payload, rtt_us)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v: debug, -vv: trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Less log output (-q: errors only, -qq: nothing)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less log output (-q: errors only, -qq: nothing)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'veltix;ping' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Stop after this many pings (default: until Ctrl-C)')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after this many pings (default: until Ctrl-C)')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Time between pings (sub-millisecond allowed: 0.0005, 500us)')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between pings (sub-millisecond allowed: 0.0005, 500us)')
+            [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'How long to wait for each pong')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for each pong')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Time allowed for the TCP connect')
+            [CompletionResult]::new('--protocol-version', '--protocol-version', [CompletionResultType]::ParameterName, 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match)')
+            [CompletionResult]::new('--max-message-size', '--max-message-size', [CompletionResultType]::ParameterName, 'Largest frame accepted, header included: bytes or 512K, 10M, 1G')
+            [CompletionResult]::new('--performance-mode', '--performance-mode', [CompletionResultType]::ParameterName, 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)')
+            [CompletionResult]::new('--buffer-size', '--buffer-size', [CompletionResultType]::ParameterName, 'Bytes asked of the socket per read: small (1 KiB), medium (8 KiB), large (64 KiB), huge (1 MiB), or a size in bytes')
+            [CompletionResult]::new('--handshake-timeout', '--handshake-timeout', [CompletionResultType]::ParameterName, 'Time allowed for the HELLO / HELLO_ACK handshake (e.g. 500ms, 5s)')
+            [CompletionResult]::new('--max-outbound', '--max-outbound', [CompletionResultType]::ParameterName, 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G)')
+            [CompletionResult]::new('--core', '--core', [CompletionResultType]::ParameterName, 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)')
+            [CompletionResult]::new('--workers', '--workers', [CompletionResultType]::ParameterName, 'Threads that run message callbacks')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never')
+            [CompletionResult]::new('--type-name', '--type-name', [CompletionResultType]::ParameterName, 'Name a message type code, e.g. `--type-name 200=chat` (repeatable)')
+            [CompletionResult]::new('--types', '--types', [CompletionResultType]::ParameterName, 'Read type names from a JSON file: {"200": "chat", "401": "player_move"}')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Least severe log level shown (default: warning; info for commands that serve). Overrides -v and -q')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Also write logs to this file (never coloured), rotating it by size')
+            [CompletionResult]::new('--log-max-size', '--log-max-size', [CompletionResultType]::ParameterName, 'Rotate the log file before it grows past this size: bytes, or with a binary unit (512K, 10M, 1G; K = 1024). 0 never rotates')
+            [CompletionResult]::new('--log-backups', '--log-backups', [CompletionResultType]::ParameterName, 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'NDJSON: one record per pong or timeout, then a summary record')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v: debug, -vv: trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Less log output (-q: errors only, -qq: nothing)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less log output (-q: errors only, -qq: nothing)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'veltix;bench' {
+            [CompletionResult]::new('--only', '--only', [CompletionResultType]::ParameterName, 'Scenarios to run (default: all), in this order: memory, latency, fps, burst, stress')
+            [CompletionResult]::new('--target', '--target', [CompletionResultType]::ParameterName, 'Run against an external echo server instead of the in-process one; delivery is counted from the echoes (memory is skipped)')
+            [CompletionResult]::new('--save', '--save', [CompletionResultType]::ParameterName, 'Write the result document to FILE (after every scenario)')
+            [CompletionResult]::new('--compare', '--compare', [CompletionResultType]::ParameterName, 'Compare two saved result documents: B / A for every figure')
+            [CompletionResult]::new('--runs', '--runs', [CompletionResultType]::ParameterName, 'Measured runs of each scenario; the report shows the median and min-max')
+            [CompletionResult]::new('--warmup', '--warmup', [CompletionResultType]::ParameterName, 'Discarded runs of each scenario before the measured ones')
+            [CompletionResult]::new('--drain-timeout', '--drain-timeout', [CompletionResultType]::ParameterName, 'Stop waiting for outstanding messages after this long without a new arrival; what has not arrived is reported lost')
+            [CompletionResult]::new('--latency-iterations', '--latency-iterations', [CompletionResultType]::ParameterName, 'Measured pings')
+            [CompletionResult]::new('--latency-warmup', '--latency-warmup', [CompletionResultType]::ParameterName, 'Pings sent and discarded before measuring')
+            [CompletionResult]::new('--latency-timeout', '--latency-timeout', [CompletionResultType]::ParameterName, 'Time allowed for one ping; a later answer counts as lost')
+            [CompletionResult]::new('--fps-players', '--fps-players', [CompletionResultType]::ParameterName, 'Players of the first FPS run')
+            [CompletionResult]::new('--fps-tick-rate', '--fps-tick-rate', [CompletionResultType]::ParameterName, 'Ticks per second of the first FPS run')
+            [CompletionResult]::new('--fps-duration', '--fps-duration', [CompletionResultType]::ParameterName, 'Duration of each FPS run')
+            [CompletionResult]::new('--fps2-players', '--fps2-players', [CompletionResultType]::ParameterName, 'Players of the second FPS run')
+            [CompletionResult]::new('--fps2-tick-rate', '--fps2-tick-rate', [CompletionResultType]::ParameterName, 'Ticks per second of the second FPS run')
+            [CompletionResult]::new('--burst-count', '--burst-count', [CompletionResultType]::ParameterName, 'Messages in the burst')
+            [CompletionResult]::new('--burst-payload', '--burst-payload', [CompletionResultType]::ParameterName, 'Payload bytes of each burst message (the frame adds 22)')
+            [CompletionResult]::new('--stress-clients', '--stress-clients', [CompletionResultType]::ParameterName, 'Concurrent clients, each on its own thread')
+            [CompletionResult]::new('--stress-msgs', '--stress-msgs', [CompletionResultType]::ParameterName, 'Messages each client sends')
+            [CompletionResult]::new('--memory-clients', '--memory-clients', [CompletionResultType]::ParameterName, 'Clients connected at the end of the memory scenario')
+            [CompletionResult]::new('--memory-detail', '--memory-detail', [CompletionResultType]::ParameterName, 'Clients connected one at a time to measure the cost of each')
+            [CompletionResult]::new('--protocol-version', '--protocol-version', [CompletionResultType]::ParameterName, 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match)')
+            [CompletionResult]::new('--max-message-size', '--max-message-size', [CompletionResultType]::ParameterName, 'Largest frame accepted, header included: bytes or 512K, 10M, 1G')
+            [CompletionResult]::new('--performance-mode', '--performance-mode', [CompletionResultType]::ParameterName, 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)')
+            [CompletionResult]::new('--buffer-size', '--buffer-size', [CompletionResultType]::ParameterName, 'Bytes asked of the socket per read: small (1 KiB), medium (8 KiB), large (64 KiB), huge (1 MiB), or a size in bytes')
+            [CompletionResult]::new('--handshake-timeout', '--handshake-timeout', [CompletionResultType]::ParameterName, 'Time allowed for the HELLO / HELLO_ACK handshake (e.g. 500ms, 5s)')
+            [CompletionResult]::new('--max-outbound', '--max-outbound', [CompletionResultType]::ParameterName, 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G)')
+            [CompletionResult]::new('--core', '--core', [CompletionResultType]::ParameterName, 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)')
+            [CompletionResult]::new('--workers', '--workers', [CompletionResultType]::ParameterName, 'Threads that run message callbacks')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never')
+            [CompletionResult]::new('--type-name', '--type-name', [CompletionResultType]::ParameterName, 'Name a message type code, e.g. `--type-name 200=chat` (repeatable)')
+            [CompletionResult]::new('--types', '--types', [CompletionResultType]::ParameterName, 'Read type names from a JSON file: {"200": "chat", "401": "player_move"}')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Least severe log level shown (default: warning; info for commands that serve). Overrides -v and -q')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Also write logs to this file (never coloured), rotating it by size')
+            [CompletionResult]::new('--log-max-size', '--log-max-size', [CompletionResultType]::ParameterName, 'Rotate the log file before it grows past this size: bytes, or with a binary unit (512K, 10M, 1G; K = 1024). 0 never rotates')
+            [CompletionResult]::new('--log-backups', '--log-backups', [CompletionResultType]::ParameterName, 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the full result document as JSON on stdout instead of tables')
+            [CompletionResult]::new('--no-baseline', '--no-baseline', [CompletionResultType]::ParameterName, 'Skip the raw-TCP baseline')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v: debug, -vv: trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Less log output (-q: errors only, -qq: nothing)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less log output (-q: errors only, -qq: nothing)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'veltix;decode' {
+            [CompletionResult]::new('--input', '--input', [CompletionResultType]::ParameterName, 'Read the input as this format instead of detecting it')
+            [CompletionResult]::new('--max-bytes', '--max-bytes', [CompletionResultType]::ParameterName, 'Dump at most N payload bytes per frame (0: no limit). JSON output always carries the whole payload')
+            [CompletionResult]::new('--max-message-size', '--max-message-size', [CompletionResultType]::ParameterName, 'Largest frame accepted, header included: bytes, or with a KiB/MiB suffix. A header declaring more desynchronises the stream, so decoding of that stream stops there')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Captures only: decode only the TCP connections with this port at either end')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never')
+            [CompletionResult]::new('--type-name', '--type-name', [CompletionResultType]::ParameterName, 'Name a message type code, e.g. `--type-name 200=chat` (repeatable)')
+            [CompletionResult]::new('--types', '--types', [CompletionResultType]::ParameterName, 'Read type names from a JSON file: {"200": "chat", "401": "player_move"}')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Least severe log level shown (default: warning; info for commands that serve). Overrides -v and -q')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Also write logs to this file (never coloured), rotating it by size')
+            [CompletionResult]::new('--log-max-size', '--log-max-size', [CompletionResultType]::ParameterName, 'Rotate the log file before it grows past this size: bytes, or with a binary unit (512K, 10M, 1G; K = 1024). 0 never rotates')
+            [CompletionResult]::new('--log-backups', '--log-backups', [CompletionResultType]::ParameterName, 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per frame per line (NDJSON) instead of the listing; problems are objects with an "error" field')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v: debug, -vv: trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Less log output (-q: errors only, -qq: nothing)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less log output (-q: errors only, -qq: nothing)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'veltix;encode' {
+            [CompletionResult]::new('--hex', '--hex', [CompletionResultType]::ParameterName, 'The payload as hex instead (spaces, `0x` and `xxd` dumps allowed)')
+            [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Message type: a code (200, 0xc8) or a known name (ping, or chat after --type-name 200=chat)')
+            [CompletionResult]::new('--id', '--id', [CompletionResultType]::ParameterName, 'Request id, 8 hex digits (default: random)')
+            [CompletionResult]::new('--timestamp', '--timestamp', [CompletionResultType]::ParameterName, 'Timestamp in milliseconds since the Unix epoch (default: now)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write raw bytes (bin) or one line of hex (hex). Default: bin, but hex when stdout is a terminal')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never')
+            [CompletionResult]::new('--type-name', '--type-name', [CompletionResultType]::ParameterName, 'Name a message type code, e.g. `--type-name 200=chat` (repeatable)')
+            [CompletionResult]::new('--types', '--types', [CompletionResultType]::ParameterName, 'Read type names from a JSON file: {"200": "chat", "401": "player_move"}')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Least severe log level shown (default: warning; info for commands that serve). Overrides -v and -q')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Also write logs to this file (never coloured), rotating it by size')
+            [CompletionResult]::new('--log-max-size', '--log-max-size', [CompletionResultType]::ParameterName, 'Rotate the log file before it grows past this size: bytes, or with a binary unit (512K, 10M, 1G; K = 1024). 0 never rotates')
+            [CompletionResult]::new('--log-backups', '--log-backups', [CompletionResultType]::ParameterName, 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v: debug, -vv: trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Less log output (-q: errors only, -qq: nothing)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less log output (-q: errors only, -qq: nothing)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'veltix;completions' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never')
+            [CompletionResult]::new('--type-name', '--type-name', [CompletionResultType]::ParameterName, 'Name a message type code, e.g. `--type-name 200=chat` (repeatable)')
+            [CompletionResult]::new('--types', '--types', [CompletionResultType]::ParameterName, 'Read type names from a JSON file: {"200": "chat", "401": "player_move"}')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Least severe log level shown (default: warning; info for commands that serve). Overrides -v and -q')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Also write logs to this file (never coloured), rotating it by size')
+            [CompletionResult]::new('--log-max-size', '--log-max-size', [CompletionResultType]::ParameterName, 'Rotate the log file before it grows past this size: bytes, or with a binary unit (512K, 10M, 1G; K = 1024). 0 never rotates')
+            [CompletionResult]::new('--log-backups', '--log-backups', [CompletionResultType]::ParameterName, 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v: debug, -vv: trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Less log output (-q: errors only, -qq: nothing)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less log output (-q: errors only, -qq: nothing)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'veltix;man' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never')
+            [CompletionResult]::new('--type-name', '--type-name', [CompletionResultType]::ParameterName, 'Name a message type code, e.g. `--type-name 200=chat` (repeatable)')
+            [CompletionResult]::new('--types', '--types', [CompletionResultType]::ParameterName, 'Read type names from a JSON file: {"200": "chat", "401": "player_move"}')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Least severe log level shown (default: warning; info for commands that serve). Overrides -v and -q')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Also write logs to this file (never coloured), rotating it by size')
+            [CompletionResult]::new('--log-max-size', '--log-max-size', [CompletionResultType]::ParameterName, 'Rotate the log file before it grows past this size: bytes, or with a binary unit (512K, 10M, 1G; K = 1024). 0 never rotates')
+            [CompletionResult]::new('--log-backups', '--log-backups', [CompletionResultType]::ParameterName, 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v: debug, -vv: trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Less log output (-q: errors only, -qq: nothing)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less log output (-q: errors only, -qq: nothing)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'veltix;bench-helper' {
+            [CompletionResult]::new('--addr', '--addr', [CompletionResultType]::ParameterName, 'Server to connect the clients to')
+            [CompletionResult]::new('--clients', '--clients', [CompletionResultType]::ParameterName, 'Clients to open at start')
+            [CompletionResult]::new('--drain-timeout', '--drain-timeout', [CompletionResultType]::ParameterName, 'Stop waiting for echoes after this long without one')
+            [CompletionResult]::new('--protocol-version', '--protocol-version', [CompletionResultType]::ParameterName, 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match)')
+            [CompletionResult]::new('--max-message-size', '--max-message-size', [CompletionResultType]::ParameterName, 'Largest frame accepted, header included: bytes or 512K, 10M, 1G')
+            [CompletionResult]::new('--performance-mode', '--performance-mode', [CompletionResultType]::ParameterName, 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)')
+            [CompletionResult]::new('--buffer-size', '--buffer-size', [CompletionResultType]::ParameterName, 'Bytes asked of the socket per read: small (1 KiB), medium (8 KiB), large (64 KiB), huge (1 MiB), or a size in bytes')
+            [CompletionResult]::new('--handshake-timeout', '--handshake-timeout', [CompletionResultType]::ParameterName, 'Time allowed for the HELLO / HELLO_ACK handshake (e.g. 500ms, 5s)')
+            [CompletionResult]::new('--max-outbound', '--max-outbound', [CompletionResultType]::ParameterName, 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G)')
+            [CompletionResult]::new('--core', '--core', [CompletionResultType]::ParameterName, 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)')
+            [CompletionResult]::new('--workers', '--workers', [CompletionResultType]::ParameterName, 'Threads that run message callbacks')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never')
+            [CompletionResult]::new('--type-name', '--type-name', [CompletionResultType]::ParameterName, 'Name a message type code, e.g. `--type-name 200=chat` (repeatable)')
+            [CompletionResult]::new('--types', '--types', [CompletionResultType]::ParameterName, 'Read type names from a JSON file: {"200": "chat", "401": "player_move"}')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Least severe log level shown (default: warning; info for commands that serve). Overrides -v and -q')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Also write logs to this file (never coloured), rotating it by size')
+            [CompletionResult]::new('--log-max-size', '--log-max-size', [CompletionResultType]::ParameterName, 'Rotate the log file before it grows past this size: bytes, or with a binary unit (512K, 10M, 1G; K = 1024). 0 never rotates')
+            [CompletionResult]::new('--log-backups', '--log-backups', [CompletionResultType]::ParameterName, 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none')
+            [CompletionResult]::new('--count-echoes', '--count-echoes', [CompletionResultType]::ParameterName, 'Count the messages the server sends back (for --target)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v: debug, -vv: trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Less log output (-q: errors only, -qq: nothing)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less log output (-q: errors only, -qq: nothing)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'veltix;help' {
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run a server: log, echo, broadcast, count or exec each message')
+            [CompletionResult]::new('connect', 'connect', [CompletionResultType]::ParameterValue, 'Talk to a server: an interactive REPL, or netcat-like pipe mode')
+            [CompletionResult]::new('request', 'request', [CompletionResultType]::ParameterValue, 'Send one request and print the correlated reply')
+            [CompletionResult]::new('ping', 'ping', [CompletionResultType]::ParameterValue, 'Measure round trips to a server, like ping(8)')
+            [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Benchmark: memory, latency, fps, burst and stress, with a raw-TCP baseline')
+            [CompletionResult]::new('decode', 'decode', [CompletionResultType]::ParameterValue, 'Inspect Veltix frames in a file, hex text or a pcap capture')
+            [CompletionResult]::new('encode', 'encode', [CompletionResultType]::ParameterValue, 'Write one Veltix frame to stdout')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Write a shell completion script to stdout')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man page (roff) to stdout')
+            [CompletionResult]::new('bench-helper', 'bench-helper', [CompletionResultType]::ParameterValue, 'Internal: the client side of `bench`, run in a separate process')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'veltix;help;serve' {
+            break
+        }
+        'veltix;help;connect' {
+            break
+        }
+        'veltix;help;request' {
+            break
+        }
+        'veltix;help;ping' {
+            break
+        }
+        'veltix;help;bench' {
+            break
+        }
+        'veltix;help;decode' {
+            break
+        }
+        'veltix;help;encode' {
+            break
+        }
+        'veltix;help;completions' {
+            break
+        }
+        'veltix;help;man' {
+            break
+        }
+        'veltix;help;bench-helper' {
+            break
+        }
+        'veltix;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}
