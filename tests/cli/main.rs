@@ -1,7 +1,7 @@
 //! End-to-end tests of the `veltix` binary, one module per subcommand.
 mod bench;
-mod connect;
 mod completions;
+mod connect;
 mod decode;
 mod encode;
 mod interop;
