@@ -64,3 +64,8 @@ pub use handlers::{ConnectFn, MessageFn};
 pub use handshake::PROTOCOL_VERSION;
 pub use server::{Server, ServerBuilder, ServerHandle, ServerStats};
 pub use types::TypeRegistry;
+
+/// The README's Rust examples, compiled and run as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
