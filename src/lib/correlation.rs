@@ -19,14 +19,21 @@ use crate::types;
 pub(crate) struct Slot {
     value: Mutex<Option<Result<Frame>>>,
     filled: std::sync::atomic::AtomicBool,
+    /// Whether a waiter sleeps on `ready` (changed under `value`'s lock),
+    /// so that a reply read by its own requester costs no wake-up call.
+    sleeping: std::sync::atomic::AtomicBool,
     ready: Condvar,
 }
 
 impl Slot {
     fn fill(&self, v: Result<Frame>) {
-        *lock(&self.value) = Some(v);
+        let mut value = lock(&self.value);
+        *value = Some(v);
         self.filled.store(true, Ordering::Release);
-        self.ready.notify_all();
+        if self.sleeping.load(Ordering::Relaxed) {
+            drop(value);
+            self.ready.notify_all();
+        }
     }
 
     /// Whether the reply (or an error) is there.
@@ -181,6 +188,7 @@ impl Pending {
                 );
                 return Err(Error::Timeout { what: "reply", after: timeout });
             }
+            slot.sleeping.store(true, Ordering::Relaxed);
             v = slot
                 .ready
                 .wait_timeout(v, deadline - now)

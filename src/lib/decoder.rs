@@ -90,6 +90,8 @@ pub struct Decoder {
     consumed: u64,
     max_message_size: usize,
     failed: Option<ProtocolError>,
+    /// The last `read_from` got fewer bytes than it asked for.
+    short_read: bool,
 }
 
 impl Default for Decoder {
@@ -102,7 +104,15 @@ impl Decoder {
     /// A decoder that rejects frames larger than `max_message_size` bytes
     /// (header included).
     pub fn new(max_message_size: usize) -> Decoder {
-        Decoder { buf: Vec::new(), start: 0, end: 0, consumed: 0, max_message_size, failed: None }
+        Decoder {
+            buf: Vec::new(),
+            start: 0,
+            end: 0,
+            consumed: 0,
+            max_message_size,
+            failed: None,
+            short_read: false,
+        }
     }
 
     /// The configured size limit.
@@ -156,7 +166,16 @@ impl Decoder {
         }
         let n = r.read(&mut self.buf[self.end..self.end + want])?;
         self.end += n;
+        self.short_read = n < want;
         Ok(n)
+    }
+
+    /// Whether the last [`read_from`](Decoder::read_from) got fewer bytes
+    /// than it asked for: a socket had no more at that moment, so a reader
+    /// driven by edge-triggered readiness need not read again to see
+    /// `WouldBlock`.
+    pub fn last_read_short(&self) -> bool {
+        self.short_read
     }
 
     /// The next whole frame with its CRC verified, `Ok(None)` when more

@@ -156,7 +156,18 @@ impl ReadSide {
             }
             match st.decoder.read_from(&mut NonBlocking(&conn.stream), conn.cfg.buffer_size) {
                 Ok(0) => return Some(self.record(conn, st, peer_closed(conn))),
-                Ok(n) => conn.count_read(n),
+                Ok(n) => {
+                    conn.count_read(n);
+                    if st.decoder.last_read_short() {
+                        // The socket is empty for now; new bytes bring a new
+                        // edge. Handle what came and skip the EAGAIN read.
+                        if let Some(end) = process(conn, &mut st.decoder, &mut st.proto, &*session)
+                        {
+                            return Some(self.record(conn, st, fault(conn, end)));
+                        }
+                        return None;
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Some(self.record(conn, st, read_failed(conn, &e))),
@@ -177,17 +188,18 @@ impl ReadSide {
     pub(crate) fn read_until(&self, conn: &Arc<Conn>, deadline: Instant, done: &dyn Fn() -> bool) {
         let mut st = lock(&self.state);
         let tick = st.proto.tick_interval(conn);
-        loop {
-            // Read first: another thread may have taken the readiness edge
-            // for bytes that are still in the socket.
-            if self.pump(conn, &mut st).is_some() || done() {
-                return;
-            }
+        // Whoever takes a readiness edge reads the socket (or, the reader
+        // thread, kicks the holder to): bytes in the socket always come
+        // with a pending edge or a reader, so we can sleep first.
+        while !done() {
             let now = Instant::now();
-            if now >= deadline {
+            if now >= deadline || st.end.is_some() {
                 return;
             }
-            self.wait_readable((deadline - now).min(tick));
+            if self.wait_readable((deadline - now).min(tick)) && self.pump(conn, &mut st).is_some()
+            {
+                return;
+            }
             if let Flow::Close(end) = st.proto.on_tick(conn) {
                 let end = fault(conn, end);
                 self.record(conn, &mut st, end);
