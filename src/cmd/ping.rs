@@ -214,7 +214,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             let _ = out.flush();
         }
         if let Err(e) = &result {
-            if !matches!(e, Error::Timeout { .. }) {
+            if !matches!(e, Error::Timeout { .. } | Error::Protocol(_)) || !client.is_connected() {
                 // The connection is gone: nothing more to measure.
                 log::error!("{e}");
                 break;

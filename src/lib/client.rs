@@ -501,6 +501,15 @@ pub(crate) fn tcp_connect(addr: &str, timeout: Duration) -> Result<(TcpStream, S
 /// HELLO_ACK with the same request id. Returns the decoder (it may hold
 /// bytes past the HELLO) and the server's version.
 pub(crate) fn client_handshake(stream: &TcpStream, cfg: &ConnConfig) -> Result<(Decoder, String)> {
+    // A bad frame where the HELLO should be is a failed handshake, not a
+    // fault of an established connection.
+    handshake_inner(stream, cfg).map_err(|e| match e {
+        Error::Protocol(p) => Error::Handshake(p),
+        e => e,
+    })
+}
+
+fn handshake_inner(stream: &TcpStream, cfg: &ConnConfig) -> Result<(Decoder, String)> {
     let timeout = cfg.handshake_timeout;
     let deadline = Instant::now() + timeout;
     let mut decoder = Decoder::new(cfg.max_message_size);

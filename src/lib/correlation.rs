@@ -133,6 +133,17 @@ impl Pending {
         lock(&self.map).contains_key(&id)
     }
 
+    /// Fails the request waiting for `id` with `e`; false if none waits.
+    pub(crate) fn fail(&self, id: RequestId, e: ProtocolError) -> bool {
+        match lock(&self.map).remove(&id) {
+            Some(slot) => {
+                slot.fill(Err(Error::Protocol(e)));
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Forgets a request (after a timeout or a failed send).
     pub(crate) fn cancel(&self, id: RequestId) {
         lock(&self.map).remove(&id);

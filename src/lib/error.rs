@@ -127,6 +127,10 @@ pub enum Error {
         /// The configured limit.
         limit: usize,
     },
+    /// The handshake failed: the peer sent no valid HELLO, or a version we
+    /// do not speak.
+    #[error("handshake failed: {0}")]
+    Handshake(ProtocolError),
     /// The server refused the connection (for example: too many clients).
     #[error("server refused the connection: {0}")]
     Refused(String),
@@ -140,7 +144,9 @@ pub enum Error {
 
 impl Error {
     /// True for errors that mean the connection could not be established
-    /// (refused, unreachable, handshake failure, version mismatch).
+    /// (refused, unreachable, handshake failure, version mismatch; a
+    /// handshake that timed out is [`Error::Timeout`] with `what:
+    /// "handshake"`).
     pub fn is_connect_failure(&self) -> bool {
         matches!(
             self,
@@ -148,6 +154,7 @@ impl Error {
                 | Error::Connect { .. }
                 | Error::NoAddress(_)
                 | Error::Refused(_)
+                | Error::Handshake(_)
         )
     }
 }

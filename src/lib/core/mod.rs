@@ -154,7 +154,11 @@ impl Proto {
             // Keep the stream (the frame was skipped whole) but tell the
             // sender, so a request waiting on it fails fast.
             log::warn!("dropped a frame from {}: {e}", conn.peer);
-            let _ = conn.send_parts(types::ERROR, id, e.to_string().as_bytes());
+            if !conn.pending.fail(id, e.clone()) {
+                // Not a reply we wait for: tell the sender, so a request
+                // of theirs waiting on it fails fast.
+                let _ = conn.send_parts(types::ERROR, id, e.to_string().as_bytes());
+            }
             return Flow::Continue;
         }
         conn.counters.frames_in.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -292,9 +296,21 @@ pub(crate) fn local_end(conn: &Conn) -> EndReason {
 }
 
 /// End of stream from the peer (or our own shutdown, seen as one).
-pub(crate) fn peer_closed(conn: &Conn) -> EndReason {
+pub(crate) fn peer_closed(conn: &Conn, decoder: &Decoder) -> EndReason {
     if conn.is_closed() {
         return local_end(conn);
+    }
+    let left = decoder.buffered();
+    if !left.is_empty() {
+        // A frame was cut off: say so, it was lost.
+        let need = Header::peek(left).map_or(crate::frame::HEADER_LEN as u64, |h| h.frame_len());
+        let msg = format!(
+            "the peer closed the connection mid-frame: a truncated frame was lost ({} of {need} bytes received)",
+            left.len()
+        );
+        log::warn!("{}: {msg}", conn.peer);
+        let fault = ProtocolError::Truncated { needed: need, available: left.len() as u64 };
+        return EndReason::fault(fault, msg);
     }
     EndReason::new(EndKind::PeerClosed, "the peer closed the connection")
 }

@@ -295,7 +295,7 @@ fn read_all(e: &mut Entry) -> Option<EndReason> {
         }
         e.paused = false;
         match e.decoder.read_from(&mut &conn.stream, conn.cfg.buffer_size) {
-            Ok(0) => return Some(peer_closed(&conn)),
+            Ok(0) => return Some(peer_closed(&conn, &e.decoder)),
             Ok(n) => conn.count_read(n),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => return None,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}

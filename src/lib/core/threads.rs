@@ -155,7 +155,10 @@ impl ReadSide {
                 return Some(self.record(conn, st, local_end(conn)));
             }
             match st.decoder.read_from(&mut NonBlocking(&conn.stream), conn.cfg.buffer_size) {
-                Ok(0) => return Some(self.record(conn, st, peer_closed(conn))),
+                Ok(0) => {
+                    let end = peer_closed(conn, &st.decoder);
+                    return Some(self.record(conn, st, end));
+                }
                 Ok(n) => {
                     conn.count_read(n);
                     if st.decoder.last_read_short() {
@@ -248,7 +251,7 @@ fn run_alone(conn: &Arc<Conn>, mut decoder: Decoder, mut proto: Proto, session: 
             break local_end(conn);
         }
         match decoder.read_from(&mut &conn.stream, conn.cfg.buffer_size) {
-            Ok(0) => break peer_closed(conn),
+            Ok(0) => break peer_closed(conn, &decoder),
             Ok(n) => conn.count_read(n),
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
