@@ -374,3 +374,133 @@ fn runs_against_the_python_reference_echo_server() {
     // Closing stdin lets the script shut the reference server down.
     drop(child.stdin.take());
 }
+
+/// A tiny connections run: 50 idle connections, 5 of them pinged.
+fn connections(core: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["--only", "connections", "--conn-count", "50", "--conn-sample", "5"];
+    args.extend_from_slice(&["--core", core]);
+    args.extend_from_slice(extra);
+    bench(&args)
+}
+
+#[test]
+fn connections_holds_pings_and_closes_idle_connections_on_both_cores() {
+    for core in ["threads", "poll"] {
+        let out = connections(core, &["--json"]);
+        ok(&out);
+        let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(doc["setup"]["core"], core);
+        assert_eq!(doc["knobs"]["scenarios"], serde_json::json!(["connections"]));
+        assert_eq!(num(&doc, "knobs.connections_count"), 50.0);
+        assert_eq!(num(&doc, "knobs.connections_sample"), 5.0);
+        let c = &doc["results"]["connections"]["median"];
+        assert_eq!(num(c, "connections"), 50.0, "{core}: {c:#}");
+        assert_eq!(num(c, "sampled"), 5.0);
+        assert_eq!(num(c, "sample_completed"), 5.0, "{core}: {c:#}");
+        assert_eq!(num(c, "sample_lost"), 0.0);
+        for key in ["idle_rss_bytes", "connected_rss_bytes", "after_teardown_rss_bytes"] {
+            assert!(num(c, key) > 0.0, "{core}: {key} in {c:#}");
+        }
+        assert!(c["per_conn_bytes"].is_number() && c["teardown_delta_bytes"].is_number());
+        assert!(num(c, "connect_s") > 0.0 && num(c, "conns_per_s") > 0.0, "{c:#}");
+        assert!(num(c, "teardown_s") > 0.0);
+        assert!(num(c, "sample_min_us") > 0.0);
+        assert!(num(c, "sample_min_us") <= num(c, "sample_p50_us"));
+        assert!(num(c, "sample_p50_us") <= num(c, "sample_p99_us"));
+        assert!(num(c, "sample_p99_us") <= num(c, "sample_max_us"));
+        assert!(num(c, "sample_avg_us") <= num(c, "sample_max_us"));
+        // The threads core runs a reader thread per connection; the poll
+        // core a fixed few.
+        let grown = num(c, "connected_threads") - num(c, "idle_threads");
+        match core {
+            "threads" => assert!(grown >= 50.0, "{grown} more threads for 50 connections"),
+            _ => assert!(grown < 50.0, "{grown} more threads for 50 connections"),
+        }
+    }
+}
+
+#[test]
+fn connections_table_and_summary() {
+    let out = connections("poll", &[]);
+    ok(&out);
+    let text = stdout(&out);
+    assert!(text.contains("CONNECTIONS"), "{text}");
+    assert!(text.contains("50 idle connections") && text.contains("(poll core)"), "{text}");
+    assert!(text.contains("per connection") && text.contains("conn/s"), "{text}");
+    assert!(text.contains("50 connections (poll core)"), "summary box:\n{text}");
+    assert!(text.contains("ping 5 of them p50 / p99"), "summary box:\n{text}");
+}
+
+#[test]
+fn connections_runs_only_on_request() {
+    // A port nobody listens on: the first scenario fails at once, and the
+    // saved document still says which scenarios were selected.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let target = format!("127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("default.json");
+    let out = bench(&["--target", &target, "--save", file.to_str().unwrap()]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let doc = read_json(&file);
+    assert_eq!(
+        doc["knobs"]["scenarios"],
+        serde_json::json!(["memory", "latency", "fps", "burst", "stress"]),
+        "the default set has no connections scenario"
+    );
+
+    // It measures the in-process server: --target skips it, with a note.
+    let out = bench(&["--only", "connections", "--target", &target, "--json"]);
+    ok(&out);
+    let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(doc["results"]["connections"].is_null());
+    let notes = doc["notes"].to_string();
+    assert!(notes.contains("connections: skipped with --target"), "{notes}");
+}
+
+/// `veltix ARGS` with RLIMIT_NOFILE set to `soft`, `hard` in the child.
+fn with_nofile(args: &[&str], soft: u64, hard: u64) -> std::process::Command {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = veltix(args);
+    // SAFETY: setrlimit is async-signal-safe and only changes the child.
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit { rlim_cur: soft as _, rlim_max: hard as _ };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
+
+#[test]
+fn connections_refuse_a_count_above_the_open_file_limit() {
+    let args = ["bench", "--only", "connections", "--conn-count", "100"];
+    let out = run(with_nofile(&args, 64, 64));
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("connections scenario failed"), "{err}");
+    assert!(err.contains("--conn-count 100 needs") && err.contains("RLIMIT_NOFILE"), "{err}");
+    assert!(err.contains("its limit is 64"), "{err}");
+}
+
+#[test]
+fn connections_raise_the_soft_open_file_limit_in_both_processes() {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes into a local struct.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
+    if lim.rlim_max < 1024 {
+        eprintln!("skipped: the hard open-file limit is {}", lim.rlim_max);
+        return;
+    }
+    // 200 connections under a soft limit of 64: the bench process and its
+    // helper (the same binary) must both raise it to the hard limit.
+    let mut cmd = with_nofile(&[], 64, lim.rlim_max);
+    cmd.args(["bench", "--only", "connections", "--conn-count", "200", "--conn-sample", "2"]);
+    cmd.args(["--core", "poll", "--json"]);
+    let out = run(cmd);
+    ok(&out);
+    let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(num(&doc["results"]["connections"]["median"], "connections"), 200.0);
+}

@@ -28,6 +28,7 @@ pub enum Unit {
     Bytes,
     SignedBytes,
     Rate,
+    ConnRate,
     MiBps,
     Pct,
     Count,
@@ -60,6 +61,7 @@ pub const SCENARIOS: &[(&str, &str, bool, &[Figure])] = &[
     ("fps2", "FPS (second setting)", false, FPS),
     ("burst", "BURST", true, BURST),
     ("stress", "STRESS", true, STRESS),
+    ("connections", "CONNECTIONS", false, CONNECTIONS),
 ];
 
 const MEMORY: &[Figure] = &[
@@ -159,6 +161,28 @@ const STRESS: &[Figure] = &[
     f("efficiency", "efficiency vs raw", Ratio, H),
 ];
 
+const CONNECTIONS: &[Figure] = &[
+    f("idle_rss_bytes", "idle server", Bytes, L),
+    f("connected_rss_bytes", "with all connections", Bytes, L),
+    f("per_conn_bytes", "per connection", SignedBytes, L),
+    f("after_teardown_rss_bytes", "after they closed", Bytes, L),
+    f("teardown_delta_bytes", "delta after teardown", SignedBytes, L),
+    f("after_trim_rss_bytes", "after malloc_trim", Bytes, L),
+    f("idle_threads", "server threads idle", Count, L),
+    f("connected_threads", "server threads connected", Count, L),
+    f("after_teardown_threads", "server threads after", Count, L),
+    f("connect_s", "connect all", S, L),
+    f("conns_per_s", "connect rate", ConnRate, H),
+    f("teardown_s", "close all", S, L),
+    f("sample_completed", "sample pings answered", Count, H),
+    f("sample_lost", "sample pings lost", Count, L),
+    f("sample_avg_us", "sample ping avg", Us, L),
+    f("sample_min_us", "sample ping min", Us, L),
+    f("sample_p50_us", "sample ping p50", Us, L),
+    f("sample_p99_us", "sample ping p99", Us, L),
+    f("sample_max_us", "sample ping max", Us, L),
+];
+
 /// Keys that describe the setup rather than measure it.
 #[cfg(test)]
 pub const KNOB_KEYS: &[&str] = &[
@@ -172,6 +196,8 @@ pub const KNOB_KEYS: &[&str] = &[
     "payload_bytes",
     "clients",
     "msgs_per_client",
+    "connections",
+    "sampled",
 ];
 
 /// One compared row.
@@ -303,6 +329,7 @@ fn fmt(unit: Unit, v: f64) -> String {
         Unit::Bytes => report::bytes(v),
         Unit::SignedBytes => report::signed_bytes(v),
         Unit::Rate => report::rate(v),
+        Unit::ConnRate => report::conn_rate(v),
         Unit::MiBps => report::mibps(v),
         Unit::Pct => report::pct(v),
         Unit::Count => report::count(v),
@@ -324,7 +351,7 @@ fn describe(path: &Path, doc: &Value) -> String {
     let s = |v: &Value| v.as_str().unwrap_or("?").to_string();
     let server = match doc["setup"]["target"].as_str() {
         Some(t) => format!("target {t}"),
-        None => "in-process".into(),
+        None => format!("in-process, {} core", s(&doc["setup"]["core"])),
     };
     format!(
         "{} — veltix {} ({}), {}, {} cores, {}, {}",
@@ -416,7 +443,9 @@ fn render(a_path: &Path, a: &Value, b_path: &Path, b: &Value, rows: &[Row], colo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cmd::bench::model::{BurstRun, FpsRun, LatencyRun, MemoryRun, StressRun};
+    use crate::cmd::bench::model::{
+        BurstRun, ConnectionsRun, FpsRun, LatencyRun, MemoryRun, StressRun,
+    };
 
     /// Every numeric field a run writes is a compared figure or a knob.
     #[test]
@@ -434,6 +463,7 @@ mod tests {
             ),
             ("burst", serde_json::to_value(BurstRun::default()).unwrap()),
             ("stress", serde_json::to_value(StressRun::default()).unwrap()),
+            ("connections", serde_json::to_value(ConnectionsRun::default()).unwrap()),
         ];
         for (scenario, v) in samples {
             let figures = SCENARIOS.iter().find(|s| s.0 == scenario).unwrap().3;

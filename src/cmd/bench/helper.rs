@@ -9,6 +9,8 @@
 //! | (start) | `ready N` once N clients completed their handshake |
 //! | `open K` | `ready TOTAL` after K more clients |
 //! | `fps RATE_HZ DURATION_MS` | `result {json}`: an FPS simulation over all clients |
+//! | `raw-open N` | `ready TOTAL` after N more raw idle connections (see `idle`) |
+//! | `raw-ping K TIMEOUT_MS` | `pings {json}`: K of the raw connections pinged |
 //! | `close` | `closed` after every client disconnected; then it exits |
 //!
 //! Any failure is one `error MESSAGE` line, then exit status 1. End of
@@ -26,6 +28,7 @@ use indicatif::ProgressBar;
 use veltix::Client;
 
 use super::endpoint::{Arrivals, Ctx};
+use super::idle::Pool;
 use super::{fps, HelperArgs};
 use crate::cli::ConnArgs;
 
@@ -222,6 +225,7 @@ fn serve_inner(args: &HelperArgs) -> anyhow::Result<()> {
         Ok(())
     };
     open(&mut clients, args.clients)?;
+    let mut pool: Option<Pool> = None;
     say(&format!("ready {}", clients.len()));
     for line in std::io::stdin().lock().lines() {
         let line = line.context("cannot read commands")?;
@@ -244,6 +248,21 @@ fn serve_inner(args: &HelperArgs) -> anyhow::Result<()> {
                 }
                 say(&format!("result {}", serde_json::to_string(&sim)?));
             }
+            ["raw-open", n] => {
+                let n: u32 = n.parse().with_context(|| format!("bad count in '{line}'"))?;
+                let p = match &mut pool {
+                    Some(p) => p,
+                    None => pool.insert(Pool::new()?),
+                };
+                say(&format!("ready {}", p.open(&args.addr, n, &args.conn)?));
+            }
+            ["raw-ping", k, ms] => {
+                let k: u32 = k.parse().with_context(|| format!("bad count in '{line}'"))?;
+                let ms: u64 = ms.parse().with_context(|| format!("bad timeout in '{line}'"))?;
+                let p = pool.as_ref().context("raw-ping before raw-open")?;
+                let pings = p.ping(k, Duration::from_millis(ms))?;
+                say(&format!("pings {}", serde_json::to_string(&pings)?));
+            }
             ["close"] => break,
             [] => {}
             _ => bail!("unknown command '{line}'"),
@@ -252,6 +271,7 @@ fn serve_inner(args: &HelperArgs) -> anyhow::Result<()> {
     for c in &clients {
         c.disconnect();
     }
+    drop(pool);
     say("closed");
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! What machine ran the benchmark, and the process's resident memory.
+//! What machine ran the benchmark, and the process's resident memory,
+//! threads and open-file limit.
 
 use std::collections::HashSet;
 
@@ -93,6 +94,44 @@ pub fn rss_bytes() -> u64 {
     pages * u64::try_from(page).unwrap_or(4096)
 }
 
+/// Hands the allocator's free memory back to the OS (glibc's
+/// `malloc_trim`), so that the next RSS reading counts what is still in
+/// use. False where there is no such call.
+pub fn trim_allocator() -> bool {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: malloc_trim has no preconditions.
+        unsafe { libc::malloc_trim(0) };
+        true
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        false
+    }
+}
+
+/// Threads of this process (`Threads:` of /proc/self/status; 0 if unknown).
+pub fn thread_count() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status.lines().find_map(|l| field(l, "Threads")).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+/// This process's soft and hard limits on open files (RLIMIT_NOFILE;
+/// `u64::MAX` for unlimited).
+pub fn open_file_limits() -> Option<(u64, u64)> {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes into a valid pointer to a local struct.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0;
+    let v = |x: libc::rlim_t| if x == libc::RLIM_INFINITY { u64::MAX } else { x };
+    ok.then(|| (v(lim.rlim_cur), v(lim.rlim_max)))
+}
+
+/// Files this process has open (entries of /proc/self/fd).
+pub fn open_files() -> Option<u64> {
+    // The directory handle itself is one of the entries.
+    Some(std::fs::read_dir("/proc/self/fd").ok()?.count().saturating_sub(1) as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +152,9 @@ mod tests {
         assert!(m.logical_cores >= 1);
         assert!(!m.kernel.is_empty());
         assert!(rss_bytes() > 0);
+        assert!(thread_count() >= 1);
+        let (soft, hard) = open_file_limits().unwrap();
+        assert!(soft <= hard);
+        assert!(open_files().is_some());
     }
 }

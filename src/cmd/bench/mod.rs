@@ -1,11 +1,13 @@
 //! `veltix bench`: memory, latency, FPS, burst and stress scenarios against
 //! an in-process server (or an external `--target`), each beside a raw-TCP
-//! baseline, with a results table, a JSON document and `--compare`.
+//! baseline, with a results table, a JSON document and `--compare`; and,
+//! on request, a connections scenario (thousands of idle connections).
 //!
 //! One file per scenario; `endpoint` is what they talk to, `raw` the
-//! baseline, `helper` the client process of the memory and FPS scenarios,
-//! `model` the JSON document, `report` the tables, `compare` the diff of
-//! two saved documents, `machine` the hardware and RSS probes.
+//! baseline, `helper` the client process of the memory, FPS and
+//! connections scenarios (`idle` its raw idle connections), `model` the
+//! JSON document, `report` the tables, `compare` the diff of two saved
+//! documents, `machine` the hardware, RSS and limit probes.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,9 +20,11 @@ use crate::cli::{parse_addr, parse_duration, ConnArgs, GlobalArgs};
 
 mod burst;
 mod compare;
+mod connections;
 mod endpoint;
 mod fps;
 mod helper;
+mod idle;
 mod latency;
 mod machine;
 mod memory;
@@ -41,6 +45,8 @@ Examples:
   veltix bench --only burst stress --runs 5     median of 5 runs, with min-max
   veltix bench --target 127.0.0.1:8080          against an echo server
   veltix bench --compare before.json after.json ratios of two saved runs
+  veltix bench --only connections --core poll   10,000 idle connections
+  veltix bench --only connections --conn-count 2000 --core threads
 
 Build with --release for meaningful figures. Delivery is counted by the
 receiving side: the in-process server, or, with --target, the echoes.";
@@ -49,7 +55,8 @@ receiving side: the in-process server, or, with --target, the echoes.";
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = EXAMPLES)]
 pub struct Args {
-    /// Scenarios to run (default: all), in this order: memory, latency, fps, burst, stress.
+    /// Scenarios to run (default: all but connections), in this order: memory, latency, fps,
+    /// burst, stress, connections.
     #[arg(long, value_enum, num_args = 1.., value_name = "SCENARIO")]
     pub only: Vec<Scenario>,
 
@@ -147,6 +154,14 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 10, help_heading = "Memory", value_parser = clap::value_parser!(u32).range(1..=5_000))]
     pub memory_detail: u32,
 
+    /// Idle connections to open (each is an open file in both processes).
+    #[arg(long, value_name = "N", default_value_t = 10_000, help_heading = "Connections", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub conn_count: u32,
+
+    /// Connections pinged, one at a time, once all are open (each allowed --latency-timeout).
+    #[arg(long, value_name = "N", default_value_t = 100, help_heading = "Connections", value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub conn_sample: u32,
+
     #[command(flatten)]
     pub conn: ConnArgs,
 }
@@ -183,6 +198,9 @@ pub enum Scenario {
     Burst,
     /// Many clients sending at once.
     Stress,
+    /// Many idle connections: server RSS per connection, connect rate, sample
+    /// pings (not in the default set).
+    Connections,
 }
 
 impl Scenario {
@@ -193,7 +211,20 @@ impl Scenario {
             Scenario::Fps => "fps",
             Scenario::Burst => "burst",
             Scenario::Stress => "stress",
+            Scenario::Connections => "connections",
         }
+    }
+
+    /// Whether a run without `--only` includes it. The connections
+    /// scenario takes seconds and ten thousand open files: only on request.
+    fn in_default_set(self) -> bool {
+        self != Scenario::Connections
+    }
+
+    /// Whether it measures the in-process server's memory (skipped with
+    /// `--target`).
+    fn needs_local_server(self) -> bool {
+        matches!(self, Scenario::Memory | Scenario::Connections)
     }
 }
 
@@ -209,8 +240,11 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         args.memory_detail,
         args.memory_clients
     );
-    let mut scenarios =
-        if args.only.is_empty() { Scenario::value_variants().to_vec() } else { args.only.clone() };
+    let mut scenarios = if args.only.is_empty() {
+        Scenario::value_variants().iter().copied().filter(|s| s.in_default_set()).collect()
+    } else {
+        args.only.clone()
+    };
     scenarios.sort();
     scenarios.dedup();
 
@@ -222,11 +256,14 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         baseline: !args.no_baseline,
     };
     let mut doc = new_document(&args, &ctx, &scenarios);
-    if args.target.is_some() && scenarios.contains(&Scenario::Memory) {
-        doc.notes.push(
-            "memory: skipped with --target (it measures the RSS of the in-process server)".into(),
-        );
-        scenarios.retain(|&s| s != Scenario::Memory);
+    if args.target.is_some() {
+        for s in scenarios.iter().filter(|s| s.needs_local_server()) {
+            doc.notes.push(format!(
+                "{}: skipped with --target (it measures the RSS of the in-process server)",
+                s.name()
+            ));
+        }
+        scenarios.retain(|s| !s.needs_local_server());
     }
     for n in &doc.notes {
         eprintln!("note: {n}");
@@ -294,6 +331,14 @@ fn run_scenario(s: Scenario, args: &Args, ctx: &Ctx, doc: &mut Document) -> anyh
         Scenario::Stress => {
             let k = stress::Knobs { clients: args.stress_clients, msgs: args.stress_msgs };
             r.stress = Some(measure(args, "stress", |l| stress::run(ctx, &k, l))?);
+        }
+        Scenario::Connections => {
+            let k = connections::Knobs {
+                count: args.conn_count,
+                sample: args.conn_sample,
+                timeout: args.latency_timeout,
+            };
+            r.connections = Some(measure(args, "connections", |l| connections::run(ctx, &k, l))?);
         }
     }
     Ok(())
@@ -365,6 +410,8 @@ fn new_document(args: &Args, ctx: &Ctx, scenarios: &[Scenario]) -> Document {
             stress_msgs_per_client: args.stress_msgs,
             memory_clients: args.memory_clients,
             memory_detail_clients: args.memory_detail,
+            connections_count: args.conn_count,
+            connections_sample: args.conn_sample,
             conn: ConnKnobs {
                 protocol_version: c.protocol_version.clone(),
                 max_message_size_bytes: c.max_message_size,

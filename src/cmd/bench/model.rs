@@ -3,8 +3,9 @@
 //! Every figure carries its unit in its name: `_us` microseconds, `_s`
 //! seconds, `_bytes` bytes, `_msgs_per_s` messages per second,
 //! `_mib_per_s` MiB (2^20 bytes) per second, `_pct` percent (0–100),
-//! `_hz` per second. Counts have no suffix. Ratios (`efficiency`,
-//! `fairness_jain`) are plain fractions where 1.0 is the ideal.
+//! `_hz` per second, `conns_per_s` connections per second. Counts have
+//! no suffix. Ratios (`efficiency`, `fairness_jain`) are plain fractions
+//! where 1.0 is the ideal.
 //! docs/bench-json.md describes every field; keep the two in step.
 
 use serde::de::DeserializeOwned;
@@ -83,7 +84,7 @@ pub struct Setup {
     pub server: String,
     /// The `--target` address, if any.
     pub target: Option<String>,
-    /// The in-process server's socket core (`threads`).
+    /// The in-process server's socket core (`threads` or `poll`).
     pub core: String,
 }
 
@@ -145,6 +146,12 @@ pub struct Knobs {
     pub memory_clients: u32,
     /// Clients connected one by one to measure the per-client cost.
     pub memory_detail_clients: u32,
+    /// Idle connections of the connections scenario.
+    #[serde(default)]
+    pub connections_count: u32,
+    /// Of those, how many are pinged once all are open.
+    #[serde(default)]
+    pub connections_sample: u32,
     /// Connection settings.
     pub conn: ConnKnobs,
 }
@@ -164,6 +171,9 @@ pub struct Results {
     pub burst: Option<Record<BurstRun>>,
     /// Many clients sending at once.
     pub stress: Option<Record<StressRun>>,
+    /// Many idle connections (only with `--only connections`).
+    #[serde(default)]
+    pub connections: Option<Record<ConnectionsRun>>,
 }
 
 /// The runs of one scenario and their figure-by-figure median, min and max.
@@ -439,6 +449,57 @@ pub struct StressRun {
     pub raw: Option<StressFigures>,
     /// veltix aggregate_msgs_per_s / raw aggregate_msgs_per_s.
     pub efficiency: Option<f64>,
+}
+
+/// The connections scenario: many idle connections to the in-process
+/// server, opened from raw sockets in the helper process. RSS and threads
+/// are the bench process's, which holds the server.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ConnectionsRun {
+    /// Connections opened.
+    pub connections: u32,
+    /// Connections pinged once all were open.
+    pub sampled: u32,
+    /// RSS with the server listening and no client.
+    pub idle_rss_bytes: u64,
+    /// RSS with every connection established.
+    pub connected_rss_bytes: u64,
+    /// (connected − idle RSS) / connections.
+    pub per_conn_bytes: f64,
+    /// RSS once every connection closed and the server saw it.
+    pub after_teardown_rss_bytes: u64,
+    /// after teardown − idle RSS.
+    pub teardown_delta_bytes: i64,
+    /// RSS after teardown once the allocator handed its free memory back
+    /// to the OS (glibc's `malloc_trim`); null where there is no such call.
+    pub after_trim_rss_bytes: Option<u64>,
+    /// Threads of the server's process with no client.
+    pub idle_threads: u64,
+    /// Threads of the server's process with every connection established.
+    pub connected_threads: u64,
+    /// Threads of the server's process after teardown, once their number
+    /// has settled.
+    pub after_teardown_threads: u64,
+    /// From the helper starting to connect until the server counted them all.
+    pub connect_s: f64,
+    /// connections / connect time.
+    pub conns_per_s: f64,
+    /// From the helper closing them until the server counted none.
+    pub teardown_s: f64,
+    /// Sample pings answered in time.
+    pub sample_completed: u64,
+    /// Sample pings not answered in time.
+    pub sample_lost: u64,
+    /// Mean round trip of the sample pings.
+    pub sample_avg_us: f64,
+    /// Fastest.
+    pub sample_min_us: f64,
+    /// Median (nearest rank).
+    pub sample_p50_us: f64,
+    /// 99th percentile (nearest rank).
+    pub sample_p99_us: f64,
+    /// Slowest.
+    pub sample_max_us: f64,
 }
 
 /// Builds the record of a scenario's runs: each numeric figure's median,

@@ -27,6 +27,9 @@ pub fn render(doc: &Document, color: bool) -> String {
     if let Some(rec) = &r.stress {
         stress(&mut out, rec, &st);
     }
+    if let Some(rec) = &r.connections {
+        connections(&mut out, rec, &doc.setup.core, &st);
+    }
     for n in &doc.notes {
         let _ = writeln!(out, "{}", st.dim(&format!("note: {n}")));
     }
@@ -449,6 +452,72 @@ fn stress(out: &mut String, rec: &Record<super::model::StressRun>, st: &Style) {
     loss_warning(out, st, rec, |r| r.figures.lost, |r| r.figures.sent + r.figures.send_errors);
 }
 
+fn connections(
+    out: &mut String,
+    rec: &Record<super::model::ConnectionsRun>,
+    core: &str,
+    st: &Style,
+) {
+    use super::model::ConnectionsRun as R;
+    let m = &rec.median;
+    section(
+        out,
+        st,
+        "CONNECTIONS",
+        &format!(
+            "{} idle connections to the in-process server ({core} core), raw sockets in a helper \
+             process; {} of them pinged",
+            group(u64::from(m.connections)),
+            group(u64::from(m.sampled))
+        ),
+    );
+    let mut t = Table::new(&["", ""]);
+    let mut row = |label: String, get: fn(&R) -> f64, fmt: fn(f64) -> String| {
+        t.row(vec![label, cell(rec, |r| Some(get(r)), fmt)]);
+    };
+    let n = group(u64::from(m.connections));
+    row("idle server RSS".into(), |r| r.idle_rss_bytes as f64, bytes);
+    row(format!("with {n} connections"), |r| r.connected_rss_bytes as f64, bytes);
+    row("  per connection".into(), |r| r.per_conn_bytes, signed_bytes);
+    row("after every connection closed".into(), |r| r.after_teardown_rss_bytes as f64, bytes);
+    row("  delta (vs idle)".into(), |r| r.teardown_delta_bytes as f64, signed_bytes);
+    if m.after_trim_rss_bytes.is_some() {
+        t.row(vec![
+            "  after malloc_trim".into(),
+            cell(rec, |r| r.after_trim_rss_bytes.map(|b| b as f64), bytes),
+        ]);
+    }
+    let mut row = |label: String, get: fn(&R) -> f64, fmt: fn(f64) -> String| {
+        t.row(vec![label, cell(rec, |r| Some(get(r)), fmt)]);
+    };
+    row("server threads, idle".into(), |r| r.idle_threads as f64, count);
+    row(format!("  with {n} connections"), |r| r.connected_threads as f64, count);
+    row("  after every connection closed".into(), |r| r.after_teardown_threads as f64, count);
+    row("connect all".into(), |r| r.connect_s, secs);
+    row("  rate".into(), |r| r.conns_per_s, conn_rate);
+    row("close all".into(), |r| r.teardown_s, secs);
+    row("sample pings answered".into(), |r| r.sample_completed as f64, count);
+    row("  lost".into(), |r| r.sample_lost as f64, count);
+    row("  avg".into(), |r| r.sample_avg_us, us);
+    row("  min".into(), |r| r.sample_min_us, us);
+    row("  p50".into(), |r| r.sample_p50_us, us);
+    row("  p99".into(), |r| r.sample_p99_us, us);
+    row("  max".into(), |r| r.sample_max_us, us);
+    t.render(out, st);
+    let worst = rec.runs.iter().map(|r| r.sample_lost).max().unwrap_or(0);
+    if worst > 0 {
+        let _ = writeln!(
+            out,
+            "  {}",
+            st.yellow(&format!(
+                "⚠ {} of {} sample pings were not answered",
+                group(worst),
+                group(u64::from(m.sampled))
+            ))
+        );
+    }
+}
+
 fn summary(out: &mut String, doc: &Document, st: &Style) {
     let r = &doc.results;
     let mut rows: Vec<(String, String)> = Vec::new();
@@ -503,6 +572,24 @@ fn summary(out: &mut String, doc: &Document, st: &Style) {
         if let Some(e) = m.efficiency {
             rows.push(("  vs raw TCP".into(), format!("{:.0}%", e * 100.0)));
         }
+    }
+    if let Some(m) = r.connections.as_ref().map(|x| &x.median) {
+        rows.push((
+            format!("{} connections ({} core)", group(u64::from(m.connections)), doc.setup.core),
+            format!(
+                "{}, {} each",
+                bytes(m.connected_rss_bytes as f64),
+                signed_bytes(m.per_conn_bytes)
+            ),
+        ));
+        rows.push((
+            "  connect all".into(),
+            format!("{} ({})", secs(m.connect_s), conn_rate(m.conns_per_s)),
+        ));
+        rows.push((
+            format!("  ping {} of them p50 / p99", group(u64::from(m.sampled))),
+            format!("{} / {}", us(m.sample_p50_us), us(m.sample_p99_us)),
+        ));
     }
     if rows.is_empty() {
         return;
@@ -582,6 +669,11 @@ pub fn signed_bytes(v: f64) -> String {
 /// Messages per second.
 pub fn rate(v: f64) -> String {
     format!("{} msg/s", group(v.round().max(0.0) as u64))
+}
+
+/// Connections per second.
+pub fn conn_rate(v: f64) -> String {
+    format!("{} conn/s", group(v.round().max(0.0) as u64))
 }
 
 /// MiB per second.
