@@ -195,7 +195,7 @@ Register-ArgumentCompleter -Native -CommandName 'veltix' -ScriptBlock {
             break
         }
         'veltix;bench' {
-            [CompletionResult]::new('--only', '--only', [CompletionResultType]::ParameterName, 'Scenarios to run (default: all), in this order: memory, latency, fps, burst, stress')
+            [CompletionResult]::new('--only', '--only', [CompletionResultType]::ParameterName, 'Scenarios to run (default: all but connections), in this order: memory, latency, fps, burst, stress, connections')
             [CompletionResult]::new('--target', '--target', [CompletionResultType]::ParameterName, 'Run against an external echo server instead of the in-process one; delivery is counted from the echoes (memory is skipped)')
             [CompletionResult]::new('--save', '--save', [CompletionResultType]::ParameterName, 'Write the result document to FILE (after every scenario)')
             [CompletionResult]::new('--compare', '--compare', [CompletionResultType]::ParameterName, 'Compare two saved result documents: B / A for every figure')
@@ -216,6 +216,8 @@ Register-ArgumentCompleter -Native -CommandName 'veltix' -ScriptBlock {
             [CompletionResult]::new('--stress-msgs', '--stress-msgs', [CompletionResultType]::ParameterName, 'Messages each client sends')
             [CompletionResult]::new('--memory-clients', '--memory-clients', [CompletionResultType]::ParameterName, 'Clients connected at the end of the memory scenario')
             [CompletionResult]::new('--memory-detail', '--memory-detail', [CompletionResultType]::ParameterName, 'Clients connected one at a time to measure the cost of each')
+            [CompletionResult]::new('--conn-count', '--conn-count', [CompletionResultType]::ParameterName, 'Idle connections to open (each is an open file in both processes)')
+            [CompletionResult]::new('--conn-sample', '--conn-sample', [CompletionResultType]::ParameterName, 'Connections pinged, one at a time, once all are open (each allowed --latency-timeout)')
             [CompletionResult]::new('--protocol-version', '--protocol-version', [CompletionResultType]::ParameterName, 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match)')
             [CompletionResult]::new('--max-message-size', '--max-message-size', [CompletionResultType]::ParameterName, 'Largest frame accepted, header included: bytes or 512K, 10M, 1G')
             [CompletionResult]::new('--performance-mode', '--performance-mode', [CompletionResultType]::ParameterName, 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)')

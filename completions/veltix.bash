@@ -131,14 +131,14 @@ _veltix() {
             return 0
             ;;
         veltix__subcmd__bench)
-            opts="-v -q -h -V --only --target --json --save --compare --runs --warmup --no-baseline --drain-timeout --latency-iterations --latency-warmup --latency-timeout --fps-players --fps-tick-rate --fps-duration --fps2-players --fps2-tick-rate --burst-count --burst-payload --stress-clients --stress-msgs --memory-clients --memory-detail --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
+            opts="-v -q -h -V --only --target --json --save --compare --runs --warmup --no-baseline --drain-timeout --latency-iterations --latency-warmup --latency-timeout --fps-players --fps-tick-rate --fps-duration --fps2-players --fps2-tick-rate --burst-count --burst-payload --stress-clients --stress-msgs --memory-clients --memory-detail --conn-count --conn-sample --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --only)
-                    COMPREPLY=($(compgen -W "memory latency fps burst stress" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "memory latency fps burst stress connections" -- "${cur}"))
                     return 0
                     ;;
                 --target)
@@ -218,6 +218,14 @@ _veltix() {
                     return 0
                     ;;
                 --memory-detail)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --conn-count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --conn-sample)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

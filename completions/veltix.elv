@@ -187,7 +187,7 @@ set edit:completion:arg-completer[veltix] = {|@words|
             cand --version 'Print version'
         }
         &'veltix;bench'= {
-            cand --only 'Scenarios to run (default: all), in this order: memory, latency, fps, burst, stress'
+            cand --only 'Scenarios to run (default: all but connections), in this order: memory, latency, fps, burst, stress, connections'
             cand --target 'Run against an external echo server instead of the in-process one; delivery is counted from the echoes (memory is skipped)'
             cand --save 'Write the result document to FILE (after every scenario)'
             cand --compare 'Compare two saved result documents: B / A for every figure'
@@ -208,6 +208,8 @@ set edit:completion:arg-completer[veltix] = {|@words|
             cand --stress-msgs 'Messages each client sends'
             cand --memory-clients 'Clients connected at the end of the memory scenario'
             cand --memory-detail 'Clients connected one at a time to measure the cost of each'
+            cand --conn-count 'Idle connections to open (each is an open file in both processes)'
+            cand --conn-sample 'Connections pinged, one at a time, once all are open (each allowed --latency-timeout)'
             cand --protocol-version 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match)'
             cand --max-message-size 'Largest frame accepted, header included: bytes or 512K, 10M, 1G'
             cand --performance-mode 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)'

@@ -214,11 +214,12 @@ complete -c veltix -n "__fish_veltix_using_subcommand ping" -s v -l verbose -d '
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -s q -l quiet -d 'Less log output (-q: errors only, -qq: nothing)'
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -s V -l version -d 'Print version'
-complete -c veltix -n "__fish_veltix_using_subcommand bench" -l only -d 'Scenarios to run (default: all), in this order: memory, latency, fps, burst, stress' -r -f -a "memory\t'Server RSS: idle, per client, with all clients, after teardown'
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l only -d 'Scenarios to run (default: all but connections), in this order: memory, latency, fps, burst, stress, connections' -r -f -a "memory\t'Server RSS: idle, per client, with all clients, after teardown'
 latency\t'Ping round trips'
 fps\t'Game-server traffic at a fixed tick rate (two settings)'
 burst\t'One client sending as fast as it can'
-stress\t'Many clients sending at once'"
+stress\t'Many clients sending at once'
+connections\t'Many idle connections: server RSS per connection, connect rate, sample pings (not in the default set)'"
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l target -d 'Run against an external echo server instead of the in-process one; delivery is counted from the echoes (memory is skipped)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l save -d 'Write the result document to FILE (after every scenario)' -r -F
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l compare -d 'Compare two saved result documents: B / A for every figure' -r -F
@@ -239,6 +240,8 @@ complete -c veltix -n "__fish_veltix_using_subcommand bench" -l stress-clients -
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l stress-msgs -d 'Messages each client sends' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l memory-clients -d 'Clients connected at the end of the memory scenario' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l memory-detail -d 'Clients connected one at a time to measure the cost of each' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l conn-count -d 'Idle connections to open (each is an open file in both processes)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l conn-sample -d 'Connections pinged, one at a time, once all are open (each allowed --latency-timeout)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l protocol-version -d 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l max-message-size -d 'Largest frame accepted, header included: bytes or 512K, 10M, 1G' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l performance-mode -d 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)' -r -f -a "low\t''
