@@ -57,7 +57,6 @@ pub(crate) struct Inner {
     conn_cfg: Arc<ConnConfig>,
     local_addr: SocketAddr,
     conns: RwLock<HashMap<u64, Arc<Conn>>>,
-    readers: Mutex<Vec<JoinHandle<()>>>,
     handlers: Handlers<ServerDisconnectFn>,
     pool: Pool,
     /// The poll core's I/O threads, when the config asks for it.
@@ -182,7 +181,6 @@ impl Server {
             cfg,
             local_addr,
             conns: RwLock::new(HashMap::new()),
-            readers: Mutex::new(Vec::new()),
             handlers,
             closing: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
@@ -321,13 +319,6 @@ impl Server {
         {
             std::thread::sleep(Duration::from_millis(2));
         }
-        let me = std::thread::current().id();
-        let readers: Vec<_> = lock(&self.inner.readers).drain(..).collect();
-        for h in readers {
-            if h.thread().id() != me {
-                let _ = h.join();
-            }
-        }
         if let Some(core) = &self.inner.poll {
             core.shutdown();
         }
@@ -458,7 +449,6 @@ fn accept_loop(inner: &Arc<Inner>, listener: &TcpListener) {
                 continue;
             }
         };
-        reap_readers(inner);
         if let Some(max) = inner.cfg.max_connections {
             let live = inner.conns.read().unwrap_or_else(|e| e.into_inner()).len();
             if live >= max {
@@ -483,7 +473,9 @@ fn accept_loop(inner: &Arc<Inner>, listener: &TcpListener) {
         let started = match &inner.poll {
             Some(core) => core.add(conn.clone(), decoder, proto, inner.clone(), None),
             None => threads::spawn_reader(conn.clone(), decoder, proto, inner.clone())
-                .map(|h| lock(&inner.readers).push(h)),
+                // Detached: its stack is freed as soon as it ends; shutdown
+                // waits for every connection's end instead of joining.
+                .map(drop),
         };
         match started {
             Ok(()) => {}
@@ -492,19 +484,6 @@ fn accept_loop(inner: &Arc<Inner>, listener: &TcpListener) {
                 conn.close_err("no reader thread");
                 inner.conns.write().unwrap_or_else(|e| e.into_inner()).remove(&id);
             }
-        }
-    }
-}
-
-/// Joins reader threads that have finished, so the list does not grow.
-fn reap_readers(inner: &Inner) {
-    let mut readers = lock(&inner.readers);
-    let mut i = 0;
-    while i < readers.len() {
-        if readers[i].is_finished() {
-            let _ = readers.swap_remove(i).join();
-        } else {
-            i += 1;
         }
     }
 }
@@ -553,7 +532,6 @@ impl Session for Inner {
     }
 
     fn ended(&self, conn: &Arc<Conn>, reason: EndReason) {
-        self.conns.write().unwrap_or_else(|e| e.into_inner()).remove(&conn.id);
         let s = conn.stats();
         self.ended_in.fetch_add(s.frames_in, Ordering::Relaxed);
         self.ended_out.fetch_add(s.frames_out, Ordering::Relaxed);
@@ -563,13 +541,16 @@ impl Session for Inner {
                 conn.peer,
                 reason.message
             );
-            return;
+        } else {
+            log::info!("client {} ({}) disconnected: {}", conn.id, conn.peer, reason.message);
+            if let Some(f) = handlers::read(&self.handlers.on_disconnect) {
+                let peer = Peer { conn: conn.clone() };
+                self.pool.submit(&conn.mailbox, Box::new(move || f(&peer, &reason)));
+            }
+            self.pool.close_mailbox(&conn.mailbox);
         }
-        log::info!("client {} ({}) disconnected: {}", conn.id, conn.peer, reason.message);
-        if let Some(f) = handlers::read(&self.handlers.on_disconnect) {
-            let peer = Peer { conn: conn.clone() };
-            self.pool.submit(&conn.mailbox, Box::new(move || f(&peer, &reason)));
-        }
-        self.pool.close_mailbox(&conn.mailbox);
+        // Last: shutdown waits for the map to empty, and the disconnect
+        // callback must be queued by then.
+        self.conns.write().unwrap_or_else(|e| e.into_inner()).remove(&conn.id);
     }
 }
