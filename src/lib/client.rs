@@ -504,7 +504,7 @@ pub(crate) fn client_handshake(stream: &TcpStream, cfg: &ConnConfig) -> Result<(
     // A bad frame where the HELLO should be is a failed handshake, not a
     // fault of an established connection.
     handshake_inner(stream, cfg).map_err(|e| match e {
-        Error::Protocol(p) => Error::Handshake(p),
+        Error::Protocol(p) => Error::Handshake(Box::new(p)),
         e => e,
     })
 }

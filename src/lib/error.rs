@@ -130,7 +130,7 @@ pub enum Error {
     /// The handshake failed: the peer sent no valid HELLO, or a version we
     /// do not speak.
     #[error("handshake failed: {0}")]
-    Handshake(ProtocolError),
+    Handshake(Box<ProtocolError>),
     /// The server refused the connection (for example: too many clients).
     #[error("server refused the connection: {0}")]
     Refused(String),
