@@ -103,6 +103,28 @@ pub fn decoder_whole(data: &[u8]) {
         drain(&mut dec, &mut events);
         check_events(data, limit, &events, &dec);
 
+        // next_ref: the same frames, borrowed.
+        let mut dec = Decoder::new(limit);
+        dec.push(data);
+        for event in &events {
+            match (dec.next_ref(), event) {
+                (Ok(Some(f)), Event::Frame(raw)) => {
+                    assert_eq!(
+                        (f.offset, f.header, f.payload),
+                        (raw.offset, raw.header, &raw.payload[..])
+                    );
+                    assert_eq!(f.crc_ok(), raw.crc_ok());
+                    assert_eq!(f.verify(), raw.clone().into_frame().map(|_| ()));
+                    assert_eq!(f.to_frame().payload, raw.payload);
+                }
+                (Err(e), Event::Error(expected)) => assert_eq!(&e, expected),
+                (got, expected) => panic!("next_ref gave {got:?}, next_raw {expected:?}"),
+            }
+        }
+        if !matches!(events.last(), Some(Event::Error(_))) {
+            assert!(matches!(dec.next_ref(), Ok(None)));
+        }
+
         // next_frame: the same frames, a CRC mismatch reported once each.
         let mut dec = Decoder::new(limit);
         dec.push(data);

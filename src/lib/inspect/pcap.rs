@@ -249,8 +249,15 @@ pub fn read(data: &[u8], port: Option<u16>) -> Result<Capture, CaptureError> {
     let mut builder = Builder::new(port);
     let mut legacy: Option<Linktype> = None;
     let mut interfaces: Vec<Linktype> = Vec::new();
+    // The byte order of the current pcapng section, once one has begun.
+    let mut section: Option<bool> = None;
     let mut consumed = 0usize;
     loop {
+        if let Some(big_endian) = section {
+            if is_short_process_block(&data[consumed.min(data.len())..], big_endian) {
+                return Err(CaptureError::Malformed { offset: consumed, reason: "Verify".into() });
+            }
+        }
         match reader.next() {
             Ok((len, block)) => {
                 match block {
@@ -258,7 +265,10 @@ pub fn read(data: &[u8], port: Option<u16>) -> Result<Capture, CaptureError> {
                     PcapBlockOwned::Legacy(b) => {
                         builder.packet(legacy.unwrap_or(Linktype::ETHERNET), b.data)
                     }
-                    PcapBlockOwned::NG(Block::SectionHeader(_)) => interfaces.clear(),
+                    PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
+                        section = Some(shb.big_endian());
+                        interfaces.clear()
+                    }
                     PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
                         interfaces.push(idb.linktype)
                     }
@@ -293,6 +303,21 @@ pub fn read(data: &[u8], port: Option<u16>) -> Result<Capture, CaptureError> {
         }
     }
     Ok(builder.finish())
+}
+
+/// Whether `block` starts with a pcapng Process Information Block whose
+/// total length is below the 12 bytes of any block's framing.
+///
+/// pcap-parser 0.16 subtracts 12 from that length unchecked: a panic with
+/// overflow checks on, a bogus 4 GiB block without. Every other block type
+/// checks its minimum length first and fails with `Verify`, so such a
+/// block is rejected here the same way, before the parser sees it.
+fn is_short_process_block(block: &[u8], big_endian: bool) -> bool {
+    let word = |at: usize| {
+        let b: [u8; 4] = block.get(at..at + 4)?.try_into().ok()?;
+        Some(if big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) })
+    };
+    matches!((word(0), word(4)), (Some(pcap_parser::PIB_MAGIC), Some(len)) if len < 12)
 }
 
 /// Collects the segments of a capture, packet by packet.
@@ -594,6 +619,21 @@ mod tests {
         assert_eq!(read(b"hello world, this is text", None), Err(CaptureError::NotACapture));
         assert!(!is_capture(b"\xd4\xc3\xb2"));
         assert!(is_capture(b"\xd4\xc3\xb2\xa1"));
+    }
+
+    #[test]
+    fn a_block_shorter_than_its_framing_is_malformed() {
+        // Found by fuzzing: a Process Information Block 5 bytes long, after
+        // a section header; little- and big-endian.
+        let le = b"\x0a\x0d\x0d\x0a\x1c\0\0\0\x4d\x3c\x2b\x1a\x01\0\0\0\xff\xff\xff\xff\xff\xff\xff\xff\x1c\0\0\0\
+                   \x01\0\0\x80\x05\0\0\0\xa0\x41\xd4\0";
+        let be = b"\x0a\x0d\x0d\x0a\0\0\0\x1c\x1a\x2b\x3c\x4d\0\x01\0\0\xff\xff\xff\xff\xff\xff\xff\xff\0\0\0\x1c\
+                   \x80\0\0\x01\0\0\0\x05\xa0\x41\xd4\0";
+        for capture in [&le[..], &be[..]] {
+            let err = read(capture, None).unwrap_err();
+            assert_eq!(err, CaptureError::Malformed { offset: 28, reason: "Verify".into() });
+            assert_eq!(err.to_string(), "malformed block at byte 28 (Verify)");
+        }
     }
 
     #[test]
