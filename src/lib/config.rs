@@ -102,8 +102,11 @@ pub struct ConnConfig {
     pub performance_mode: PerformanceMode,
     /// Worker threads that run callbacks. Default 4.
     pub max_workers: usize,
-    /// Bytes that may wait in one connection's outbound queue before the
-    /// peer is judged too slow and disconnected. Default 16 MiB.
+    /// Bytes that may wait in one connection's outbound queue. On a server,
+    /// a peer over it is judged too slow a reader and disconnected (one slow
+    /// client must not stall or bloat the server); on a client, `send`
+    /// waits for room instead (back-pressure, like a blocking socket).
+    /// Default 16 MiB.
     pub max_outbound_bytes: usize,
     /// Callback jobs that may wait per connection before its reader stops
     /// reading (TCP back-pressure). Default 4096.

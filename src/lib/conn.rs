@@ -194,8 +194,19 @@ impl Conn {
     pub(crate) fn send_bytes(self: &Arc<Self>, parts: &[&[u8]], frames: u64) -> Result<()> {
         let total: usize = parts.iter().map(|p| p.len()).sum();
         let mut out = lock(&self.out);
-        if out.closed {
-            return Err(Error::Closed(self.close_reason()));
+        loop {
+            if out.closed {
+                return Err(Error::Closed(self.close_reason()));
+            }
+            let over =
+                out.draining && out.buf.len() - out.head + total > self.cfg.max_outbound_bytes;
+            // A client waits for room (back-pressure to its application,
+            // like a blocking socket); a server never waits for one slow
+            // peer, and an I/O thread never waits at all.
+            if !over || self.role == Role::Server || crate::dispatch::never_wait() {
+                break;
+            }
+            out = self.out_cv.wait(out).unwrap_or_else(|e| e.into_inner());
         }
         if !out.draining {
             // Fast path: straight to the kernel, no copy, no hand-off.
@@ -233,7 +244,9 @@ impl Conn {
             }
             return Ok(());
         }
-        if out.buf.len() - out.head + total > self.cfg.max_outbound_bytes {
+        if self.role == Role::Server
+            && out.buf.len() - out.head + total > self.cfg.max_outbound_bytes
+        {
             let queued = out.buf.len() - out.head;
             drop(out);
             let limit = self.cfg.max_outbound_bytes;
@@ -282,7 +295,12 @@ impl Conn {
                     out.head += n;
                     self.counters.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // Progress frees room for senders waiting on it.
+                    drop(out);
+                    self.out_cv.notify_all();
+                    return false;
+                }
                 Err(e) => {
                     drop(out);
                     self.close_err(&format!("write failed: {e}"));
@@ -413,6 +431,8 @@ fn writer_loop(conn: &Conn, mut stream: TcpStream) {
             return;
         }
         conn.counters.bytes_out.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        // Senders waiting for room may go on.
+        conn.out_cv.notify_all();
         // Keep the allocation for the next batch if nothing queued meanwhile.
         let mut out = lock(&conn.out);
         if out.buf.is_empty() && chunk.capacity() <= 1 << 20 {

@@ -22,6 +22,11 @@ thread_local! {
     static NEVER_WAIT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+/// Whether the calling thread must never block (a poll-loop I/O thread).
+pub(crate) fn never_wait() -> bool {
+    NEVER_WAIT.with(|c| c.get())
+}
+
 /// Marks the calling thread as one that must never wait in `submit`.
 pub(crate) fn set_never_wait() {
     NEVER_WAIT.with(|c| c.set(true));
@@ -44,6 +49,10 @@ pub(crate) struct Mailbox {
     state: Mutex<MailboxState>,
     space: Condvar,
     limit: usize,
+    /// A reader that stopped reading because the mailbox was full wants to
+    /// hear when it is half empty again (the poll core).
+    want_space: std::sync::atomic::AtomicBool,
+    on_space: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 impl Mailbox {
@@ -52,12 +61,33 @@ impl Mailbox {
             state: Mutex::new(MailboxState::default()),
             space: Condvar::new(),
             limit: limit.max(1),
+            want_space: std::sync::atomic::AtomicBool::new(false),
+            on_space: std::sync::OnceLock::new(),
         })
     }
 
     /// Jobs waiting.
     pub(crate) fn len(&self) -> usize {
         lock(&self.state).jobs.len()
+    }
+
+    /// Sets what to call when a reader waiting for space may read again.
+    pub(crate) fn set_on_space(&self, f: Box<dyn Fn() + Send + Sync>) {
+        let _ = self.on_space.set(f);
+    }
+
+    /// Asks for `on_space` to be called once the mailbox is half empty.
+    pub(crate) fn want_space(&self) {
+        self.want_space.store(true, Ordering::Release);
+    }
+
+    /// Called by a worker after taking a job.
+    fn taken(&self, left: usize) {
+        if left <= self.limit / 2 && self.want_space.swap(false, Ordering::AcqRel) {
+            if let Some(f) = self.on_space.get() {
+                f();
+            }
+        }
     }
 
     /// Whether the mailbox holds as many jobs as it may.
@@ -193,14 +223,16 @@ fn worker(shared: &PoolShared) {
                     break;
                 }
                 match st.jobs.pop_front() {
-                    Some(j) => j,
+                    Some(j) => (j, st.jobs.len()),
                     None => {
                         st.scheduled = false;
                         break;
                     }
                 }
             };
+            let (job, left) = job;
             mb.space.notify_one();
+            mb.taken(left);
             if catch_unwind(AssertUnwindSafe(job)).is_err() {
                 log::error!("a callback panicked; the connection goes on");
             }

@@ -552,3 +552,29 @@ fn larger_buffers_take_a_burst_in_fewer_reads() {
     assert!(small >= 24, "small: {small} reads");
     assert!(huge < small, "small: {small} reads, huge: {huge} reads");
 }
+
+#[test]
+fn a_client_sending_faster_than_the_server_reads_waits_and_loses_nothing() {
+    // Slow callbacks fill the server's mailbox, the server stops reading,
+    // the kernel buffers fill, and the client's small outbound queue fills:
+    // send must wait for room (not fail, not drop) and every message arrive.
+    let got = Arc::new(AtomicUsize::new(0));
+    let g = got.clone();
+    let mut scfg = cfg();
+    scfg.conn.max_pending_callbacks = 64;
+    let s = Server::builder(scfg)
+        .on_message(move |_, _| {
+            if g.fetch_add(1, Ordering::SeqCst) % 500 == 0 {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+        .start()
+        .unwrap();
+    let c =
+        Client::connect(ccfg(s.local_addr().to_string()).max_outbound_bytes(64 * 1024)).unwrap();
+    let payload = vec![7u8; 1024];
+    for _ in 0..20_000 {
+        c.send(200, &payload).unwrap();
+    }
+    wait_until("every message", || got.load(Ordering::SeqCst) == 20_000);
+}

@@ -32,6 +32,8 @@ const TICK: Duration = Duration::from_millis(100);
 enum Cmd {
     Add(Box<Entry>),
     Drain(Weak<Conn>),
+    /// The connection's callbacks caught up: read it again.
+    Resume(Weak<Conn>),
 }
 
 struct Entry {
@@ -116,6 +118,8 @@ impl PollCore {
         let weak = Arc::downgrade(&conn);
         let waker = io.clone();
         conn.set_drainer(Drainer::Poll(Arc::new(move || waker.send(Cmd::Drain(weak.clone())))));
+        let (weak, waker) = (Arc::downgrade(&conn), io.clone());
+        conn.mailbox.set_on_space(Box::new(move || waker.send(Cmd::Resume(weak.clone()))));
         io.send(Cmd::Add(Box::new(Entry {
             conn,
             decoder,
@@ -219,6 +223,11 @@ fn io_loop(mut poll: Poll, shared: &IoShared) {
                         want_write(&poll, &mut slab, i);
                     }
                 }
+                Cmd::Resume(weak) => {
+                    if let Some(i) = weak.upgrade().and_then(|c| slab.find(&c)) {
+                        on_readable(&poll, &mut slab, i);
+                    }
+                }
             }
         }
         if Instant::now() >= next_tick {
@@ -290,7 +299,13 @@ fn read_all(e: &mut Entry) -> Option<EndReason> {
             return Some(fault(&conn, end));
         }
         if conn.mailbox.is_full() {
+            // Resumed by a Resume command when the callbacks catch up (and
+            // by the tick, should that be missed).
             e.paused = true;
+            conn.mailbox.want_space();
+            if !conn.mailbox.is_full() {
+                continue;
+            }
             return None;
         }
         e.paused = false;
