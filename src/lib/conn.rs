@@ -86,6 +86,8 @@ pub(crate) struct Conn {
     tags: Mutex<HashMap<String, serde_json::Value>>,
     /// The threads core's reading half, which a requester may drive.
     read_side: Mutex<Option<Arc<crate::core::threads::ReadSide>>>,
+    /// The poll core's slot for this connection (usize::MAX: none).
+    pub(crate) poll_token: std::sync::atomic::AtomicUsize,
     /// Who drains the outbound queue when the kernel's buffer is full.
     drainer: std::sync::OnceLock<Drainer>,
     /// The server this connection belongs to (server side only).
@@ -145,6 +147,7 @@ impl Conn {
             tags: Mutex::new(HashMap::new()),
             server: std::sync::OnceLock::new(),
             drainer: std::sync::OnceLock::new(),
+            poll_token: std::sync::atomic::AtomicUsize::new(usize::MAX),
             read_side: Mutex::new(None),
         })
     }

@@ -174,10 +174,12 @@ impl Slab {
         }
         e
     }
+    /// The slot of `conn`, from the token it was given (checked: a slot is
+    /// reused once its connection is gone).
     fn find(&self, conn: &Arc<Conn>) -> Option<usize> {
-        // Tokens are stored nowhere else; a linear search only runs for
-        // drain requests, which are rare (a full kernel buffer).
-        self.entries.iter().position(|e| e.as_ref().is_some_and(|e| Arc::ptr_eq(&e.conn, conn)))
+        let i = conn.poll_token.load(Ordering::Acquire);
+        let e = self.entries.get(i)?.as_ref()?;
+        Arc::ptr_eq(&e.conn, conn).then_some(i)
     }
 }
 
@@ -252,6 +254,7 @@ fn add(poll: &Poll, slab: &mut Slab, e: Entry) {
     let writable = e.conn.wants_write();
     let i = slab.insert(e);
     let entry = slab.entries[i].as_mut().expect("just inserted");
+    entry.conn.poll_token.store(i, Ordering::Release);
     entry.writable = writable;
     if let Err(err) = poll.registry().register(&mut SourceFd(&fd), Token(i), interest(entry)) {
         let end = EndReason::new(EndKind::Error, format!("cannot watch the socket: {err}"));
