@@ -286,20 +286,9 @@ fn mib(kib: Option<u64>) -> String {
     kib.map_or_else(|| "-".into(), |k| format!("{:.1}", k as f64 / 1024.0))
 }
 
-fn raise_open_file_limit() {
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: getrlimit/setrlimit with a valid pointer to a local struct.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
-            lim.rlim_cur = lim.rlim_max;
-            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        }
-    }
-}
-
 fn main() -> ExitCode {
     let a = Arc::new(Args::parse());
-    raise_open_file_limit();
+    veltix::limits::raise_open_file_limit();
     let warmup = a.warmup.unwrap_or((a.duration / 5).min(Duration::from_secs(60)));
     println!(
         "soak: {} clients x {} Hz x {} B to {} for {:?} (warm-up {:?})",

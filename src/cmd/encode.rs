@@ -1,9 +1,7 @@
 //! `veltix encode`: write one frame, for scripts and crafted test input.
 
-use std::hash::{BuildHasher, Hasher};
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use clap::ValueEnum;
@@ -71,7 +69,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode> {
         Some(s) => RequestId::from_hex(s.trim()).with_context(|| {
             format!("--id '{s}' is not a request id: expected 8 hex digits, e.g. a3f21c07")
         })?,
-        None => random_id(),
+        None => RequestId::random(),
     };
     let timestamp = args.timestamp.unwrap_or_else(now_ms);
     let payload = args.payload.read()?;
@@ -95,15 +93,4 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode> {
     };
     written.and_then(|()| out.flush()).context("cannot write to stdout")?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// A request id that differs between runs. Uniqueness is not needed (one
-/// frame per run), so a keyed hash of the time and pid does; std seeds
-/// `RandomState` from the OS.
-fn random_id() -> RequestId {
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    h.write_u128(nanos);
-    h.write_u32(std::process::id());
-    RequestId::from(h.finish() as u32)
 }

@@ -89,16 +89,9 @@ pub(crate) struct Conn {
     /// The poll core's slot for this connection (usize::MAX: none).
     pub(crate) poll_token: std::sync::atomic::AtomicUsize,
     /// Who drains the outbound queue when the kernel's buffer is full.
-    drainer: std::sync::OnceLock<Drainer>,
+    poll_drain: std::sync::OnceLock<Arc<dyn Fn() + Send + Sync>>,
     /// The server this connection belongs to (server side only).
     server: std::sync::OnceLock<std::sync::Weak<crate::server::Inner>>,
-}
-
-/// How a connection's outbound queue gets drained when it is not by a
-/// writer thread started on first need (the `threads` core's way).
-pub(crate) enum Drainer {
-    /// The poll loop that owns the socket (the `poll` core) is asked to.
-    Poll(Arc<dyn Fn() + Send + Sync>),
 }
 
 impl Conn {
@@ -110,9 +103,10 @@ impl Conn {
         *lock(&self.read_side) = None;
     }
 
-    /// Chooses how the queue is drained (default: a writer thread).
-    pub(crate) fn set_drainer(&self, d: Drainer) {
-        let _ = self.drainer.set(d);
+    /// Has the poll loop that owns the socket drain the queue (by calling
+    /// `wake`), instead of a writer thread started on first need.
+    pub(crate) fn set_poll_drain(&self, wake: Arc<dyn Fn() + Send + Sync>) {
+        let _ = self.poll_drain.set(wake);
     }
 
     pub(crate) fn set_server(&self, s: std::sync::Weak<crate::server::Inner>) {
@@ -146,7 +140,7 @@ impl Conn {
             peer_version: Mutex::new(None),
             tags: Mutex::new(HashMap::new()),
             server: std::sync::OnceLock::new(),
-            drainer: std::sync::OnceLock::new(),
+            poll_drain: std::sync::OnceLock::new(),
             poll_token: std::sync::atomic::AtomicUsize::new(usize::MAX),
             read_side: Mutex::new(None),
         })
@@ -230,8 +224,8 @@ impl Conn {
             append_from(&mut out.buf, parts, sent);
             out.draining = true;
             self.counters.frames_out.fetch_add(frames, Ordering::Relaxed);
-            match self.drainer.get() {
-                Some(Drainer::Poll(wake)) => {
+            match self.poll_drain.get() {
+                Some(wake) => {
                     drop(out);
                     wake();
                 }

@@ -30,6 +30,12 @@ impl RequestId {
     pub fn as_u32(self) -> u32 {
         u32::from_be_bytes(self.0)
     }
+    /// A random id (std's randomly seeded hasher over the time and a
+    /// counter: unpredictable enough for ids, no extra dependency).
+    pub fn random() -> RequestId {
+        RequestId::from(crate::correlation::random_u32())
+    }
+
     /// Parses 8 hex digits (an optional `0x` prefix is allowed).
     pub fn from_hex(s: &str) -> Option<RequestId> {
         let s = s.strip_prefix("0x").unwrap_or(s);

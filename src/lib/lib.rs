@@ -49,6 +49,7 @@ pub mod frame;
 mod handlers;
 pub mod handshake;
 pub mod inspect;
+pub mod limits;
 pub mod logging;
 pub mod server;
 pub mod types;

@@ -26,7 +26,7 @@ use crate::config::{ConnConfig, CoreKind, ServerConfig};
 use crate::conn::{Conn, Peer, Role};
 use crate::core::poll::PollCore;
 use crate::core::{threads, EndReason, Proto, Session};
-use crate::correlation::{lock, random_u32};
+use crate::correlation::lock;
 use crate::decoder::Decoder;
 use crate::dispatch::{Mailbox, Pool};
 use crate::error::{Error, Result};
@@ -358,7 +358,7 @@ impl Inner {
 
     fn broadcast(&self, type_code: u16, payload: &[u8], except: Option<u64>) -> Result<usize> {
         let mut bytes = Vec::new();
-        encode_into(type_code, RequestId::from(random_u32()), now_ms(), payload, &mut bytes)?;
+        encode_into(type_code, RequestId::random(), now_ms(), payload, &mut bytes)?;
         let conns: Vec<Arc<Conn>> = self
             .conns
             .read()
@@ -494,7 +494,7 @@ fn refuse(inner: &Inner, mut stream: TcpStream, peer: SocketAddr, max: usize) {
     inner.refused.fetch_add(1, Ordering::Relaxed);
     let reason = format!("server full: {max} connections is the limit");
     log::warn!("refused {peer}: {reason}");
-    let frame = Frame::new(types::ERROR, RequestId::from(random_u32()), reason.into_bytes());
+    let frame = Frame::new(types::ERROR, RequestId::random(), reason.into_bytes());
     if let Ok(bytes) = frame.encode() {
         let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
         let _ = stream.write_all(&bytes);

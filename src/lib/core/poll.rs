@@ -21,7 +21,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::{finish, peer_closed, process, read_failed, Flow, Proto, Session};
 use super::{EndKind, EndReason};
-use crate::conn::{Conn, Drainer};
+use crate::conn::Conn;
 use crate::correlation::lock;
 use crate::decoder::Decoder;
 
@@ -117,7 +117,7 @@ impl PollCore {
         let io = self.io[self.next.fetch_add(1, Ordering::Relaxed) % self.io.len()].clone();
         let weak = Arc::downgrade(&conn);
         let waker = io.clone();
-        conn.set_drainer(Drainer::Poll(Arc::new(move || waker.send(Cmd::Drain(weak.clone())))));
+        conn.set_poll_drain(Arc::new(move || waker.send(Cmd::Drain(weak.clone()))));
         let (weak, waker) = (Arc::downgrade(&conn), io.clone());
         conn.mailbox.set_on_space(Box::new(move || waker.send(Cmd::Resume(weak.clone()))));
         io.send(Cmd::Add(Box::new(Entry {
