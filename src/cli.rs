@@ -16,6 +16,8 @@ use crate::log_args::LogArgs;
 pub mod exit {
     /// Any other error (including invalid frames found by `decode`).
     pub const ERROR: u8 = 1;
+    /// Bad usage (clap reports most of it itself; also an unknown type).
+    pub const USAGE: u8 = 2;
     /// Cannot connect: refused, unreachable, handshake failed, version mismatch.
     pub const CONNECT: u8 = 3;
     /// Timed out waiting for a reply.
@@ -28,7 +30,7 @@ pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  success
   1  other error (decode: at least one invalid frame)
-  2  usage error
+  2  usage error (including an unknown message type)
   3  cannot connect (refused, unreachable, handshake failed, version mismatch)
   4  timed out waiting for a reply
   5  protocol error from the peer (bad frame)";
@@ -318,6 +320,11 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
         if let Some(e) = cause.downcast_ref::<Exit>() {
             return e.code;
+        }
+        // A type name or code that is not one (--type, --type-name, a
+        // /type in the REPL is reported, not exited on) is a usage error.
+        if cause.downcast_ref::<veltix::types::TypeError>().is_some() {
+            return exit::USAGE;
         }
         if let Some(e) = cause.downcast_ref::<veltix::Error>() {
             return match e {

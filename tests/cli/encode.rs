@@ -133,12 +133,13 @@ fn defaults_are_a_random_id_and_the_current_time() {
 
 #[test]
 fn errors_name_what_the_user_typed() {
+    // An unknown type is a usage error, as in every command.
     let out = run(veltix(["encode", "--type", "chatter", "x"]));
-    assert_eq!(code(&out), 1);
+    assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("chatter"), "{}", stderr(&out));
 
     let out = run(veltix(["encode", "--type", "70000", "x"]));
-    assert_eq!(code(&out), 1);
+    assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("70000"), "{}", stderr(&out));
 
     let out = run(veltix(["encode", "--id", "xyz", "x"]));
