@@ -12,7 +12,7 @@ use crate::cmd::Command;
 use crate::log_args::LogArgs;
 
 /// Exit codes, as documented in `--help` and the README (0 is success and
-/// 2 a usage error, which clap reports itself).
+/// 2 a usage error, most of which clap reports itself).
 pub mod exit {
     /// Any other error (including invalid frames found by `decode`).
     pub const ERROR: u8 = 1;
