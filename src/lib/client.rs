@@ -26,7 +26,7 @@ use crate::decoder::Decoder;
 use crate::dispatch::{Mailbox, Pool};
 use crate::error::{Error, ProtocolError, Result};
 use crate::frame::{Frame, RequestId};
-use crate::handlers::{self, ConnectFn, Handlers, MessageFn};
+use crate::handlers::{self, Handlers};
 use crate::{handshake, types};
 
 /// Why a client lost its connection.
@@ -90,17 +90,17 @@ impl ClientBuilder {
     /// Called on a callback worker after each successful handshake
     /// (including after a reconnection).
     pub fn on_connect(self, f: impl Fn(&Peer) + Send + Sync + 'static) -> Self {
-        handlers::write(&self.handlers.on_connect, Some(Arc::new(f) as ConnectFn));
+        self.handlers.set_on_connect(f);
         self
     }
     /// Called on a callback worker for each message no route takes.
     pub fn on_message(self, f: impl Fn(&Peer, Frame) + Send + Sync + 'static) -> Self {
-        handlers::write(&self.handlers.on_message, Some(Arc::new(f) as MessageFn));
+        self.handlers.set_on_message(f);
         self
     }
     /// Called on a callback worker at a loss and at each failed attempt.
     pub fn on_disconnect(self, f: impl Fn(&DisconnectState) + Send + Sync + 'static) -> Self {
-        handlers::write(&self.handlers.on_disconnect, Some(Arc::new(f) as Arc<ClientDisconnectFn>));
+        self.handlers.set_on_disconnect(Arc::new(f) as Arc<ClientDisconnectFn>);
         self
     }
     /// Routes messages of one type to `f` instead of on_message.
@@ -220,7 +220,7 @@ impl Client {
 
     /// Replaces the on-message callback.
     pub fn set_on_message(&self, f: impl Fn(&Peer, Frame) + Send + Sync + 'static) {
-        handlers::write(&self.inner.handlers.on_message, Some(Arc::new(f) as MessageFn));
+        self.inner.handlers.set_on_message(f);
     }
 
     /// Cancels reconnection attempts (the one under way finishes).

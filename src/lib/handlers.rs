@@ -51,6 +51,18 @@ impl<D: ?Sized> Handlers<D> {
         read(&self.on_message)
     }
 
+    pub(crate) fn set_on_connect(&self, f: impl Fn(&Peer) + Send + Sync + 'static) {
+        write(&self.on_connect, Some(Arc::new(f) as ConnectFn));
+    }
+
+    pub(crate) fn set_on_message(&self, f: impl Fn(&Peer, Frame) + Send + Sync + 'static) {
+        write(&self.on_message, Some(Arc::new(f) as MessageFn));
+    }
+
+    pub(crate) fn set_on_disconnect(&self, f: Arc<D>) {
+        write(&self.on_disconnect, Some(f));
+    }
+
     pub(crate) fn route(&self, type_code: u16, f: MessageFn) -> bool {
         self.routes.write().unwrap_or_else(|e| e.into_inner()).insert(type_code, f).is_none()
     }

@@ -31,7 +31,7 @@ use crate::decoder::Decoder;
 use crate::dispatch::{Mailbox, Pool};
 use crate::error::{Error, Result};
 use crate::frame::{encode_into, now_ms, Frame, RequestId};
-use crate::handlers::{self, ConnectFn, Handlers, MessageFn};
+use crate::handlers::{self, Handlers};
 use crate::types;
 
 /// Called when a client's connection ends, with the reason.
@@ -131,17 +131,17 @@ pub struct ServerBuilder {
 impl ServerBuilder {
     /// Called on a callback worker when a client completes the handshake.
     pub fn on_connect(self, f: impl Fn(&Peer) + Send + Sync + 'static) -> Self {
-        handlers::write(&self.handlers.on_connect, Some(Arc::new(f) as ConnectFn));
+        self.handlers.set_on_connect(f);
         self
     }
     /// Called on a callback worker for each message no route takes.
     pub fn on_message(self, f: impl Fn(&Peer, Frame) + Send + Sync + 'static) -> Self {
-        handlers::write(&self.handlers.on_message, Some(Arc::new(f) as MessageFn));
+        self.handlers.set_on_message(f);
         self
     }
     /// Called on a callback worker when an established client goes away.
     pub fn on_disconnect(self, f: impl Fn(&Peer, &EndReason) + Send + Sync + 'static) -> Self {
-        handlers::write(&self.handlers.on_disconnect, Some(Arc::new(f) as Arc<ServerDisconnectFn>));
+        self.handlers.set_on_disconnect(Arc::new(f) as Arc<ServerDisconnectFn>);
         self
     }
     /// Routes messages of one type to `f` instead of on_message.
@@ -269,20 +269,17 @@ impl Server {
 
     /// Replaces the on-message callback.
     pub fn set_on_message(&self, f: impl Fn(&Peer, Frame) + Send + Sync + 'static) {
-        handlers::write(&self.inner.handlers.on_message, Some(Arc::new(f) as MessageFn));
+        self.inner.handlers.set_on_message(f);
     }
 
     /// Replaces the on-connect callback.
     pub fn set_on_connect(&self, f: impl Fn(&Peer) + Send + Sync + 'static) {
-        handlers::write(&self.inner.handlers.on_connect, Some(Arc::new(f) as ConnectFn));
+        self.inner.handlers.set_on_connect(f);
     }
 
     /// Replaces the on-disconnect callback.
     pub fn set_on_disconnect(&self, f: impl Fn(&Peer, &EndReason) + Send + Sync + 'static) {
-        handlers::write(
-            &self.inner.handlers.on_disconnect,
-            Some(Arc::new(f) as Arc<ServerDisconnectFn>),
-        );
+        self.inner.handlers.set_on_disconnect(Arc::new(f) as Arc<ServerDisconnectFn>);
     }
 
     /// Totals since start.
