@@ -4,7 +4,7 @@ use std::io::{self, BufRead, Read, Write};
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -97,7 +97,7 @@ struct Printer {
     types: TypeRegistry,
     palette: Palette,
     max_bytes: usize,
-    out: Mutex<io::Stdout>,
+    out: io::Stdout,
     /// Set when stdout is gone (a closed pipe): stop the server.
     broken: mpsc::Sender<Stop>,
 }
@@ -121,8 +121,8 @@ enum Stop {
 
 impl Printer {
     fn write(&self, f: impl FnOnce(&mut dyn Write) -> io::Result<()>) {
-        let out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        let mut lock = out.lock();
+        // Stdout's own lock keeps one event's bytes together.
+        let mut lock = self.out.lock();
         if f(&mut lock).and_then(|()| lock.flush()).is_err() {
             let _ = self.broken.send(Stop::BrokenPipe);
         }
@@ -199,7 +199,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         types,
         palette: Palette::new(global.color.for_stdout()),
         max_bytes: args.max_bytes,
-        out: Mutex::new(io::stdout()),
+        out: io::stdout(),
         broken: stop_tx.clone(),
     });
     let counts = Arc::new(Counts::default());
