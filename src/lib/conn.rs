@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::config::ConnConfig;
@@ -57,6 +57,9 @@ struct Out {
     /// The threads core's writer thread exists.
     writer: bool,
     closed: bool,
+    /// Threads asleep on `out_cv`: a notify is a system call even when
+    /// nobody waits, so the hot paths make it only when somebody does.
+    waiters: usize,
 }
 
 /// Which end of the connection we are.
@@ -84,8 +87,9 @@ pub(crate) struct Conn {
     close_reason: Mutex<Option<EndReason>>,
     peer_version: Mutex<Option<String>>,
     tags: Mutex<HashMap<String, serde_json::Value>>,
-    /// The threads core's reading half, which a requester may drive.
-    read_side: Mutex<Option<Arc<crate::core::threads::ReadSide>>>,
+    /// The reading half of a client connection, which a requester drives
+    /// to read its own reply.
+    read_side: Mutex<Option<Arc<crate::core::read_side::ReadSide>>>,
     /// The poll core's slot for this connection (usize::MAX: none).
     pub(crate) poll_token: std::sync::atomic::AtomicUsize,
     /// Who drains the outbound queue when the kernel's buffer is full.
@@ -95,7 +99,7 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    pub(crate) fn set_read_side(&self, side: Arc<crate::core::threads::ReadSide>) {
+    pub(crate) fn set_read_side(&self, side: Arc<crate::core::read_side::ReadSide>) {
         *lock(&self.read_side) = Some(side);
     }
 
@@ -122,6 +126,7 @@ impl Conn {
         mailbox: Arc<Mailbox>,
     ) -> Arc<Conn> {
         let _ = stream.set_nodelay(true);
+        crate::core::read_side::report_bytes_left(&stream);
         Arc::new(Conn {
             id,
             peer,
@@ -203,7 +208,7 @@ impl Conn {
             if !over || self.role == Role::Server || crate::dispatch::never_wait() {
                 break;
             }
-            out = self.out_cv.wait(out).unwrap_or_else(|e| e.into_inner());
+            out = self.wait_out(out);
         }
         if !out.draining {
             // Fast path: straight to the kernel, no copy, no hand-off.
@@ -232,8 +237,7 @@ impl Conn {
                 None => {
                     let spawn = !out.writer;
                     out.writer = true;
-                    drop(out);
-                    self.out_cv.notify_all();
+                    self.notify_out(out);
                     if spawn {
                         self.spawn_writer();
                     }
@@ -258,8 +262,7 @@ impl Conn {
         }
         append_from(&mut out.buf, parts, 0);
         self.counters.frames_out.fetch_add(frames, Ordering::Relaxed);
-        drop(out);
-        self.out_cv.notify_all();
+        self.notify_out(out);
         Ok(())
     }
 
@@ -286,6 +289,10 @@ impl Conn {
     /// writable event). Returns true when the queue is empty.
     pub(crate) fn drain_nonblocking(&self) -> bool {
         let mut out = lock(&self.out);
+        if !out.draining {
+            // Nothing queued (a writable edge that came with a readable one).
+            return true;
+        }
         while out.head < out.buf.len() {
             match try_send(&self.stream, &[&out.buf[out.head..]]) {
                 Ok(n) => {
@@ -294,8 +301,7 @@ impl Conn {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     // Progress frees room for senders waiting on it.
-                    drop(out);
-                    self.out_cv.notify_all();
+                    self.notify_out(out);
                     return false;
                 }
                 Err(e) => {
@@ -311,14 +317,25 @@ impl Conn {
             out.buf = Vec::new();
         }
         out.draining = false;
-        drop(out);
-        self.out_cv.notify_all();
+        self.notify_out(out);
         true
     }
 
-    /// Whether bytes wait in the outbound queue.
-    pub(crate) fn wants_write(&self) -> bool {
-        lock(&self.out).draining
+    /// Sleeps on `out_cv`, counted in `waiters`.
+    fn wait_out<'a>(&self, mut out: MutexGuard<'a, Out>) -> MutexGuard<'a, Out> {
+        out.waiters += 1;
+        let mut out = self.out_cv.wait(out).unwrap_or_else(|e| e.into_inner());
+        out.waiters -= 1;
+        out
+    }
+
+    /// Releases `out` and wakes whoever sleeps on `out_cv`, if anybody does.
+    fn notify_out(&self, out: MutexGuard<'_, Out>) {
+        let wake = out.waiters > 0;
+        drop(out);
+        if wake {
+            self.out_cv.notify_all();
+        }
     }
 
     /// Waits (up to `timeout`) until everything queued has been written.
@@ -330,11 +347,13 @@ impl Conn {
             if now >= deadline {
                 return false;
             }
+            out.waiters += 1;
             out = self
                 .out_cv
                 .wait_timeout(out, deadline - now)
                 .map(|(g, _)| g)
                 .unwrap_or_else(|e| e.into_inner().0);
+            out.waiters -= 1;
         }
         !out.draining
     }
@@ -416,11 +435,13 @@ fn writer_loop(conn: &Conn, mut stream: TcpStream) {
                     break chunk;
                 }
                 out.draining = false;
-                conn.out_cv.notify_all();
+                if out.waiters > 0 {
+                    conn.out_cv.notify_all();
+                }
                 if out.closed {
                     return;
                 }
-                out = conn.out_cv.wait(out).unwrap_or_else(|e| e.into_inner());
+                out = conn.wait_out(out);
             }
         };
         if let Err(e) = stream.write_all(&chunk) {
@@ -577,7 +598,7 @@ impl Peer {
             self.conn.pending.cancel(id);
             return Err(e);
         }
-        // On the threads core, read the reply on this thread (no hand-off).
+        // A client reads the reply on this thread (no hand-off).
         let side = lock(&self.conn.read_side).clone();
         if let Some(side) = side {
             side.read_until(&self.conn, deadline, &|| slot.is_filled());

@@ -5,7 +5,8 @@
 //! (veltix 1.6.3 draws random ids, which can collide).
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,25 @@ use crate::core::EndReason;
 use crate::error::{Error, ProtocolError, Result};
 use crate::frame::{Frame, RequestId};
 use crate::types;
+
+/// Hashes request ids, which are ours (a counter), not a peer's choice:
+/// a multiply is enough, SipHash's flooding resistance is not needed.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+}
+
+type IdMap = HashMap<RequestId, Arc<Slot>, BuildHasherDefault<IdHasher>>;
 
 /// Where a reply is delivered.
 #[derive(Debug, Default)]
@@ -45,7 +65,12 @@ impl Slot {
 /// The pending requests of one connection.
 #[derive(Debug)]
 pub(crate) struct Pending {
-    map: Mutex<HashMap<RequestId, Arc<Slot>>>,
+    map: Mutex<IdMap>,
+    /// How many requests are pending (the map's length, kept beside it so
+    /// the per-message paths skip the lock when none is).
+    waiting: AtomicUsize,
+    /// How many ids `expired` holds, likewise.
+    expired_len: AtomicUsize,
     /// Ids whose wait timed out recently, so a late reply is recognised
     /// (and dropped) rather than taken for a new message.
     expired: Mutex<VecDeque<RequestId>>,
@@ -69,7 +94,9 @@ const EXPIRED_MEMORY: usize = 256;
 impl Pending {
     pub(crate) fn new() -> Pending {
         Pending {
-            map: Mutex::new(HashMap::new()),
+            map: Mutex::new(IdMap::default()),
+            waiting: AtomicUsize::new(0),
+            expired_len: AtomicUsize::new(0),
             expired: Mutex::new(VecDeque::new()),
             next: AtomicU32::new(random_u32()),
         }
@@ -83,6 +110,7 @@ impl Pending {
             let id = RequestId::from(self.next.fetch_add(1, Ordering::Relaxed));
             if let std::collections::hash_map::Entry::Vacant(e) = map.entry(id) {
                 e.insert(slot.clone());
+                self.waiting.store(map.len(), Ordering::Release);
                 return (id, slot);
             }
         }
@@ -90,6 +118,11 @@ impl Pending {
 
     /// A fresh id for a message that expects no reply (skips pending ids).
     pub(crate) fn fresh_id(&self) -> RequestId {
+        if self.waiting.load(Ordering::Acquire) == 0 {
+            // Nothing pending: any id is free (a request registered
+            // meanwhile draws another value of the same counter).
+            return RequestId::from(self.next.fetch_add(1, Ordering::Relaxed));
+        }
         let map = lock(&self.map);
         loop {
             let id = RequestId::from(self.next.fetch_add(1, Ordering::Relaxed));
@@ -101,7 +134,11 @@ impl Pending {
 
     /// Hands `frame` to its waiter, if one waits for its id.
     pub(crate) fn complete(&self, frame: Frame) -> Completion {
-        let slot = lock(&self.map).remove(&frame.request_id);
+        let slot = if self.waiting.load(Ordering::Acquire) == 0 {
+            None
+        } else {
+            self.remove(frame.request_id)
+        };
         match slot {
             Some(slot) => {
                 let v = if frame.type_code == types::ERROR {
@@ -114,11 +151,13 @@ impl Pending {
                 slot.fill(v);
                 Completion::Delivered
             }
+            None if self.expired_len.load(Ordering::Acquire) == 0 => Completion::NotPending(frame),
             None => {
                 let mut expired = lock(&self.expired);
                 match expired.iter().position(|id| *id == frame.request_id) {
                     Some(i) => {
                         expired.remove(i);
+                        self.expired_len.store(expired.len(), Ordering::Release);
                         Completion::Late
                     }
                     None => Completion::NotPending(frame),
@@ -135,7 +174,7 @@ impl Pending {
 
     /// Fails the request waiting for `id` with `e`; false if none waits.
     pub(crate) fn fail(&self, id: RequestId, e: ProtocolError) -> bool {
-        match lock(&self.map).remove(&id) {
+        match self.remove(id) {
             Some(slot) => {
                 slot.fill(Err(Error::Protocol(e)));
                 true
@@ -146,12 +185,23 @@ impl Pending {
 
     /// Forgets a request (after a timeout or a failed send).
     pub(crate) fn cancel(&self, id: RequestId) {
-        lock(&self.map).remove(&id);
+        self.remove(id);
+    }
+
+    fn remove(&self, id: RequestId) -> Option<Arc<Slot>> {
+        let mut map = lock(&self.map);
+        let slot = map.remove(&id);
+        self.waiting.store(map.len(), Ordering::Release);
+        slot
     }
 
     /// Fails every waiter (the connection is gone).
     pub(crate) fn fail_all(&self, end: &EndReason) {
-        let slots: Vec<_> = lock(&self.map).drain().map(|(_, s)| s).collect();
+        let slots: Vec<_> = {
+            let mut map = lock(&self.map);
+            self.waiting.store(0, Ordering::Release);
+            map.drain().map(|(_, s)| s).collect()
+        };
         for s in slots {
             s.fill(Err(match &end.fault {
                 Some(e) => Error::Protocol(e.clone()),
@@ -189,6 +239,7 @@ impl Pending {
                     expired.pop_front();
                 }
                 expired.push_back(id);
+                self.expired_len.store(expired.len(), Ordering::Release);
                 drop(expired);
                 // The reply may have raced the timeout; prefer it.
                 if let Some(r) = lock(&slot.value).take() {

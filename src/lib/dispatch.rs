@@ -42,6 +42,9 @@ struct MailboxState {
     closed: bool,
     /// Submitters stop waiting for space (shutdown in progress).
     no_wait: bool,
+    /// Submitters asleep on `space` (a notify costs a system call even
+    /// when nobody waits, so it is made only when somebody does).
+    space_waiters: usize,
 }
 
 /// The ordered job queue of one connection.
@@ -96,10 +99,30 @@ impl Mailbox {
     }
 }
 
+struct Ready {
+    queue: VecDeque<Arc<Mailbox>>,
+    /// Workers asleep on `wake`: with none, there is nobody to notify
+    /// (a notify is a system call even when nobody waits).
+    idle: usize,
+}
+
 struct PoolShared {
-    ready: Mutex<VecDeque<Arc<Mailbox>>>,
+    ready: Mutex<Ready>,
     wake: Condvar,
     stop: AtomicBool,
+}
+
+impl PoolShared {
+    /// Queues a mailbox whose jobs are to run, waking a worker if one sleeps.
+    fn schedule(&self, mb: Arc<Mailbox>) {
+        let mut ready = lock(&self.ready);
+        ready.queue.push_back(mb);
+        let wake = ready.idle > 0;
+        drop(ready);
+        if wake {
+            self.wake.notify_one();
+        }
+    }
 }
 
 /// A fixed pool of callback workers.
@@ -112,7 +135,7 @@ pub(crate) struct Pool {
 impl Pool {
     pub(crate) fn new(workers: usize, name: &str) -> Pool {
         let shared = Arc::new(PoolShared {
-            ready: Mutex::new(VecDeque::new()),
+            ready: Mutex::new(Ready { queue: VecDeque::new(), idle: 0 }),
             wake: Condvar::new(),
             stop: AtomicBool::new(false),
         });
@@ -141,7 +164,9 @@ impl Pool {
             if self.shared.stop.load(Ordering::Acquire) {
                 return false;
             }
+            st.space_waiters += 1;
             st = mb.space.wait(st).unwrap_or_else(|e| e.into_inner());
+            st.space_waiters -= 1;
         }
         if st.closed || self.shared.stop.load(Ordering::Acquire) {
             return false;
@@ -150,8 +175,7 @@ impl Pool {
         if !st.scheduled {
             st.scheduled = true;
             drop(st);
-            lock(&self.shared.ready).push_back(mb.clone());
-            self.shared.wake.notify_one();
+            self.shared.schedule(mb.clone());
         }
         true
     }
@@ -180,6 +204,9 @@ impl Pool {
     /// callback (that worker is not joined).
     pub(crate) fn shutdown(&self) {
         self.shared.stop.store(true, Ordering::Release);
+        // Under the lock, so no worker is between its check of `stop` and
+        // its wait.
+        drop(lock(&self.shared.ready));
         self.shared.wake.notify_all();
         let me = thread::current().id();
         let handles: Vec<_> = lock(&self.workers).drain(..).collect();
@@ -202,13 +229,15 @@ fn worker(shared: &PoolShared) {
         let mb = {
             let mut ready = lock(&shared.ready);
             loop {
-                if let Some(mb) = ready.pop_front() {
+                if let Some(mb) = ready.queue.pop_front() {
                     break mb;
                 }
                 if shared.stop.load(Ordering::Acquire) {
                     return;
                 }
+                ready.idle += 1;
                 ready = shared.wake.wait(ready).unwrap_or_else(|e| e.into_inner());
+                ready.idle -= 1;
             }
         };
         let mut ran = 0;
@@ -218,20 +247,21 @@ fn worker(shared: &PoolShared) {
                 if ran == FAIR_BATCH && !st.jobs.is_empty() {
                     // Let other connections run; come back later.
                     drop(st);
-                    lock(&shared.ready).push_back(mb.clone());
-                    shared.wake.notify_one();
+                    shared.schedule(mb.clone());
                     break;
                 }
                 match st.jobs.pop_front() {
-                    Some(j) => (j, st.jobs.len()),
+                    Some(j) => (j, st.jobs.len(), st.space_waiters > 0),
                     None => {
                         st.scheduled = false;
                         break;
                     }
                 }
             };
-            let (job, left) = job;
-            mb.space.notify_one();
+            let (job, left, waiters) = job;
+            if waiters {
+                mb.space.notify_one();
+            }
             mb.taken(left);
             if catch_unwind(AssertUnwindSafe(job)).is_err() {
                 log::error!("a callback panicked; the connection goes on");

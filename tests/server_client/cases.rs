@@ -490,6 +490,53 @@ fn server_killed_while_waiting_gives_an_error_not_a_hang() {
     assert!(start.elapsed() < Duration::from_secs(5));
 }
 
+/// A server that answers one request and closes at once: the reply and
+/// the FIN reach the client together, and the read that returns the reply
+/// consumes the FIN. The client must still see the end at once (not at
+/// the heartbeat's dead-peer timeout, 90 s in balanced mode).
+fn answer_once_then_close() -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let Ok((mut s, _)) = l.accept() else { return };
+        let hello = Frame::new(
+            types::HELLO,
+            RequestId::from(9),
+            handshake::encode_hello(veltix::PROTOCOL_VERSION),
+        );
+        s.write_all(&hello.encode().unwrap()).unwrap();
+        let mut r = FrameReader::new(s.try_clone().unwrap(), 1 << 20);
+        while let Some(Ok(f)) = r.next() {
+            if f.type_code == types::HELLO_ACK || f.type_code == types::HELLO {
+                continue;
+            }
+            let reply = Frame::new(f.type_code, f.request_id, b"last words".to_vec());
+            s.write_all(&reply.encode().unwrap()).unwrap();
+            s.shutdown(std::net::Shutdown::Both).unwrap();
+            return;
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_reply_followed_at_once_by_the_close_ends_the_client_at_once() {
+    for _ in 0..5 {
+        let addr = answer_once_then_close();
+        let (tx, rx) = mpsc::channel();
+        let c = Client::builder(ccfg(addr.to_string()))
+            .on_disconnect(move |st| {
+                let _ = tx.send(st.clone());
+            })
+            .connect()
+            .unwrap();
+        let reply = c.send_and_wait(200, b"anything", T).unwrap();
+        assert_eq!(reply.payload, b"last words");
+        let st = rx.recv_timeout(T).expect("the close was not seen");
+        assert!(!c.is_connected(), "{st:?}");
+    }
+}
+
 #[test]
 fn shutdown_returns_and_the_port_is_reusable_at_once() {
     let s = echo_server();

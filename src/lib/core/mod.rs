@@ -18,6 +18,7 @@ use crate::handshake;
 use crate::types;
 
 pub(crate) mod poll;
+pub(crate) mod read_side;
 pub(crate) mod threads;
 
 /// Why a connection ended.

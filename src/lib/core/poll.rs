@@ -1,12 +1,14 @@
 //! The `poll` socket core: a few I/O threads multiplex every connection
 //! through mio (epoll), with no async runtime.
 //!
-//! Each I/O thread owns its connections' decoders and protocol state and
-//! runs the same [`Proto`] as the threads core. Senders still write
-//! straight to the kernel; when a socket's buffer is full, the connection
-//! asks its I/O thread to drain the queue on writable events. A connection
-//! whose callback mailbox is full stops being read (TCP pushes back on the
-//! peer) until its callbacks catch up.
+//! Each I/O thread reads its connections and runs the same [`Proto`] as
+//! the threads core. A client connection's reading half is a [`ReadSide`]
+//! that a thread waiting in `send_and_wait` drives itself, so its reply
+//! wakes it directly rather than through the I/O thread (see `read_side`).
+//! Senders still write straight to the kernel; when a socket's buffer is
+//! full, the connection asks its I/O thread to drain the queue on writable
+//! events. A connection whose callback mailbox is full stops being read
+//! (TCP pushes back on the peer) until its callbacks catch up.
 
 use std::io;
 use std::os::fd::AsRawFd;
@@ -17,11 +19,12 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token, Waker};
+use mio::{Events, Poll, Token, Waker};
 
+use super::read_side::{add_exclusive, ReadSide, ReadState, SockReader};
 use super::{finish, peer_closed, process, read_failed, Flow, Proto, Session};
 use super::{EndKind, EndReason};
-use crate::conn::Conn;
+use crate::conn::{Conn, Role};
 use crate::correlation::lock;
 use crate::decoder::Decoder;
 
@@ -38,11 +41,9 @@ enum Cmd {
 
 struct Entry {
     conn: Arc<Conn>,
-    decoder: Decoder,
-    proto: Proto,
+    side: Arc<ReadSide>,
     session: Arc<dyn Session>,
     done: Option<Sender<()>>,
-    writable: bool,
     paused: bool,
 }
 
@@ -114,21 +115,19 @@ impl PollCore {
         done: Option<Sender<()>>,
     ) -> io::Result<()> {
         conn.stream.set_nonblocking(true)?;
+        // Before the I/O thread registers the socket: requesters first.
+        let side =
+            Arc::new(ReadSide::new(&conn, decoder, proto, &session, conn.role == Role::Client)?);
+        if conn.role == Role::Client {
+            conn.set_read_side(side.clone());
+        }
         let io = self.io[self.next.fetch_add(1, Ordering::Relaxed) % self.io.len()].clone();
         let weak = Arc::downgrade(&conn);
         let waker = io.clone();
         conn.set_poll_drain(Arc::new(move || waker.send(Cmd::Drain(weak.clone()))));
         let (weak, waker) = (Arc::downgrade(&conn), io.clone());
         conn.mailbox.set_on_space(Box::new(move || waker.send(Cmd::Resume(weak.clone()))));
-        io.send(Cmd::Add(Box::new(Entry {
-            conn,
-            decoder,
-            proto,
-            session,
-            done,
-            writable: false,
-            paused: false,
-        })));
+        io.send(Cmd::Add(Box::new(Entry { conn, side, session, done, paused: false })));
         Ok(())
     }
 
@@ -183,14 +182,6 @@ impl Slab {
     }
 }
 
-fn interest(e: &Entry) -> Interest {
-    if e.writable {
-        Interest::READABLE | Interest::WRITABLE
-    } else {
-        Interest::READABLE
-    }
-}
-
 fn io_loop(mut poll: Poll, shared: &IoShared) {
     crate::dispatch::set_never_wait();
     let mut events = Events::with_capacity(1024);
@@ -210,7 +201,7 @@ fn io_loop(mut poll: Poll, shared: &IoShared) {
             }
             let i = ev.token().0;
             if ev.is_writable() {
-                on_writable(&poll, &mut slab, i);
+                on_writable(&mut slab, i);
             }
             if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
                 on_readable(&poll, &mut slab, i);
@@ -222,7 +213,7 @@ fn io_loop(mut poll: Poll, shared: &IoShared) {
                 Cmd::Add(e) => add(&poll, &mut slab, *e),
                 Cmd::Drain(weak) => {
                     if let Some(i) = weak.upgrade().and_then(|c| slab.find(&c)) {
-                        want_write(&poll, &mut slab, i);
+                        on_writable(&mut slab, i);
                     }
                 }
                 Cmd::Resume(weak) => {
@@ -251,12 +242,15 @@ fn io_loop(mut poll: Poll, shared: &IoShared) {
 
 fn add(poll: &Poll, slab: &mut Slab, e: Entry) {
     let fd = e.conn.stream.as_raw_fd();
-    let writable = e.conn.wants_write();
     let i = slab.insert(e);
-    let entry = slab.entries[i].as_mut().expect("just inserted");
+    let entry = slab.entries[i].as_ref().expect("just inserted");
     entry.conn.poll_token.store(i, Ordering::Release);
-    entry.writable = writable;
-    if let Err(err) = poll.registry().register(&mut SourceFd(&fd), Token(i), interest(entry)) {
+    // Registered by hand: mio has no EPOLLEXCLUSIVE, which lets a requester
+    // waiting for its reply take the arrival alone. Edge-triggered, so the
+    // writable interest costs an event only after a full kernel buffer;
+    // `deregister` removes it as usual.
+    let events = (libc::EPOLLIN | libc::EPOLLOUT) as u32;
+    if let Err(err) = add_exclusive(poll.as_raw_fd(), fd, events, i as u64) {
         let end = EndReason::new(EndKind::Error, format!("cannot watch the socket: {err}"));
         end_entry(poll, slab, i, end);
         return;
@@ -266,28 +260,21 @@ fn add(poll: &Poll, slab: &mut Slab, e: Entry) {
     on_readable(poll, slab, i);
 }
 
-fn want_write(poll: &Poll, slab: &mut Slab, i: usize) {
-    let Some(e) = slab.entries.get_mut(i).and_then(Option::as_mut) else { return };
-    if e.writable {
-        return;
-    }
-    e.writable = true;
-    let fd = e.conn.stream.as_raw_fd();
-    let _ = poll.registry().reregister(&mut SourceFd(&fd), Token(i), interest(e));
-}
-
-fn on_writable(poll: &Poll, slab: &mut Slab, i: usize) {
-    let Some(e) = slab.entries.get_mut(i).and_then(Option::as_mut) else { return };
-    if e.conn.drain_nonblocking() && e.writable {
-        e.writable = false;
-        let fd = e.conn.stream.as_raw_fd();
-        let _ = poll.registry().reregister(&mut SourceFd(&fd), Token(i), interest(e));
+/// Writes what is queued, if anything is (a writable event, or a sender
+/// that found the kernel's buffer full).
+fn on_writable(slab: &mut Slab, i: usize) {
+    if let Some(e) = slab.entries.get(i).and_then(Option::as_ref) {
+        e.conn.drain_nonblocking();
     }
 }
 
 fn on_readable(poll: &Poll, slab: &mut Slab, i: usize) {
     let Some(e) = slab.entries.get_mut(i).and_then(Option::as_mut) else { return };
-    let end = read_all(e);
+    let side = e.side.clone();
+    // A requester holding the state reads this arrival itself.
+    let Some(mut st) = side.try_lock_or_leave() else { return };
+    let end = read_all(e, &mut st);
+    drop(st);
     if let Some(end) = end {
         end_entry(poll, slab, i, end);
     }
@@ -295,10 +282,16 @@ fn on_readable(poll: &Poll, slab: &mut Slab, i: usize) {
 
 /// Reads until the socket would block (edge-triggered), handling frames
 /// as they complete; stops early when the callbacks fall behind.
-fn read_all(e: &mut Entry) -> Option<EndReason> {
+fn read_all(e: &mut Entry, st: &mut ReadState) -> Option<EndReason> {
+    if let Some(end) = st.end.clone() {
+        return Some(end);
+    }
     let conn = e.conn.clone();
+    // The kernel said a read emptied the socket: new bytes bring a new
+    // edge, so the read that would say EAGAIN is skipped.
+    let mut drained = false;
     loop {
-        if let Some(end) = process(&conn, &mut e.decoder, &mut e.proto, &*e.session) {
+        if let Some(end) = process(&conn, &mut st.decoder, &mut st.proto, &*e.session) {
             return Some(fault(&conn, end));
         }
         if conn.mailbox.is_full() {
@@ -312,9 +305,16 @@ fn read_all(e: &mut Entry) -> Option<EndReason> {
             return None;
         }
         e.paused = false;
-        match e.decoder.read_from(&mut &conn.stream, conn.cfg.buffer_size) {
-            Ok(0) => return Some(peer_closed(&conn, &e.decoder)),
-            Ok(n) => conn.count_read(n),
+        if drained {
+            return None;
+        }
+        let mut reader = SockReader::new(&conn.stream);
+        match st.decoder.read_from(&mut reader, conn.cfg.buffer_size) {
+            Ok(0) => return Some(peer_closed(&conn, &st.decoder)),
+            Ok(n) => {
+                conn.count_read(n);
+                drained = reader.drained();
+            }
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => return None,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
             Err(err) => return Some(read_failed(&conn, &err)),
@@ -335,7 +335,12 @@ fn fault(conn: &Arc<Conn>, end: EndReason) -> EndReason {
 fn tick(poll: &Poll, slab: &mut Slab) {
     for i in 0..slab.entries.len() {
         let Some(e) = slab.entries[i].as_mut() else { continue };
-        if let Flow::Close(end) = e.proto.on_tick(&e.conn) {
+        // A requester holding the state runs its ticks itself.
+        let flow = match e.side.try_lock() {
+            Some(mut st) => st.proto.on_tick(&e.conn),
+            None => Flow::Continue,
+        };
+        if let Flow::Close(end) = flow {
             let end = fault(&e.conn, end);
             end_entry(poll, slab, i, end);
             continue;
@@ -350,6 +355,7 @@ fn end_entry(poll: &Poll, slab: &mut Slab, i: usize, end: EndReason) {
     let Some(e) = slab.remove(i) else { return };
     let fd = e.conn.stream.as_raw_fd();
     let _ = poll.registry().deregister(&mut SourceFd(&fd));
+    e.conn.clear_read_side();
     finish(&e.conn, end, &*e.session);
     if let Some(done) = e.done {
         let _ = done.send(());
