@@ -131,7 +131,7 @@ _veltix() {
             return 0
             ;;
         veltix__subcmd__bench)
-            opts="-v -q -h -V --only --target --json --save --compare --runs --warmup --no-baseline --drain-timeout --latency-iterations --latency-warmup --latency-timeout --fps-players --fps-tick-rate --fps-duration --fps2-players --fps2-tick-rate --burst-count --burst-payload --stress-clients --stress-msgs --memory-clients --memory-detail --conn-count --conn-sample --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
+            opts="-v -q -h -V --only --target --json --save --compare --runs --warmup --no-baseline --drain-timeout --latency-iterations --latency-warmup --latency-timeout --fps-players --fps-tick-rate --fps-duration --fps2-players --fps2-tick-rate --burst-count --burst-payload --stress-clients --stress-msgs --memory-clients --memory-detail --conn-count --conn-sample --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -261,6 +261,10 @@ _veltix() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --io-threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -297,7 +301,7 @@ _veltix() {
             return 0
             ;;
         veltix__subcmd__bench__subcmd__helper)
-            opts="-v -q -h -V --addr --clients --count-echoes --drain-timeout --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
+            opts="-v -q -h -V --addr --clients --count-echoes --drain-timeout --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -344,6 +348,10 @@ _veltix() {
                     return 0
                     ;;
                 --workers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --io-threads)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -425,7 +433,7 @@ _veltix() {
             return 0
             ;;
         veltix__subcmd__connect)
-            opts="-t -0 -v -q -h -V --type --null --raw --json --linger --retry --retry-delay --connect-timeout --timeout --history --no-history --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
+            opts="-t -0 -v -q -h -V --type --null --raw --json --linger --retry --retry-delay --connect-timeout --timeout --history --no-history --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -492,6 +500,10 @@ _veltix() {
                     return 0
                     ;;
                 --workers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --io-threads)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -861,7 +873,7 @@ _veltix() {
             return 0
             ;;
         veltix__subcmd__ping)
-            opts="-c -i -W -v -q -h -V --count --interval --timeout --json --connect-timeout --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
+            opts="-c -i -W -v -q -h -V --count --interval --timeout --json --connect-timeout --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -927,6 +939,10 @@ _veltix() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --io-threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -963,7 +979,7 @@ _veltix() {
             return 0
             ;;
         veltix__subcmd__request)
-            opts="-t -n -v -q -h -V --hex --type --timeout --count --json --max-bytes --connect-timeout --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
+            opts="-t -n -v -q -h -V --hex --type --timeout --count --json --max-bytes --connect-timeout --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1033,6 +1049,10 @@ _veltix() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --io-threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1069,7 +1089,7 @@ _veltix() {
             return 0
             ;;
         veltix__subcmd__serve)
-            opts="-p -m -t -v -q -h -V --host --port --mode --json --type --max-connections --max-bytes --exec-timeout --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
+            opts="-p -m -t -v -q -h -V --host --port --mode --json --type --max-connections --max-bytes --exec-timeout --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1144,6 +1164,10 @@ _veltix() {
                     return 0
                     ;;
                 --workers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --io-threads)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -77,6 +77,7 @@ complete -c veltix -n "__fish_veltix_using_subcommand serve" -l max-outbound -d 
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l core -d 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)' -r -f -a "threads\t''
 poll\t''"
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l workers -d 'Threads that run message callbacks' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l io-threads -d 'I/O threads of the poll core\'s server (default: half the CPUs, rounded up, at most 4)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -116,6 +117,7 @@ complete -c veltix -n "__fish_veltix_using_subcommand connect" -l max-outbound -
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l core -d 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)' -r -f -a "threads\t''
 poll\t''"
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l workers -d 'Threads that run message callbacks' -r
+complete -c veltix -n "__fish_veltix_using_subcommand connect" -l io-threads -d 'I/O threads of the poll core\'s server (default: half the CPUs, rounded up, at most 4)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -157,6 +159,7 @@ complete -c veltix -n "__fish_veltix_using_subcommand request" -l max-outbound -
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l core -d 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)' -r -f -a "threads\t''
 poll\t''"
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l workers -d 'Threads that run message callbacks' -r
+complete -c veltix -n "__fish_veltix_using_subcommand request" -l io-threads -d 'I/O threads of the poll core\'s server (default: half the CPUs, rounded up, at most 4)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -193,6 +196,7 @@ complete -c veltix -n "__fish_veltix_using_subcommand ping" -l max-outbound -d '
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l core -d 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)' -r -f -a "threads\t''
 poll\t''"
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l workers -d 'Threads that run message callbacks' -r
+complete -c veltix -n "__fish_veltix_using_subcommand ping" -l io-threads -d 'I/O threads of the poll core\'s server (default: half the CPUs, rounded up, at most 4)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -253,6 +257,7 @@ complete -c veltix -n "__fish_veltix_using_subcommand bench" -l max-outbound -d 
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l core -d 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)' -r -f -a "threads\t''
 poll\t''"
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l workers -d 'Threads that run message callbacks' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l io-threads -d 'I/O threads of the poll core\'s server (default: half the CPUs, rounded up, at most 4)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -382,6 +387,7 @@ complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l max-outbo
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l core -d 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)' -r -f -a "threads\t''
 poll\t''"
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l workers -d 'Threads that run message callbacks' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l io-threads -d 'I/O threads of the poll core\'s server (default: half the CPUs, rounded up, at most 4)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"

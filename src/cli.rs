@@ -148,6 +148,10 @@ pub struct ConnArgs {
     /// Threads that run message callbacks.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub workers: u16,
+    /// I/O threads of the poll core's server (default: half the CPUs,
+    /// rounded up, at most 4).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub io_threads: Option<u16>,
 }
 
 /// `--core` values.
@@ -205,6 +209,9 @@ impl ConnArgs {
         c.buffer_size = self.buffer_size;
         c.handshake_timeout = self.handshake_timeout;
         c.max_workers = usize::from(self.workers);
+        if let Some(n) = self.io_threads {
+            c.io_threads = usize::from(n);
+        }
         c.max_outbound_bytes = usize::try_from(self.max_outbound).unwrap_or(usize::MAX);
         c.core = match self.core {
             CoreArg::Threads => veltix::CoreKind::Threads,

@@ -117,9 +117,18 @@ pub struct ConnConfig {
     pub handshake_timeout: Duration,
     /// The socket core. Default [`CoreKind::Threads`].
     pub core: CoreKind,
-    /// I/O threads of the poll core (servers). Default: the number of CPUs,
-    /// at most 4.
+    /// I/O threads of the poll core (servers). Default: half the CPUs
+    /// (rounded up), at most 4 — the other half runs callbacks and the
+    /// application; on two cores one I/O thread wakes less often and
+    /// preempts less than two.
     pub io_threads: usize,
+}
+
+/// The default number of poll-core I/O threads: half the CPUs, rounded up,
+/// at most 4.
+pub fn default_io_threads() -> usize {
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    cpus.div_ceil(2).clamp(1, 4)
 }
 
 impl Default for ConnConfig {
@@ -134,7 +143,7 @@ impl Default for ConnConfig {
             protocol_version: PROTOCOL_VERSION.to_string(),
             handshake_timeout: Duration::from_secs(5),
             core: CoreKind::Threads,
-            io_threads: std::thread::available_parallelism().map_or(2, |n| n.get()).min(4),
+            io_threads: default_io_threads(),
         }
     }
 }

@@ -203,4 +203,16 @@ fn server_settings_are_applied() {
     let out = run(veltix(["request", &s.addr, "x"]));
     assert_eq!(code(&out), 3);
     assert!(crate::util::stderr(&out).contains("1.7.0"));
+    // The poll core runs as many I/O threads as asked for.
+    let s = Serve::start(&["--mode", "echo", "--core", "poll", "--io-threads", "3"]);
+    let out = run(veltix(["ping", &s.addr, "-c", "1"]));
+    assert_eq!(code(&out), 0, "{}", crate::util::stderr(&out));
+    let io_threads = std::fs::read_dir(format!("/proc/{}/task", s.child.id()))
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with("veltix-srv-io"))
+        .count();
+    assert_eq!(io_threads, 3);
+    let out = run(veltix(["serve", "--core", "poll", "--io-threads", "0"]));
+    assert_eq!(code(&out), 2, "{}", crate::util::stderr(&out));
 }

@@ -190,6 +190,7 @@ fn conn_flags(c: &ConnArgs) -> Vec<String> {
         ("--core", name(&c.core)),
     ]
     .into_iter()
+    .chain(c.io_threads.map(|n| ("--io-threads", n.to_string())))
     .flat_map(|(k, v)| [k.to_string(), v])
     .collect()
 }

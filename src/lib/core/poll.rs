@@ -99,8 +99,7 @@ impl PollCore {
         if let Some(c) = CORE.get() {
             return Ok(c.clone());
         }
-        let n = std::thread::available_parallelism().map_or(2, |n| n.get()).min(4);
-        let core = PollCore::new(n, "veltix-client")?;
+        let core = PollCore::new(crate::config::default_io_threads(), "veltix-client")?;
         Ok(CORE.get_or_init(|| core).clone())
     }
 
