@@ -1,6 +1,10 @@
 //! Latency: PING / PONG round trips, one at a time, timed with the
-//! monotonic clock; the warm-up pings are discarded. The baseline sends
-//! the same 22-byte frame over plain TCP to an echo thread.
+//! monotonic clock; the warm-up pings are discarded. The baseline sends the
+//! same 22-byte frame over plain TCP to an echo thread. Veltix and the
+//! baseline take turns, in blocks, so that both meet the same machine: on a
+//! virtual machine the cost of a wake-up drifts with what ran before (CPU
+//! idle states, where the scheduler put the threads), and two series run
+//! one after the other can differ by several times for that reason alone.
 
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -9,7 +13,7 @@ use anyhow::Context;
 use indicatif::ProgressBar;
 
 use super::endpoint::{Arrivals, Ctx, Endpoint};
-use super::model::{LatencyFigures, LatencyRun};
+use super::model::LatencyRun;
 use super::raw::{self, RawClient, RawServer};
 use super::{progress, stats};
 
@@ -21,6 +25,10 @@ pub struct Knobs {
     pub timeout: Duration,
 }
 
+/// Blocks each side's measured pings are split into (fewer if there are
+/// fewer pings).
+const BLOCKS: u64 = 10;
+
 /// One latency run.
 pub fn run(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<LatencyRun> {
     let arrivals = Arrivals::new(0);
@@ -28,22 +36,39 @@ pub fn run(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<LatencyRun> {
     let client = ep.connect(ctx, &arrivals)?;
     ep.wait_clients(1, ctx.conn.handshake_timeout + Duration::from_secs(5))?;
     let peer = client.peer().context("the connection closed before the first ping")?;
+    let mut raw = if ctx.baseline { Some(RawPinger::start(k)?) } else { None };
 
-    let bar = progress::bar(k.warmup + k.iterations, label);
+    let sides = if raw.is_some() { 2 } else { 1 };
+    let bar = progress::bar((k.warmup + k.iterations) * sides, label);
     bar.set_message("pings");
     let ping = || {
         let t = Instant::now();
         peer.ping(k.timeout).ok()?;
         Some(t.elapsed().as_nanos() as u64)
     };
-    let (warm, _) = series(k.warmup, &bar, ping, || peer.is_open());
-    let (samples, took) = series(k.iterations, &bar, ping, || peer.is_open());
+    let alive = || peer.is_open();
+    let (warm, _) = series(k.warmup, &bar, ping, alive);
+    if let Some(r) = &mut raw {
+        series(k.warmup, &bar, || r.once(), || true);
+    }
+    let mut samples = Series::with_capacity(k.iterations);
+    let mut raw_samples = Series::with_capacity(k.iterations);
+    let blocks = BLOCKS.min(k.iterations.max(1));
+    for b in 0..blocks {
+        // Spread the remainder over the first blocks.
+        let n = k.iterations / blocks + u64::from(b < k.iterations % blocks);
+        samples.add(series(n, &bar, ping, alive));
+        if let Some(r) = &mut raw {
+            raw_samples.add(series(n, &bar, || r.once(), || true));
+        }
+    }
     bar.finish_and_clear();
     drop(client);
     drop(ep);
 
-    let figures = stats::latency(&samples, k.iterations, took.as_secs_f64());
-    let raw = if ctx.baseline { Some(raw_baseline(k, label)?) } else { None };
+    let figures = stats::latency(&samples.ns, k.iterations, samples.took.as_secs_f64());
+    let raw =
+        raw.map(|_| stats::latency(&raw_samples.ns, k.iterations, raw_samples.took.as_secs_f64()));
     let efficiency =
         raw.as_ref().and_then(|r| (figures.p50_us > 0.0).then(|| r.p50_us / figures.p50_us));
     Ok(LatencyRun {
@@ -53,6 +78,23 @@ pub fn run(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<LatencyRun> {
         raw,
         efficiency,
     })
+}
+
+/// Round trips gathered over several blocks, and the time the blocks took.
+struct Series {
+    ns: Vec<u64>,
+    took: Duration,
+}
+
+impl Series {
+    fn with_capacity(n: u64) -> Series {
+        Series { ns: Vec::with_capacity(n as usize), took: Duration::ZERO }
+    }
+
+    fn add(&mut self, (ns, took): (Vec<u64>, Duration)) {
+        self.ns.extend(ns);
+        self.took += took;
+    }
 }
 
 /// Runs `n` timed round trips; a failed one counts as lost. Stops early
@@ -84,29 +126,38 @@ fn avg_us(ns: &[u64]) -> f64 {
     }
 }
 
-fn raw_baseline(k: &Knobs, label: &str) -> anyhow::Result<LatencyFigures> {
-    let server =
-        RawServer::start(raw::Mode::Echo).context("cannot start the raw-TCP echo server")?;
-    let client = RawClient::connect(server.addr(), None)
-        .context("cannot connect to the raw-TCP echo server")?;
-    client.stream.set_read_timeout(Some(k.timeout))?;
-    let ping = raw::frame(veltix::types::PING, 0, 0);
-    let mut reply = vec![0u8; ping.len()];
-    let bar = progress::bar(k.warmup + k.iterations, &format!("{label} (raw)"));
-    bar.set_message("round trips");
-    // A timed-out read leaves the stream out of step: stop there.
-    let mut broken = false;
-    let mut once = || {
-        if broken {
+/// The baseline: a raw-TCP client of a raw echo server.
+struct RawPinger {
+    // Dropped in this order: the client's shutdown ends the server's thread.
+    client: RawClient,
+    _server: RawServer,
+    ping: Vec<u8>,
+    reply: Vec<u8>,
+    /// A timed-out read leaves the stream out of step: stop there.
+    broken: bool,
+}
+
+impl RawPinger {
+    fn start(k: &Knobs) -> anyhow::Result<RawPinger> {
+        let server =
+            RawServer::start(raw::Mode::Echo).context("cannot start the raw-TCP echo server")?;
+        let client = RawClient::connect(server.addr(), None)
+            .context("cannot connect to the raw-TCP echo server")?;
+        client.stream.set_read_timeout(Some(k.timeout))?;
+        let ping = raw::frame(veltix::types::PING, 0, 0);
+        let reply = vec![0u8; ping.len()];
+        Ok(RawPinger { client, _server: server, ping, reply, broken: false })
+    }
+
+    /// One timed round trip; None once the stream broke.
+    fn once(&mut self) -> Option<u64> {
+        if self.broken {
             return None;
         }
         let t = Instant::now();
-        let ok = client.send(&ping).is_ok() && (&client.stream).read_exact(&mut reply).is_ok();
-        broken = !ok;
+        let ok = self.client.send(&self.ping).is_ok()
+            && (&self.client.stream).read_exact(&mut self.reply).is_ok();
+        self.broken = !ok;
         ok.then(|| t.elapsed().as_nanos() as u64)
-    };
-    series(k.warmup, &bar, &mut once, || true);
-    let (samples, took) = series(k.iterations, &bar, &mut once, || true);
-    bar.finish_and_clear();
-    Ok(stats::latency(&samples, k.iterations, took.as_secs_f64()))
+    }
 }
