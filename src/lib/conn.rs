@@ -594,12 +594,19 @@ impl Peer {
     ) -> Result<Frame> {
         let deadline = Instant::now() + timeout;
         let (id, slot) = self.conn.pending.register();
+        // A client reads the reply on this thread (no hand-off); it says so
+        // before sending, so the core leaves the reply to it.
+        let side = lock(&self.conn.read_side).clone();
+        if let Some(side) = &side {
+            side.enter();
+        }
         if let Err(e) = self.conn.send_parts(type_code, id, payload) {
+            if let Some(side) = &side {
+                side.leave(&self.conn);
+            }
             self.conn.pending.cancel(id);
             return Err(e);
         }
-        // A client reads the reply on this thread (no hand-off).
-        let side = lock(&self.conn.read_side).clone();
         if let Some(side) = side {
             side.read_until(&self.conn, deadline, &|| slot.is_filled());
         }

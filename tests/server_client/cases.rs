@@ -538,6 +538,41 @@ fn a_reply_followed_at_once_by_the_close_ends_the_client_at_once() {
 }
 
 #[test]
+fn messages_pushed_while_a_request_waits_are_delivered_at_once() {
+    // While a requester waits, arrivals are its to read (the core leaves
+    // them to it): pushed messages must still reach on_message promptly.
+    let s = Server::builder(cfg())
+        .on_message(|p, f| {
+            let (p, f) = (p.clone(), f.clone());
+            std::thread::spawn(move || {
+                for i in 0..100u32 {
+                    let _ = p.send(201, &i.to_be_bytes());
+                }
+                std::thread::sleep(Duration::from_millis(300));
+                let _ = p.reply(&f, b"done");
+            });
+        })
+        .start()
+        .unwrap();
+    let got = Arc::new(AtomicUsize::new(0));
+    let g = got.clone();
+    let c = Client::builder(ccfg(s.local_addr().to_string()))
+        .on_message(move |_, f| {
+            if f.type_code == 201 {
+                g.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+        .connect()
+        .unwrap();
+    let reply = c.send_and_wait(200, b"slow", T).unwrap();
+    assert_eq!(reply.payload, b"done");
+    assert_eq!(got.load(Ordering::SeqCst), 100, "pushed messages waited for the reply");
+    // And after it, the core reads again.
+    c.send(200, b"again").unwrap();
+    wait_until("pushes after the request", || got.load(Ordering::SeqCst) == 200);
+}
+
+#[test]
 fn shutdown_returns_and_the_port_is_reusable_at_once() {
     let s = echo_server();
     let port = s.local_addr().port();

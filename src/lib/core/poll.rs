@@ -270,8 +270,8 @@ fn on_writable(slab: &mut Slab, i: usize) {
 fn on_readable(poll: &Poll, slab: &mut Slab, i: usize) {
     let Some(e) = slab.entries.get_mut(i).and_then(Option::as_mut) else { return };
     let side = e.side.clone();
-    // A requester holding the state reads this arrival itself.
-    let Some(mut st) = side.try_lock_or_leave() else { return };
+    // An active requester reads this arrival itself.
+    let Some(mut st) = side.take_or_leave(false) else { return };
     let end = read_all(e, &mut st);
     drop(st);
     if let Some(end) = end {

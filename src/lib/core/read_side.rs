@@ -14,15 +14,25 @@
 //! their ready lists, so a requester that was busy reading when bytes came
 //! still sees them.
 //!
-//! The decoder and protocol state sit behind a mutex. A reader thread
-//! blocks on it while a requester holds it; a poll-core I/O thread never
-//! blocks: it marks the event as missed, and the requester reads again
-//! after letting go.
+//! The requesters' wait is not always in place when the reply comes: the
+//! sender may still be on its way to `epoll_wait`, or preempted by the very
+//! thread it woke (a server in the same process). The arrival then falls
+//! through to the core, which must not take it: the requester would wait
+//! for the core's wake-up (on a virtual machine, a halted CPU woken by an
+//! interrupt: tens of microseconds) to read what it could read at once. So
+//! a requester announces itself before it sends, and while any is active
+//! the core leaves arrivals to it (they are on the requesters' ready list
+//! too). An arrival the core left is marked as missed; a requester that
+//! leaves reads again if it sees the mark, and the core reads itself if it
+//! sees nobody active after marking (SeqCst fences between the two sides,
+//! so one of them always does).
+//!
+//! The decoder and protocol state sit behind a mutex, held by whoever reads.
 
 use std::io::{self, Read};
 use std::net::TcpStream;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError, Weak};
 use std::time::{Duration, Instant};
 
@@ -45,7 +55,9 @@ pub(crate) struct ReadSide {
     /// connection whose requesters wait for the core to read (a server's).
     req_epoll: Option<OwnedFd>,
     state: Mutex<ReadState>,
-    /// The poll core found the state held and left an arrival to the holder.
+    /// Requesters between sending and leaving `read_until`.
+    active: AtomicUsize,
+    /// The core left an arrival to the requesters.
     missed: AtomicBool,
     session: Weak<dyn Session>,
 }
@@ -70,6 +82,7 @@ impl ReadSide {
         Ok(ReadSide {
             req_epoll,
             state: Mutex::new(ReadState { decoder, proto, end: None }),
+            active: AtomicUsize::new(0),
             missed: AtomicBool::new(false),
             session: Arc::downgrade(session),
         })
@@ -89,20 +102,47 @@ impl ReadSide {
         }
     }
 
-    /// The state if nobody holds it. Otherwise the arrival that brought
-    /// the caller here is left to the holder, who reads again once it lets
-    /// go (the poll core, which must not block).
-    pub(crate) fn try_lock_or_leave(&self) -> Option<MutexGuard<'_, ReadState>> {
-        if let Some(st) = self.try_lock() {
-            return Some(st);
+    /// The state for the core to read an arrival with, unless requesters
+    /// are active or (`wait` false: the poll core) another thread holds it:
+    /// then the arrival is left to the requesters.
+    pub(crate) fn take_or_leave(&self, wait: bool) -> Option<MutexGuard<'_, ReadState>> {
+        let take = || if wait { Some(self.lock()) } else { self.try_lock() };
+        if self.active.load(Ordering::SeqCst) == 0 {
+            if let Some(st) = take() {
+                return Some(st);
+            }
         }
         self.missed.store(true, Ordering::SeqCst);
-        // Pairs with the fence in `read_until`: either the holder sees
-        // `missed` after letting go, or this second try sees the lock free.
+        // Pairs with the fence in `leave`: either the requester sees
+        // `missed` after it left, or this sees it gone.
         fence(Ordering::SeqCst);
-        let st = self.try_lock()?;
+        if self.active.load(Ordering::SeqCst) != 0 {
+            return None;
+        }
+        let st = take()?;
         self.missed.store(false, Ordering::Relaxed);
         Some(st)
+    }
+
+    /// A requester is about to send: arrivals are its to read until it
+    /// leaves ([`read_until`](ReadSide::read_until) or
+    /// [`leave`](ReadSide::leave)).
+    pub(crate) fn enter(&self) {
+        self.active.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A requester is done; reads what the core left meanwhile.
+    pub(crate) fn leave(&self, conn: &Arc<Conn>) {
+        self.active.fetch_sub(1, Ordering::SeqCst);
+        loop {
+            fence(Ordering::SeqCst);
+            if !self.missed.load(Ordering::Relaxed) || !self.missed.swap(false, Ordering::AcqRel) {
+                return;
+            }
+            if self.pump(conn, &mut self.lock()).is_some() {
+                return;
+            }
+        }
     }
 
     /// Reads what the socket has, without blocking, until it would block
@@ -146,10 +186,10 @@ impl ReadSide {
     }
 
     /// Reads the socket on the calling thread until `done()` holds or the
-    /// deadline passes (a requester waiting for its reply).
+    /// deadline passes (a requester waiting for its reply), then leaves.
+    /// Call after [`enter`](ReadSide::enter).
     pub(crate) fn read_until(&self, conn: &Arc<Conn>, deadline: Instant, done: &dyn Fn() -> bool) {
-        let Some(req_epoll) = &self.req_epoll else { return };
-        {
+        if let Some(req_epoll) = &self.req_epoll {
             let mut st = self.lock();
             let tick = st.proto.tick_interval(conn);
             // Bytes in the socket always come with an edge pending in
@@ -172,16 +212,7 @@ impl ReadSide {
                 }
             }
         }
-        // Read what the poll core left to us while we held the state.
-        loop {
-            fence(Ordering::SeqCst);
-            if !self.missed.load(Ordering::Relaxed) || !self.missed.swap(false, Ordering::AcqRel) {
-                return;
-            }
-            if self.pump(conn, &mut self.lock()).is_some() {
-                return;
-            }
-        }
+        self.leave(conn);
     }
 }
 

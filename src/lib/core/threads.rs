@@ -90,12 +90,20 @@ fn run_shared(conn: &Arc<Conn>, decoder: Decoder, proto: Proto, session: Arc<dyn
         }
     };
     conn.set_read_side(side.clone());
+    // Kept from the last time we held the state: taking the lock only for
+    // this would make a requester that leaves wait for our wake-up.
+    let mut tick = side.lock().proto.tick_interval(conn);
     let end = loop {
-        let tick = side.lock().proto.tick_interval(conn);
         let ready = wait_readable(epoll.as_raw_fd(), tick);
-        // A requester may hold the state: it reads what came (the bytes are
-        // on its instance's ready list too); wait for it to finish.
-        let mut st = side.lock();
+        // While requesters are active they read what comes (the bytes are
+        // on their instance's ready list too).
+        let mut st = match side.take_or_leave(true) {
+            Some(st) => st,
+            // The end (a requester saw it, or we were closed): finish once
+            // the requesters are out.
+            None if conn.is_closed() => side.lock(),
+            None => continue,
+        };
         if let Some(end) = st.end.clone() {
             break end;
         }
@@ -109,6 +117,7 @@ fn run_shared(conn: &Arc<Conn>, decoder: Decoder, proto: Proto, session: Arc<dyn
         if let Flow::Close(end) = st.proto.on_tick(conn) {
             break fault(conn, end);
         }
+        tick = st.proto.tick_interval(conn);
     };
     conn.clear_read_side();
     finish(conn, end, &*session);
