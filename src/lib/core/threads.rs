@@ -102,7 +102,10 @@ fn run_shared(conn: &Arc<Conn>, decoder: Decoder, proto: Proto, session: Arc<dyn
             // The end (a requester saw it, or we were closed): finish once
             // the requesters are out.
             None if conn.is_closed() => side.lock(),
-            None => continue,
+            None => {
+                side.park_while_busy();
+                continue;
+            }
         };
         if let Some(end) = st.end.clone() {
             break end;
