@@ -82,6 +82,9 @@ pub(crate) struct Conn {
     pub connected_at: Instant,
     out: Mutex<Out>,
     out_cv: Condvar,
+    /// `out.draining`, readable without the lock (set and cleared under it),
+    /// so a writable event with nothing queued costs no lock.
+    queued: AtomicBool,
     established: AtomicBool,
     closed: AtomicBool,
     close_reason: Mutex<Option<EndReason>>,
@@ -139,6 +142,7 @@ impl Conn {
             connected_at: Instant::now(),
             out: Mutex::new(Out::default()),
             out_cv: Condvar::new(),
+            queued: AtomicBool::new(false),
             established: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             close_reason: Mutex::new(None),
@@ -228,6 +232,7 @@ impl Conn {
             }
             append_from(&mut out.buf, parts, sent);
             out.draining = true;
+            self.queued.store(true, Ordering::Release);
             self.counters.frames_out.fetch_add(frames, Ordering::Relaxed);
             match self.poll_drain.get() {
                 Some(wake) => {
@@ -288,6 +293,11 @@ impl Conn {
     /// Writes what is queued without blocking (the poll core, on a
     /// writable event). Returns true when the queue is empty.
     pub(crate) fn drain_nonblocking(&self) -> bool {
+        if !self.queued.load(Ordering::Acquire) {
+            // Nothing queued (a writable edge that came with a readable
+            // one); a sender that queues later asks for a drain itself.
+            return true;
+        }
         let mut out = lock(&self.out);
         if !out.draining {
             // Nothing queued (a writable edge that came with a readable one).
@@ -317,6 +327,7 @@ impl Conn {
             out.buf = Vec::new();
         }
         out.draining = false;
+        self.queued.store(false, Ordering::Release);
         self.notify_out(out);
         true
     }
@@ -435,6 +446,7 @@ fn writer_loop(conn: &Conn, mut stream: TcpStream) {
                     break chunk;
                 }
                 out.draining = false;
+                conn.queued.store(false, Ordering::Release);
                 if out.waiters > 0 {
                     conn.out_cv.notify_all();
                 }
@@ -597,18 +609,16 @@ impl Peer {
         // A client reads the reply on this thread (no hand-off); it says so
         // before sending, so the core leaves the reply to it.
         let side = lock(&self.conn.read_side).clone();
-        if let Some(side) = &side {
-            side.enter();
-        }
+        let seen = side.as_ref().map_or(0, |s| s.enter());
         if let Err(e) = self.conn.send_parts(type_code, id, payload) {
             if let Some(side) = &side {
-                side.leave(&self.conn);
+                side.leave(&self.conn, seen);
             }
             self.conn.pending.cancel(id);
             return Err(e);
         }
         if let Some(side) = side {
-            side.read_until(&self.conn, deadline, &|| slot.is_filled());
+            side.read_until(&self.conn, deadline, &|| slot.is_filled(), seen);
         }
         self.conn.pending.wait_until(id, &slot, deadline, timeout)
     }

@@ -22,17 +22,17 @@
 //! interrupt: tens of microseconds) to read what it could read at once. So
 //! a requester announces itself before it sends, and while any is active
 //! the core leaves arrivals to it (they are on the requesters' ready list
-//! too). An arrival the core left is marked as missed; a requester that
-//! leaves reads again if it sees the mark, and the core reads itself if it
-//! sees nobody active after marking (SeqCst fences between the two sides,
-//! so one of them always does).
+//! too). The core counts the arrivals it left; a requester that leaves
+//! reads again if the count moved since its last read emptied the socket,
+//! and the core reads itself if it sees nobody active after counting
+//! (SeqCst fences between the two sides, so one of them always does).
 //!
 //! The decoder and protocol state sit behind a mutex, held by whoever reads.
 
 use std::io::{self, Read};
 use std::net::TcpStream;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError, Weak};
 use std::time::{Duration, Instant};
 
@@ -63,8 +63,8 @@ pub(crate) struct ReadSide {
     active: AtomicUsize,
     /// Requests made so far (for `park_while_busy`).
     requests: AtomicU64,
-    /// The core left an arrival to the requesters.
-    missed: AtomicBool,
+    /// Counts arrivals the core left to the requesters.
+    missed: AtomicU64,
     session: Weak<dyn Session>,
 }
 
@@ -90,7 +90,7 @@ impl ReadSide {
             state: Mutex::new(ReadState { decoder, proto, end: None }),
             active: AtomicUsize::new(0),
             requests: AtomicU64::new(0),
-            missed: AtomicBool::new(false),
+            missed: AtomicU64::new(0),
             session: Arc::downgrade(session),
         })
     }
@@ -119,24 +119,24 @@ impl ReadSide {
                 return Some(st);
             }
         }
-        self.missed.store(true, Ordering::SeqCst);
-        // Pairs with the fence in `leave`: either the requester sees
-        // `missed` after it left, or this sees it gone.
+        self.missed.fetch_add(1, Ordering::SeqCst);
+        // Pairs with the fence in `leave`: either the requester sees the
+        // count move after it left, or this sees it gone.
         fence(Ordering::SeqCst);
         if self.active.load(Ordering::SeqCst) != 0 {
             return None;
         }
-        let st = take()?;
-        self.missed.store(false, Ordering::Relaxed);
-        Some(st)
+        take()
     }
 
     /// A requester is about to send: arrivals are its to read until it
     /// leaves ([`read_until`](ReadSide::read_until) or
-    /// [`leave`](ReadSide::leave)).
-    pub(crate) fn enter(&self) {
+    /// [`leave`](ReadSide::leave)). Returns the count of arrivals left to
+    /// requesters so far, for `leave`.
+    pub(crate) fn enter(&self) -> u64 {
         self.requests.fetch_add(1, Ordering::Relaxed);
         self.active.fetch_add(1, Ordering::SeqCst);
+        self.missed.load(Ordering::SeqCst)
     }
 
     /// For a core thread that found requesters active: sleeps, out of its
@@ -157,17 +157,21 @@ impl ReadSide {
         }
     }
 
-    /// A requester is done; reads what the core left meanwhile.
-    pub(crate) fn leave(&self, conn: &Arc<Conn>) {
+    /// A requester is done; reads what the core left to it after `seen`
+    /// (the count of left arrivals when its last read emptied the socket:
+    /// those were read).
+    pub(crate) fn leave(&self, conn: &Arc<Conn>, mut seen: u64) {
         self.active.fetch_sub(1, Ordering::SeqCst);
         loop {
             fence(Ordering::SeqCst);
-            if !self.missed.load(Ordering::Relaxed) || !self.missed.swap(false, Ordering::AcqRel) {
+            let now = self.missed.load(Ordering::SeqCst);
+            if now == seen {
                 return;
             }
             if self.pump(conn, &mut self.lock()).is_some() {
                 return;
             }
+            seen = now;
         }
     }
 
@@ -214,7 +218,13 @@ impl ReadSide {
     /// Reads the socket on the calling thread until `done()` holds or the
     /// deadline passes (a requester waiting for its reply), then leaves.
     /// Call after [`enter`](ReadSide::enter).
-    pub(crate) fn read_until(&self, conn: &Arc<Conn>, deadline: Instant, done: &dyn Fn() -> bool) {
+    pub(crate) fn read_until(
+        &self,
+        conn: &Arc<Conn>,
+        deadline: Instant,
+        done: &dyn Fn() -> bool,
+        mut seen: u64,
+    ) {
         if let Some(req_epoll) = &self.req_epoll {
             let mut st = self.lock();
             let tick = st.proto.tick_interval(conn);
@@ -226,10 +236,13 @@ impl ReadSide {
                 if now >= deadline || st.end.is_some() {
                     break;
                 }
-                if wait_readable(req_epoll.as_raw_fd(), (deadline - now).min(tick))
-                    && self.pump(conn, &mut st).is_some()
-                {
-                    break;
+                if wait_readable(req_epoll.as_raw_fd(), (deadline - now).min(tick)) {
+                    let before = self.missed.load(Ordering::SeqCst);
+                    if self.pump(conn, &mut st).is_some() {
+                        break;
+                    }
+                    // What was left to us before that read, it read.
+                    seen = before;
                 }
                 if let Flow::Close(end) = st.proto.on_tick(conn) {
                     let end = fault(conn, end);
@@ -238,7 +251,7 @@ impl ReadSide {
                 }
             }
         }
-        self.leave(conn);
+        self.leave(conn, seen);
     }
 }
 
