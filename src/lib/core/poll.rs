@@ -126,6 +126,8 @@ impl PollCore {
         conn.set_poll_drain(Arc::new(move || waker.send(Cmd::Drain(weak.clone()))));
         let (weak, waker) = (Arc::downgrade(&conn), io.clone());
         conn.mailbox.set_on_space(Box::new(move || waker.send(Cmd::Resume(weak.clone()))));
+        let (weak, waker) = (Arc::downgrade(&conn), io.clone());
+        side.set_poke(Box::new(move || waker.send(Cmd::Resume(weak.clone()))));
         io.send(Cmd::Add(Box::new(Entry { conn, side, session, done, paused: false })));
         Ok(())
     }

@@ -32,8 +32,8 @@
 use std::io::{self, Read};
 use std::net::TcpStream;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError, Weak};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, TryLockError, Weak};
 use std::time::{Duration, Instant};
 
 use super::{fault, local_end, peer_closed, process, read_failed, EndReason, Flow, Proto, Session};
@@ -65,6 +65,10 @@ pub(crate) struct ReadSide {
     requests: AtomicU64,
     /// Counts arrivals the core left to the requesters.
     missed: AtomicU64,
+    /// A reader recorded the end of the connection.
+    ended: AtomicBool,
+    /// See [`set_poke`](ReadSide::set_poke).
+    poke: OnceLock<Box<dyn Fn() + Send + Sync>>,
     session: Weak<dyn Session>,
 }
 
@@ -91,6 +95,8 @@ impl ReadSide {
             active: AtomicUsize::new(0),
             requests: AtomicU64::new(0),
             missed: AtomicU64::new(0),
+            ended: AtomicBool::new(false),
+            poke: OnceLock::new(),
             session: Arc::downgrade(session),
         })
     }
@@ -165,14 +171,34 @@ impl ReadSide {
         loop {
             fence(Ordering::SeqCst);
             let now = self.missed.load(Ordering::SeqCst);
-            if now == seen {
-                return;
-            }
-            if self.pump(conn, &mut self.lock()).is_some() {
-                return;
+            if now == seen || self.pump(conn, &mut self.lock()).is_some() {
+                break;
             }
             seen = now;
         }
+        // The end came while we held the connection: the core, which left
+        // the event to us, finishes it now rather than at its next tick.
+        if self.ended.load(Ordering::Acquire) {
+            if let Some(poke) = self.poke.get() {
+                poke();
+            }
+        }
+    }
+
+    /// Remembers the end and makes sure the core sees it.
+    fn record(&self, conn: &Conn, st: &mut ReadState, end: EndReason) -> EndReason {
+        st.end = Some(end.clone());
+        self.ended.store(true, Ordering::Release);
+        // Wakes the core (a shut-down socket reads as ready); a core that
+        // finds requesters active is poked again when they leave.
+        conn.close_with(end.clone());
+        end
+    }
+
+    /// Sets what tells a core that does not wait for the state (the poll
+    /// core) to look at the connection again.
+    pub(crate) fn set_poke(&self, f: Box<dyn Fn() + Send + Sync>) {
+        let _ = self.poke.set(f);
     }
 
     /// Reads what the socket has, without blocking, until it would block
@@ -185,16 +211,16 @@ impl ReadSide {
         let session = self.session.upgrade()?;
         loop {
             if let Some(end) = process(conn, &mut st.decoder, &mut st.proto, &*session) {
-                return Some(record(conn, st, fault(conn, end)));
+                return Some(self.record(conn, st, fault(conn, end)));
             }
             if conn.is_closed() {
-                return Some(record(conn, st, local_end(conn)));
+                return Some(self.record(conn, st, local_end(conn)));
             }
             let mut reader = SockReader::new(&conn.stream);
             match st.decoder.read_from(&mut reader, conn.cfg.buffer_size) {
                 Ok(0) => {
                     let end = peer_closed(conn, &st.decoder);
-                    return Some(record(conn, st, end));
+                    return Some(self.record(conn, st, end));
                 }
                 Ok(n) => {
                     conn.count_read(n);
@@ -203,14 +229,14 @@ impl ReadSide {
                         // edge. Handle what came and skip the EAGAIN read.
                         if let Some(end) = process(conn, &mut st.decoder, &mut st.proto, &*session)
                         {
-                            return Some(record(conn, st, fault(conn, end)));
+                            return Some(self.record(conn, st, fault(conn, end)));
                         }
                         return None;
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Some(record(conn, st, read_failed(conn, &e))),
+                Err(e) => return Some(self.record(conn, st, read_failed(conn, &e))),
             }
         }
     }
@@ -246,21 +272,13 @@ impl ReadSide {
                 }
                 if let Flow::Close(end) = st.proto.on_tick(conn) {
                     let end = fault(conn, end);
-                    record(conn, &mut st, end);
+                    self.record(conn, &mut st, end);
                     break;
                 }
             }
         }
         self.leave(conn, seen);
     }
-}
-
-/// Remembers the end and makes sure the core sees it.
-fn record(conn: &Conn, st: &mut ReadState, end: EndReason) -> EndReason {
-    st.end = Some(end.clone());
-    // Wakes the core (a shut-down socket reads as ready).
-    conn.close_with(end.clone());
-    end
 }
 
 /// A new epoll instance.
