@@ -45,6 +45,9 @@ use crate::decoder::Decoder;
 /// last request (see [`ReadSide::park_while_busy`]).
 pub(crate) const LEASE: Duration = Duration::from_millis(1);
 
+/// The longest sleep of a core thread while one request stays out.
+const LONG_PARK: Duration = Duration::from_millis(64);
+
 /// What reading a connection needs.
 pub(crate) struct ReadState {
     pub(crate) decoder: Decoder,
@@ -67,6 +70,10 @@ pub(crate) struct ReadSide {
     missed: AtomicU64,
     /// A reader recorded the end of the connection.
     ended: AtomicBool,
+    /// The core thread that parks in `park_while_busy`, and whether it
+    /// sleeps longer than a lease (then a leaving requester wakes it).
+    parked: OnceLock<std::thread::Thread>,
+    parked_long: AtomicBool,
     /// See [`set_poke`](ReadSide::set_poke).
     poke: OnceLock<Box<dyn Fn() + Send + Sync>>,
     session: Weak<dyn Session>,
@@ -96,6 +103,8 @@ impl ReadSide {
             requests: AtomicU64::new(0),
             missed: AtomicU64::new(0),
             ended: AtomicBool::new(false),
+            parked: OnceLock::new(),
+            parked_long: AtomicBool::new(false),
             poke: OnceLock::new(),
             session: Arc::downgrade(session),
         })
@@ -150,15 +159,27 @@ impl ReadSide {
     /// then wakes nobody when the requester is not waiting yet (it sits on
     /// both ready lists; the requester reads it, or the core once back), so
     /// a run of requests costs the core no wake-up per reply. A message
-    /// pushed just after the last request waits at most a lease.
+    /// pushed just after the last request waits at most a lease. While one
+    /// request stays out long, the sleeps grow (up to [`LONG_PARK`]) and the
+    /// requester that leaves wakes the thread.
     pub(crate) fn park_while_busy(&self) {
+        let _ = self.parked.set(std::thread::current());
         let mut seen = self.requests.load(Ordering::Relaxed);
+        let mut nap = LEASE;
         loop {
-            std::thread::park_timeout(LEASE);
+            self.parked_long.store(nap > LEASE, Ordering::SeqCst);
+            // A requester that left after this check unparks us (below).
+            if self.active.load(Ordering::SeqCst) != 0 || nap == LEASE {
+                std::thread::park_timeout(nap);
+            }
+            self.parked_long.store(false, Ordering::Relaxed);
             let now = self.requests.load(Ordering::Relaxed);
-            if now == seen && self.active.load(Ordering::SeqCst) == 0 {
+            let idle = self.active.load(Ordering::SeqCst) == 0;
+            if now == seen && idle {
                 return;
             }
+            // New requests: keep to the lease; the same one still out: back off.
+            nap = if now == seen { (nap * 2).min(LONG_PARK) } else { LEASE };
             seen = now;
         }
     }
@@ -167,7 +188,13 @@ impl ReadSide {
     /// (the count of left arrivals when its last read emptied the socket:
     /// those were read).
     pub(crate) fn leave(&self, conn: &Arc<Conn>, mut seen: u64) {
-        self.active.fetch_sub(1, Ordering::SeqCst);
+        if self.active.fetch_sub(1, Ordering::SeqCst) == 1
+            && self.parked_long.load(Ordering::SeqCst)
+        {
+            if let Some(t) = self.parked.get() {
+                t.unpark();
+            }
+        }
         loop {
             fence(Ordering::SeqCst);
             let now = self.missed.load(Ordering::SeqCst);
