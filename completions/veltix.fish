@@ -76,7 +76,7 @@ complete -c veltix -n "__fish_veltix_using_subcommand serve" -l handshake-timeou
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l max-outbound -d 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l core -d 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)' -r -f -a "threads\t''
 poll\t''"
-complete -c veltix -n "__fish_veltix_using_subcommand serve" -l workers -d 'Threads that run message callbacks' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l workers -d 'Threads that run message callbacks; 0 runs each callback on the thread that read the message (no hand-off, for quick callbacks)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l io-threads -d 'I/O threads of the poll core\'s server (default: half the CPUs, rounded up, at most 4)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
@@ -116,7 +116,7 @@ complete -c veltix -n "__fish_veltix_using_subcommand connect" -l handshake-time
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l max-outbound -d 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l core -d 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)' -r -f -a "threads\t''
 poll\t''"
-complete -c veltix -n "__fish_veltix_using_subcommand connect" -l workers -d 'Threads that run message callbacks' -r
+complete -c veltix -n "__fish_veltix_using_subcommand connect" -l workers -d 'Threads that run message callbacks; 0 runs each callback on the thread that read the message (no hand-off, for quick callbacks)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l io-threads -d 'I/O threads of the poll core\'s server (default: half the CPUs, rounded up, at most 4)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
@@ -158,7 +158,7 @@ complete -c veltix -n "__fish_veltix_using_subcommand request" -l handshake-time
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l max-outbound -d 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l core -d 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)' -r -f -a "threads\t''
 poll\t''"
-complete -c veltix -n "__fish_veltix_using_subcommand request" -l workers -d 'Threads that run message callbacks' -r
+complete -c veltix -n "__fish_veltix_using_subcommand request" -l workers -d 'Threads that run message callbacks; 0 runs each callback on the thread that read the message (no hand-off, for quick callbacks)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l io-threads -d 'I/O threads of the poll core\'s server (default: half the CPUs, rounded up, at most 4)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
@@ -195,7 +195,7 @@ complete -c veltix -n "__fish_veltix_using_subcommand ping" -l handshake-timeout
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l max-outbound -d 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l core -d 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)' -r -f -a "threads\t''
 poll\t''"
-complete -c veltix -n "__fish_veltix_using_subcommand ping" -l workers -d 'Threads that run message callbacks' -r
+complete -c veltix -n "__fish_veltix_using_subcommand ping" -l workers -d 'Threads that run message callbacks; 0 runs each callback on the thread that read the message (no hand-off, for quick callbacks)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l io-threads -d 'I/O threads of the poll core\'s server (default: half the CPUs, rounded up, at most 4)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
@@ -256,7 +256,7 @@ complete -c veltix -n "__fish_veltix_using_subcommand bench" -l handshake-timeou
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l max-outbound -d 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l core -d 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)' -r -f -a "threads\t''
 poll\t''"
-complete -c veltix -n "__fish_veltix_using_subcommand bench" -l workers -d 'Threads that run message callbacks' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l workers -d 'Threads that run message callbacks; 0 runs each callback on the thread that read the message (no hand-off, for quick callbacks)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l io-threads -d 'I/O threads of the poll core\'s server (default: half the CPUs, rounded up, at most 4)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
@@ -386,7 +386,7 @@ complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l handshake
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l max-outbound -d 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l core -d 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)' -r -f -a "threads\t''
 poll\t''"
-complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l workers -d 'Threads that run message callbacks' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l workers -d 'Threads that run message callbacks; 0 runs each callback on the thread that read the message (no hand-off, for quick callbacks)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l io-threads -d 'I/O threads of the poll core\'s server (default: half the CPUs, rounded up, at most 4)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''

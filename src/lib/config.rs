@@ -100,7 +100,12 @@ pub struct ConnConfig {
     pub buffer_size: usize,
     /// Heartbeat and dead-peer detection. Default [`PerformanceMode::Balanced`].
     pub performance_mode: PerformanceMode,
-    /// Worker threads that run callbacks. Default 4.
+    /// Worker threads that run callbacks. Default 4. With 0, a callback
+    /// runs on the thread that read its message, with no hand-off (the
+    /// cheapest path for quick callbacks): a slow callback then holds up
+    /// that connection's reading and PONGs (on the poll core, every
+    /// connection of its I/O thread), and a callback cannot wait for a
+    /// reply (`send_and_wait` and `ping` return [`crate::Error::InlineCallback`]).
     pub max_workers: usize,
     /// Bytes that may wait in one connection's outbound queue. On a server,
     /// a peer over it is judged too slow a reader and disconnected (one slow
@@ -223,9 +228,10 @@ macro_rules! conn_setters {
                 self.conn.performance_mode = v;
                 self
             }
-            /// Sets the number of callback worker threads (at least 1).
+            /// Sets the number of callback worker threads (0: callbacks run on
+            /// the thread that read the message; see [`ConnConfig::max_workers`]).
             pub fn max_workers(mut self, v: usize) -> Self {
-                self.conn.max_workers = v.max(1);
+                self.conn.max_workers = v;
                 self
             }
             /// Sets the per-connection outbound queue limit in bytes.

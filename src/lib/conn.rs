@@ -604,6 +604,9 @@ impl Peer {
         payload: &[u8],
         timeout: Duration,
     ) -> Result<Frame> {
+        if crate::dispatch::in_inline_callback() {
+            return Err(Error::InlineCallback);
+        }
         let deadline = Instant::now() + timeout;
         let (id, slot) = self.conn.pending.register();
         // A client reads the reply on this thread (no hand-off); it says so

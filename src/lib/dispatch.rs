@@ -1,4 +1,7 @@
 //! The callback pool: a fixed set of worker threads that run callbacks.
+//! With no workers (`max_workers` 0) the thread that read a message runs
+//! its callback at once: no hand-off, at the price of that thread waiting
+//! for the callback (see [`crate::ConnConfig::max_workers`]).
 //!
 //! Each connection has a [`Mailbox`]; its jobs run one at a time and in
 //! order, while different connections' mailboxes run in parallel. A mailbox
@@ -20,6 +23,17 @@ thread_local! {
     /// Set on threads that must never block in `submit` (poll-loop I/O
     /// threads): they overshoot a full mailbox and pause reading instead.
     static NEVER_WAIT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+thread_local! {
+    /// Set while a callback runs on the thread that read its message.
+    static INLINE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the calling thread is running a callback inline (max_workers
+/// 0): it must not wait for a reply, which only it could read.
+pub(crate) fn in_inline_callback() -> bool {
+    INLINE.with(|c| c.get())
 }
 
 /// Whether the calling thread must never block (a poll-loop I/O thread).
@@ -127,6 +141,8 @@ impl PoolShared {
 
 /// A fixed pool of callback workers.
 pub(crate) struct Pool {
+    /// No workers: jobs run on the submitting thread.
+    inline: bool,
     shared: Arc<PoolShared>,
     workers: Mutex<Vec<JoinHandle<()>>>,
     worker_ids: Vec<ThreadId>,
@@ -140,7 +156,7 @@ impl Pool {
             stop: AtomicBool::new(false),
         });
         let mut handles = Vec::new();
-        for i in 0..workers.max(1) {
+        for i in 0..workers {
             let s = shared.clone();
             let spawned =
                 thread::Builder::new().name(format!("{name}-cb{i}")).spawn(move || worker(&s));
@@ -150,12 +166,23 @@ impl Pool {
             }
         }
         let worker_ids = handles.iter().map(|h| h.thread().id()).collect();
-        Pool { shared, workers: Mutex::new(handles), worker_ids }
+        Pool { inline: workers == 0, shared, workers: Mutex::new(handles), worker_ids }
     }
 
     /// Queues `job` on `mb`. Blocks while the mailbox is full. Returns false
     /// (and drops the job) when the mailbox or the pool is closed.
     pub(crate) fn submit(&self, mb: &Arc<Mailbox>, job: Job) -> bool {
+        if self.inline {
+            if lock(&mb.state).closed || self.shared.stop.load(Ordering::Acquire) {
+                return false;
+            }
+            let outer = INLINE.with(|c| c.replace(true));
+            if catch_unwind(AssertUnwindSafe(job)).is_err() {
+                log::error!("a callback panicked; the connection goes on");
+            }
+            INLINE.with(|c| c.set(outer));
+            return true;
+        }
         let mut st = lock(&mb.state);
         // A worker thread never waits for space (it could be the one that
         // would make space): it may overshoot the limit instead.
@@ -299,6 +326,29 @@ mod tests {
             (0..100).map(|_| rx.recv_timeout(Duration::from_secs(5)).unwrap()).collect();
         assert_eq!(got, (0..100).collect::<Vec<_>>());
         pool.shutdown();
+    }
+
+    #[test]
+    fn without_workers_jobs_run_at_once_on_the_caller() {
+        let pool = Pool::new(0, "t");
+        let mb = Mailbox::new(1);
+        let me = thread::current().id();
+        let (tx, rx) = mpsc::channel();
+        for i in 0..3 {
+            let tx = tx.clone();
+            assert!(pool.submit(
+                &mb,
+                Box::new(move || tx
+                    .send((i, thread::current().id(), in_inline_callback()))
+                    .unwrap())
+            ));
+        }
+        let got: Vec<_> = rx.try_iter().collect();
+        assert_eq!(got, [(0, me, true), (1, me, true), (2, me, true)]);
+        assert!(!in_inline_callback());
+        pool.submit(&mb, Box::new(|| panic!("boom")));
+        pool.close_mailbox(&mb);
+        assert!(!pool.submit(&mb, Box::new(|| {})));
     }
 
     #[test]

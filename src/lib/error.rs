@@ -140,6 +140,11 @@ pub enum Error {
     /// A configuration value is out of range.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// `send_and_wait` or `ping` was called from a callback that runs on
+    /// the reading thread (`max_workers` 0), which is the thread that would
+    /// have to read the reply.
+    #[error("cannot wait for a reply inside a callback run by the reading thread (max_workers 0)")]
+    InlineCallback,
 }
 
 impl Error {

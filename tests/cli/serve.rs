@@ -215,4 +215,11 @@ fn server_settings_are_applied() {
     assert_eq!(io_threads, 3);
     let out = run(veltix(["serve", "--core", "poll", "--io-threads", "0"]));
     assert_eq!(code(&out), 2, "{}", crate::util::stderr(&out));
+    // --workers 0: callbacks on the reading thread; the echo still answers.
+    for core in ["threads", "poll"] {
+        let s = Serve::start(&["--mode", "echo", "--core", core, "--workers", "0"]);
+        let out = run(veltix(["request", &s.addr, "inline"]));
+        assert_eq!(code(&out), 0, "{core}: {}", crate::util::stderr(&out));
+        assert!(crate::util::stdout(&out).contains("inline"), "{core}");
+    }
 }

@@ -573,6 +573,43 @@ fn messages_pushed_while_a_request_waits_are_delivered_at_once() {
 }
 
 #[test]
+fn without_workers_callbacks_run_in_order_and_refuse_to_wait() {
+    // max_workers 0: callbacks run on the reading thread, in order; one
+    // that tries to wait for a reply gets an error at once, not a deadlock.
+    let waited = Arc::new(Mutex::new(Vec::new()));
+    let w = waited.clone();
+    let mut sc = cfg();
+    sc.conn.max_workers = 0;
+    let s = Server::builder(sc)
+        .on_message(move |p, f| {
+            if f.payload == b"wait" {
+                let r = p.send_and_wait(200, b"?", Duration::from_secs(10));
+                w.lock().unwrap().push(matches!(r, Err(Error::InlineCallback)));
+            }
+            let _ = p.reply(&f, &f.payload);
+        })
+        .start()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let c = Client::builder(ccfg(s.local_addr().to_string()).max_workers(0))
+        .on_message(move |_, f| {
+            let _ = tx.send(u32::from_be_bytes(f.payload[..4].try_into().unwrap()));
+        })
+        .connect()
+        .unwrap();
+    for i in 0..1000u32 {
+        c.send(201, &i.to_be_bytes()).unwrap();
+    }
+    let got: Vec<u32> = (0..1000).map(|_| rx.recv_timeout(T).unwrap()).collect();
+    assert_eq!(got, (0..1000).collect::<Vec<_>>());
+    let start = Instant::now();
+    let reply = c.send_and_wait(200, b"wait", T).unwrap();
+    assert_eq!(reply.payload, b"wait");
+    assert!(start.elapsed() < Duration::from_secs(5), "the callback waited for its timeout");
+    assert_eq!(*waited.lock().unwrap(), [true]);
+}
+
+#[test]
 fn shutdown_returns_and_the_port_is_reusable_at_once() {
     let s = echo_server();
     let port = s.local_addr().port();
