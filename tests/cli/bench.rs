@@ -504,3 +504,40 @@ fn connections_raise_the_soft_open_file_limit_in_both_processes() {
     let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(num(&doc["results"]["connections"]["median"], "connections"), 200.0);
 }
+
+#[test]
+fn a_pinned_run_records_its_cpus_and_says_so() {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: sched_getaffinity fills a local set for this process.
+    let (first, count) = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        assert_eq!(libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set), 0);
+        let cpus: Vec<usize> =
+            (0..libc::CPU_SETSIZE as usize).filter(|&c| libc::CPU_ISSET(c, &set)).collect();
+        (cpus[0], cpus.len())
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pinned.json");
+    let mut cmd = veltix(["bench", "--only", "latency", "--save", file.to_str().unwrap()]);
+    cmd.args(TINY);
+    // SAFETY: sched_setaffinity is async-signal-safe and only changes the child.
+    unsafe {
+        cmd.pre_exec(move || {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(first, &mut set);
+            if libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = run(cmd);
+    ok(&out);
+    let doc = read_json(&file);
+    assert_eq!(doc["setup"]["cpus_allowed"], serde_json::json!([first]));
+    // The machine's CPUs, not the process's.
+    assert!(num(&doc, "machine.logical_cores") >= count as f64);
+    if num(&doc, "machine.logical_cores") > 1.0 {
+        assert!(stdout(&out).contains(&format!("pinned to CPU {first}")), "{}", stdout(&out));
+    }
+}

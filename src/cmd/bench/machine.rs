@@ -12,7 +12,15 @@ pub fn probe() -> Machine {
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let os_release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
     let uts = uname();
-    let logical = std::thread::available_parallelism().map_or(0, |n| n.get() as u32);
+    // The machine's, not this process's (`available_parallelism` follows
+    // the affinity mask, which `taskset` narrows: see `cpus_allowed`).
+    // SAFETY: sysconf has no preconditions.
+    let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    let logical = if online > 0 {
+        online as u32
+    } else {
+        std::thread::available_parallelism().map_or(0, |n| n.get() as u32)
+    };
     Machine {
         cpu_model: cpu_model(&cpuinfo).unwrap_or_else(|| uts.machine.clone()),
         logical_cores: logical,
@@ -22,6 +30,22 @@ pub fn probe() -> Machine {
         kernel: format!("{} {}", uts.sysname, uts.release).trim().to_string(),
         arch: uts.machine,
     }
+}
+
+/// The CPUs this process may run on (its affinity mask), if known.
+pub fn cpus_allowed() -> Option<Vec<u32>> {
+    // SAFETY: a zeroed cpu_set_t is an empty set; sched_getaffinity fills it
+    // for this process (pid 0) within the size given.
+    let set = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return None;
+        }
+        set
+    };
+    let max = 8 * std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: CPU_ISSET reads the set within its size.
+    Some((0..max).filter(|&c| unsafe { libc::CPU_ISSET(c, &set) }).map(|c| c as u32).collect())
 }
 
 fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
@@ -150,6 +174,8 @@ mod tests {
     fn probes_this_machine() {
         let m = probe();
         assert!(m.logical_cores >= 1);
+        let allowed = cpus_allowed().expect("the affinity mask of this process");
+        assert!(!allowed.is_empty() && allowed.len() <= m.logical_cores as usize);
         assert!(!m.kernel.is_empty());
         assert!(rss_bytes() > 0);
         assert!(thread_count() >= 1);

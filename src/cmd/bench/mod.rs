@@ -389,6 +389,7 @@ fn new_document(args: &Args, ctx: &Ctx, scenarios: &[Scenario]) -> Document {
             server: if ctx.target.is_some() { "external" } else { "in-process" }.into(),
             target: ctx.target.clone(),
             core: core_name(ctx.core).into(),
+            cpus_allowed: machine::cpus_allowed(),
         },
         knobs: Knobs {
             scenarios: scenarios.iter().map(|s| s.name().to_string()).collect(),

@@ -86,6 +86,11 @@ pub struct Setup {
     pub target: Option<String>,
     /// The in-process server's socket core (`threads` or `poll`).
     pub core: String,
+    /// CPUs the bench process could run on (its affinity mask: fewer than
+    /// the machine's when pinned with `taskset`); null if unknown or in
+    /// documents older than this field.
+    #[serde(default)]
+    pub cpus_allowed: Option<Vec<u32>>,
 }
 
 /// Connection settings (the shared connection flags).

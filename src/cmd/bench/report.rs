@@ -70,6 +70,14 @@ fn header(out: &mut String, doc: &Document, st: &Style) {
         Some(t) => format!("external server {t} (delivery counted from echoes)"),
         None => format!("in-process server, {} core", doc.setup.core),
     };
+    let server = match &doc.setup.cpus_allowed {
+        Some(cpus) if !cpus.is_empty() && cpus.len() < doc.machine.logical_cores as usize => {
+            let list: Vec<String> = cpus.iter().map(u32::to_string).collect();
+            let s = if cpus.len() == 1 { "" } else { "s" };
+            format!("{server} · pinned to CPU{s} {}", list.join(","))
+        }
+        _ => server,
+    };
     let _ = writeln!(
         out,
         "{} · protocol {} · {} build · {server}",
