@@ -92,7 +92,7 @@ pub(crate) struct Conn {
     tags: Mutex<HashMap<String, serde_json::Value>>,
     /// The reading half of a client connection, which a requester drives
     /// to read its own reply.
-    read_side: Mutex<Option<Arc<crate::core::read_side::ReadSide>>>,
+    read_side: std::sync::OnceLock<Arc<crate::core::read_side::ReadSide>>,
     /// The poll core's slot for this connection (usize::MAX: none).
     pub(crate) poll_token: std::sync::atomic::AtomicUsize,
     /// Who drains the outbound queue when the kernel's buffer is full.
@@ -102,12 +102,10 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
+    /// Set once, when the core starts reading a client connection (it
+    /// outlives the reading: a requester after the end finds it ended).
     pub(crate) fn set_read_side(&self, side: Arc<crate::core::read_side::ReadSide>) {
-        *lock(&self.read_side) = Some(side);
-    }
-
-    pub(crate) fn clear_read_side(&self) {
-        *lock(&self.read_side) = None;
+        let _ = self.read_side.set(side);
     }
 
     /// Has the poll loop that owns the socket drain the queue (by calling
@@ -151,7 +149,7 @@ impl Conn {
             server: std::sync::OnceLock::new(),
             poll_drain: std::sync::OnceLock::new(),
             poll_token: std::sync::atomic::AtomicUsize::new(usize::MAX),
-            read_side: Mutex::new(None),
+            read_side: std::sync::OnceLock::new(),
         })
     }
 
@@ -299,10 +297,6 @@ impl Conn {
             return true;
         }
         let mut out = lock(&self.out);
-        if !out.draining {
-            // Nothing queued (a writable edge that came with a readable one).
-            return true;
-        }
         while out.head < out.buf.len() {
             match try_send(&self.stream, &[&out.buf[out.head..]]) {
                 Ok(n) => {
@@ -611,10 +605,10 @@ impl Peer {
         let (id, slot) = self.conn.pending.register();
         // A client reads the reply on this thread (no hand-off); it says so
         // before sending, so the core leaves the reply to it.
-        let side = lock(&self.conn.read_side).clone();
-        let seen = side.as_ref().map_or(0, |s| s.enter());
+        let side = self.conn.read_side.get();
+        let seen = side.map_or(0, |s| s.enter());
         if let Err(e) = self.conn.send_parts(type_code, id, payload) {
-            if let Some(side) = &side {
+            if let Some(side) = side {
                 side.leave(&self.conn, seen);
             }
             self.conn.pending.cancel(id);

@@ -356,7 +356,6 @@ fn end_entry(poll: &Poll, slab: &mut Slab, i: usize, end: EndReason) {
     let Some(e) = slab.remove(i) else { return };
     let fd = e.conn.stream.as_raw_fd();
     let _ = poll.registry().deregister(&mut SourceFd(&fd));
-    e.conn.clear_read_side();
     finish(&e.conn, end, &*e.session);
     if let Some(done) = e.done {
         let _ = done.send(());

@@ -68,8 +68,6 @@ pub(crate) struct ReadSide {
     requests: AtomicU64,
     /// Counts arrivals the core left to the requesters.
     missed: AtomicU64,
-    /// A reader recorded the end of the connection.
-    ended: AtomicBool,
     /// The core thread that parks in `park_while_busy`, and whether it
     /// sleeps longer than a lease (then a leaving requester wakes it).
     parked: OnceLock<std::thread::Thread>,
@@ -102,7 +100,6 @@ impl ReadSide {
             active: AtomicUsize::new(0),
             requests: AtomicU64::new(0),
             missed: AtomicU64::new(0),
-            ended: AtomicBool::new(false),
             parked: OnceLock::new(),
             parked_long: AtomicBool::new(false),
             poke: OnceLock::new(),
@@ -203,9 +200,9 @@ impl ReadSide {
             }
             seen = now;
         }
-        // The end came while we held the connection: the core, which left
-        // the event to us, finishes it now rather than at its next tick.
-        if self.ended.load(Ordering::Acquire) {
+        // Closed (we may have read its end, an event the core left to us):
+        // the core finishes the connection now, not at its next tick.
+        if conn.is_closed() {
             if let Some(poke) = self.poke.get() {
                 poke();
             }
@@ -215,7 +212,6 @@ impl ReadSide {
     /// Remembers the end and makes sure the core sees it.
     fn record(&self, conn: &Conn, st: &mut ReadState, end: EndReason) -> EndReason {
         st.end = Some(end.clone());
-        self.ended.store(true, Ordering::Release);
         // Wakes the core (a shut-down socket reads as ready); a core that
         // finds requesters active is poked again when they leave.
         conn.close_with(end.clone());

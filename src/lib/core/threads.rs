@@ -122,6 +122,5 @@ fn run_shared(conn: &Arc<Conn>, decoder: Decoder, proto: Proto, session: Arc<dyn
         }
         tick = st.proto.tick_interval(conn);
     };
-    conn.clear_read_side();
     finish(conn, end, &*session);
 }
