@@ -430,7 +430,7 @@ impl Inner {
             reason,
             detail: detail.to_string(),
         };
-        self.pool.submit(&self.mailbox, Box::new(move || f(&state)));
+        self.pool.submit(&self.mailbox, move || f(&state));
     }
 }
 
@@ -438,7 +438,7 @@ impl Session for Inner {
     fn established(&self, conn: &Arc<Conn>) {
         if let Some(f) = handlers::read(&self.handlers.on_connect) {
             let peer = Peer { conn: conn.clone() };
-            self.pool.submit(&self.mailbox, Box::new(move || f(&peer)));
+            self.pool.submit(&self.mailbox, move || f(&peer));
         }
     }
 
@@ -446,7 +446,7 @@ impl Session for Inner {
         match self.handlers.for_message(frame.type_code) {
             Some(f) => {
                 let peer = Peer { conn: conn.clone() };
-                self.pool.submit(&self.mailbox, Box::new(move || f(&peer, frame)));
+                self.pool.submit(&self.mailbox, move || f(&peer, frame));
             }
             None => log::debug!(
                 "no handler for a type {} message from the server; dropped",

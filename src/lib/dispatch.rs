@@ -171,15 +171,13 @@ impl Pool {
 
     /// Queues `job` on `mb`. Blocks while the mailbox is full. Returns false
     /// (and drops the job) when the mailbox or the pool is closed.
-    pub(crate) fn submit(&self, mb: &Arc<Mailbox>, job: Job) -> bool {
+    pub(crate) fn submit(&self, mb: &Arc<Mailbox>, job: impl FnOnce() + Send + 'static) -> bool {
         if self.inline {
             if lock(&mb.state).closed || self.shared.stop.load(Ordering::Acquire) {
                 return false;
             }
             let outer = INLINE.with(|c| c.replace(true));
-            if catch_unwind(AssertUnwindSafe(job)).is_err() {
-                log::error!("a callback panicked; the connection goes on");
-            }
+            run_job(job);
             INLINE.with(|c| c.set(outer));
             return true;
         }
@@ -198,7 +196,7 @@ impl Pool {
         if st.closed || self.shared.stop.load(Ordering::Acquire) {
             return false;
         }
-        st.jobs.push_back(job);
+        st.jobs.push_back(Box::new(job));
         if !st.scheduled {
             st.scheduled = true;
             drop(st);
@@ -251,6 +249,13 @@ impl Drop for Pool {
     }
 }
 
+/// Runs a callback; a panic in it is logged and goes no further.
+fn run_job(job: impl FnOnce()) {
+    if catch_unwind(AssertUnwindSafe(job)).is_err() {
+        log::error!("a callback panicked; the connection goes on");
+    }
+}
+
 fn worker(shared: &PoolShared) {
     loop {
         let mb = {
@@ -290,9 +295,7 @@ fn worker(shared: &PoolShared) {
                 mb.space.notify_one();
             }
             mb.taken(left);
-            if catch_unwind(AssertUnwindSafe(job)).is_err() {
-                log::error!("a callback panicked; the connection goes on");
-            }
+            run_job(job);
             ran += 1;
         }
     }
@@ -312,12 +315,12 @@ mod tests {
         let b = Mailbox::new(8);
         // `a` blocks until `b` has run: only possible if they run in parallel.
         let (gate_tx, gate_rx) = mpsc::channel::<()>();
-        pool.submit(&a, Box::new(move || gate_rx.recv_timeout(Duration::from_secs(5)).unwrap()));
+        pool.submit(&a, move || gate_rx.recv_timeout(Duration::from_secs(5)).unwrap());
         for i in 0..100 {
             let tx = tx.clone();
             // The limit makes this wait for space while `a` is blocked? No:
             // `b` has its own mailbox.
-            pool.submit(&b, Box::new(move || tx.send(i).unwrap()));
+            pool.submit(&b, move || tx.send(i).unwrap());
             if i == 0 {
                 gate_tx.send(()).unwrap();
             }
@@ -346,18 +349,18 @@ mod tests {
         let got: Vec<_> = rx.try_iter().collect();
         assert_eq!(got, [(0, me, true), (1, me, true), (2, me, true)]);
         assert!(!in_inline_callback());
-        pool.submit(&mb, Box::new(|| panic!("boom")));
+        pool.submit(&mb, || panic!("boom"));
         pool.close_mailbox(&mb);
-        assert!(!pool.submit(&mb, Box::new(|| {})));
+        assert!(!pool.submit(&mb, || {}));
     }
 
     #[test]
     fn a_panicking_job_does_not_kill_the_worker() {
         let pool = Pool::new(1, "t");
         let mb = Mailbox::new(8);
-        pool.submit(&mb, Box::new(|| panic!("boom")));
+        pool.submit(&mb, || panic!("boom"));
         let (tx, rx) = mpsc::channel();
-        pool.submit(&mb, Box::new(move || tx.send(1).unwrap()));
+        pool.submit(&mb, move || tx.send(1).unwrap());
         assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), 1);
     }
 }

@@ -510,7 +510,7 @@ impl Session for Inner {
         );
         if let Some(f) = handlers::read(&self.handlers.on_connect) {
             let peer = Peer { conn: conn.clone() };
-            self.pool.submit(&conn.mailbox, Box::new(move || f(&peer)));
+            self.pool.submit(&conn.mailbox, move || f(&peer));
         }
     }
 
@@ -518,7 +518,7 @@ impl Session for Inner {
         match self.handlers.for_message(frame.type_code) {
             Some(f) => {
                 let peer = Peer { conn: conn.clone() };
-                self.pool.submit(&conn.mailbox, Box::new(move || f(&peer, frame)));
+                self.pool.submit(&conn.mailbox, move || f(&peer, frame));
             }
             None => log::debug!(
                 "no handler for a type {} message from {}; dropped",
@@ -542,7 +542,7 @@ impl Session for Inner {
             log::info!("client {} ({}) disconnected: {}", conn.id, conn.peer, reason.message);
             if let Some(f) = handlers::read(&self.handlers.on_disconnect) {
                 let peer = Peer { conn: conn.clone() };
-                self.pool.submit(&conn.mailbox, Box::new(move || f(&peer, &reason)));
+                self.pool.submit(&conn.mailbox, move || f(&peer, &reason));
             }
             self.pool.close_mailbox(&conn.mailbox);
         }
