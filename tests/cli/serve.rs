@@ -207,19 +207,26 @@ fn server_settings_are_applied() {
     let s = Serve::start(&["--mode", "echo", "--core", "poll", "--io-threads", "3"]);
     let out = run(veltix(["ping", &s.addr, "-c", "1"]));
     assert_eq!(code(&out), 0, "{}", crate::util::stderr(&out));
-    let io_threads = std::fs::read_dir(format!("/proc/{}/task", s.child.id()))
-        .unwrap()
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-        .filter(|name| name.starts_with("veltix-srv-io"))
-        .count();
-    assert_eq!(io_threads, 3);
+    assert_eq!(threads_named(&s, "veltix-srv-io"), 3);
+    assert_eq!(threads_named(&s, "veltix-srv-cb"), 4, "the default callback workers");
     let out = run(veltix(["serve", "--core", "poll", "--io-threads", "0"]));
     assert_eq!(code(&out), 2, "{}", crate::util::stderr(&out));
-    // --workers 0: callbacks on the reading thread; the echo still answers.
+    // --workers 0: callbacks on the reading thread (no worker threads at
+    // all); the echo still answers.
     for core in ["threads", "poll"] {
         let s = Serve::start(&["--mode", "echo", "--core", core, "--workers", "0"]);
         let out = run(veltix(["request", &s.addr, "inline"]));
         assert_eq!(code(&out), 0, "{core}: {}", crate::util::stderr(&out));
         assert!(crate::util::stdout(&out).contains("inline"), "{core}");
+        assert_eq!(threads_named(&s, "veltix-srv-cb"), 0, "{core}");
     }
+}
+
+/// Threads of the `veltix serve` child whose name starts with `prefix`.
+fn threads_named(s: &Serve, prefix: &str) -> usize {
+    std::fs::read_dir(format!("/proc/{}/task", s.child.id()))
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with(prefix))
+        .count()
 }
