@@ -90,8 +90,6 @@ pub struct Decoder {
     consumed: u64,
     max_message_size: usize,
     failed: Option<ProtocolError>,
-    /// The last `read_from` got fewer bytes than it asked for.
-    short_read: bool,
 }
 
 impl Default for Decoder {
@@ -111,7 +109,6 @@ impl Decoder {
             consumed: 0,
             max_message_size,
             failed: None,
-            short_read: false,
         }
     }
 
@@ -166,16 +163,7 @@ impl Decoder {
         }
         let n = r.read(&mut self.buf[self.end..self.end + want])?;
         self.end += n;
-        self.short_read = n < want;
         Ok(n)
-    }
-
-    /// Whether the last [`read_from`](Decoder::read_from) got fewer bytes
-    /// than it asked for: a socket had no more at that moment, so a reader
-    /// driven by edge-triggered readiness need not read again to see
-    /// `WouldBlock`.
-    pub fn last_read_short(&self) -> bool {
-        self.short_read
     }
 
     /// The next whole frame with its CRC verified, `Ok(None)` when more
