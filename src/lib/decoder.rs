@@ -102,14 +102,7 @@ impl Decoder {
     /// A decoder that rejects frames larger than `max_message_size` bytes
     /// (header included).
     pub fn new(max_message_size: usize) -> Decoder {
-        Decoder {
-            buf: Vec::new(),
-            start: 0,
-            end: 0,
-            consumed: 0,
-            max_message_size,
-            failed: None,
-        }
+        Decoder { buf: Vec::new(), start: 0, end: 0, consumed: 0, max_message_size, failed: None }
     }
 
     /// The configured size limit.
