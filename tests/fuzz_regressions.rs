@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 #[path = "../fuzz/src/lib.rs"]
 mod checks;
 
-const TARGETS: [&str; 5] =
-    ["decoder_whole", "decoder_split", "handshake", "hex_input", "pcap_input"];
+const TARGETS: [&str; 6] =
+    ["decoder_whole", "decoder_split", "handshake", "session", "hex_input", "pcap_input"];
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -86,6 +86,28 @@ fn every_target_has_a_place_for_its_inputs() {
     }
     let loose = files(&root().join("tests/data/fuzz"));
     assert!(loose.is_empty(), "put these in a directory named after their target: {loose:?}");
+}
+
+#[test]
+fn session() {
+    // Both sides, with and without the handshake played first, fed each
+    // golden input as one step and then a byte per step, a second apart.
+    for (name, bytes) in golden_inputs() {
+        for flags in [0u8, 1, 2, 3] {
+            let mut one = vec![flags];
+            for chunk in bytes.chunks(255) {
+                one.extend([chunk.len() as u8, 4]);
+                one.extend_from_slice(chunk);
+            }
+            let mut split = vec![flags];
+            for b in bytes.iter().take(200) {
+                split.extend([1, 0, *b]);
+            }
+            replay(vec![(format!("{name} whole ({flags})"), one)], checks::session);
+            replay(vec![(format!("{name} split ({flags})"), split)], checks::session);
+        }
+    }
+    replay(saved("session"), checks::session);
 }
 
 #[test]

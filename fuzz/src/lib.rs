@@ -442,3 +442,23 @@ fn check_capture(capture: &pcap::Capture, port: Option<u16>) {
         }
     }
 }
+
+/// `session`: the protocol session, server or client side, fed arbitrary
+/// bytes in pieces with clock advances between them (see
+/// `veltix::fuzz_session` for the invariants it checks).
+///
+/// Input layout: byte 0 bit 0 = server side, bit 1 = complete the handshake
+/// first, bits 2..7 select the size limit (64 << n bytes, at least the
+/// header); then steps, each `len: u8, advance: u8` (advance in units of
+/// 250 ms) followed by up to `len` bytes.
+pub fn session(data: &[u8]) {
+    let Some((&flags, mut rest)) = data.split_first() else { return };
+    let limit = 64usize << ((flags >> 2) & 15);
+    let mut steps = Vec::new();
+    while let [len, advance, tail @ ..] = rest {
+        let n = usize::from(*len).min(tail.len());
+        steps.push((&tail[..n], u16::from(*advance) * 250));
+        rest = &tail[n..];
+    }
+    veltix::fuzz_session(flags & 1 == 1, flags & 2 == 2, limit, &steps);
+}

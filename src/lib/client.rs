@@ -17,17 +17,17 @@ use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::codec::frame::{Frame, RequestId};
 use crate::config::{ClientConfig, ConnConfig, CoreKind};
 use crate::conn::{Conn, ConnStats, Peer, Role};
 use crate::core::poll::PollCore;
-use crate::core::{threads, EndKind, EndReason, Proto, Session};
-use crate::correlation::lock;
-use crate::decoder::Decoder;
+use crate::core::{threads, Owner};
 use crate::dispatch::{Mailbox, Pool};
-use crate::error::{Error, ProtocolError, Result};
-use crate::frame::{Frame, RequestId};
+use crate::error::{EndKind, EndReason, Error, ProtocolError, Result};
 use crate::handlers::{self, Handlers};
-use crate::{handshake, types};
+use crate::session::requests::Pending;
+use crate::session::{Event, Flow, Session};
+use crate::sync::lock;
 
 /// Why a client lost its connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -297,20 +297,29 @@ impl Inner {
     }
 
     /// One connection attempt: TCP connect, handshake, ready to read.
-    fn open(self: &Arc<Self>) -> Result<(Arc<Conn>, Decoder)> {
+    fn open(self: &Arc<Self>) -> Result<(Arc<Conn>, Session)> {
         let (stream, peer) = tcp_connect(&self.cfg.addr, self.cfg.connect_timeout)?;
-        let (decoder, version) = client_handshake(&stream, &self.conn_cfg)?;
+        let pending = Arc::new(Pending::new());
+        let (session, version) =
+            client_handshake(&stream, peer, self.conn_cfg.clone(), pending.clone())?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let conn =
-            Conn::new(id, stream, peer, Role::Client, self.conn_cfg.clone(), self.mailbox.clone());
+        let conn = Conn::new(
+            id,
+            stream,
+            peer,
+            Role::Client,
+            self.conn_cfg.clone(),
+            pending,
+            self.mailbox.clone(),
+        );
         conn.set_established(version);
         *self.conn.write().unwrap_or_else(|e| e.into_inner()) = Some(conn.clone());
         log::info!("connected to {} ({peer})", self.cfg.addr);
         self.established(&conn);
-        Ok((conn, decoder))
+        Ok((conn, session))
     }
 
-    fn start_thread(self: &Arc<Self>, first: (Arc<Conn>, Decoder)) -> Result<()> {
+    fn start_thread(self: &Arc<Self>, first: (Arc<Conn>, Session)) -> Result<()> {
         let inner = self.clone();
         let h = std::thread::Builder::new()
             .name("veltix-client".into())
@@ -320,26 +329,17 @@ impl Inner {
     }
 
     /// The client thread: read the connection; on loss, reconnect and go on.
-    fn run(self: &Arc<Self>, first: (Arc<Conn>, Decoder)) {
+    fn run(self: &Arc<Self>, first: (Arc<Conn>, Session)) {
         let mut next = Some(first);
-        while let Some((conn, decoder)) = next.take() {
+        while let Some((conn, session)) = next.take() {
             match self.conn_cfg.core {
-                CoreKind::Threads => {
-                    threads::run(&conn, decoder, Proto::established(), self.clone())
-                }
+                CoreKind::Threads => threads::run(&conn, session, self.clone()),
                 CoreKind::Poll => {
                     // An I/O thread reads; this thread waits for the end.
                     let (done_tx, done_rx) = std::sync::mpsc::channel();
-                    let session: Arc<dyn Session> = self.clone();
-                    let added = PollCore::for_clients().and_then(|core| {
-                        core.add(
-                            conn.clone(),
-                            decoder,
-                            Proto::established(),
-                            session,
-                            Some(done_tx),
-                        )
-                    });
+                    let owner: Arc<dyn Owner> = self.clone();
+                    let added = PollCore::for_clients()
+                        .and_then(|core| core.add(conn.clone(), session, owner, Some(done_tx)));
                     match added {
                         Ok(()) => {
                             let _ = done_rx.recv();
@@ -369,7 +369,7 @@ impl Inner {
 
     /// Reconnection attempts after a loss; fires on_disconnect at each
     /// failure and a permanent state at the end.
-    fn retry_loop(self: &Arc<Self>, reason: DisconnectReason) -> Option<(Arc<Conn>, Decoder)> {
+    fn retry_loop(self: &Arc<Self>, reason: DisconnectReason) -> Option<(Arc<Conn>, Session)> {
         let mut attempt = 0;
         let mut detail = String::from("connection lost");
         loop {
@@ -434,7 +434,7 @@ impl Inner {
     }
 }
 
-impl Session for Inner {
+impl Owner for Inner {
     fn established(&self, conn: &Arc<Conn>) {
         if let Some(f) = handlers::read(&self.handlers.on_connect) {
             let peer = Peer { conn: conn.clone() };
@@ -497,32 +497,42 @@ pub(crate) fn tcp_connect(addr: &str, timeout: Duration) -> Result<(TcpStream, S
     Err(last)
 }
 
-/// Client side of the handshake: wait for HELLO, check the version, answer
-/// HELLO_ACK with the same request id. Returns the decoder (it may hold
-/// bytes past the HELLO) and the server's version.
-pub(crate) fn client_handshake(stream: &TcpStream, cfg: &ConnConfig) -> Result<(Decoder, String)> {
-    // A bad frame where the HELLO should be is a failed handshake, not a
-    // fault of an established connection.
-    handshake_inner(stream, cfg).map_err(|e| match e {
-        Error::Protocol(p) => Error::Handshake(Box::new(p)),
-        e => e,
-    })
-}
-
-fn handshake_inner(stream: &TcpStream, cfg: &ConnConfig) -> Result<(Decoder, String)> {
+/// Client side of the handshake, driven on the connecting thread: the
+/// session waits for HELLO, checks the version and answers HELLO_ACK (or
+/// an ERROR saying why not). Returns the session, whose decoder may hold
+/// bytes past the HELLO, and the server's version.
+pub(crate) fn client_handshake(
+    stream: &TcpStream,
+    peer: SocketAddr,
+    cfg: Arc<ConnConfig>,
+    pending: Arc<Pending>,
+) -> Result<(Session, String)> {
     let timeout = cfg.handshake_timeout;
     let deadline = Instant::now() + timeout;
-    let mut decoder = Decoder::new(cfg.max_message_size);
-    let hello = loop {
-        if let Some(raw) = decoder.next_raw()? {
-            break raw.into_frame()?;
+    let mut session = Session::client(peer, cfg.clone(), pending, Instant::now());
+    loop {
+        let flow = session.process(Instant::now());
+        let (bytes, _) = session.transmit();
+        if !bytes.is_empty() {
+            let sent = (&*stream).write_all(bytes);
+            session.transmitted();
+            if flow == Flow::Continue {
+                sent?;
+            }
+        }
+        if let Flow::Close(end) = flow {
+            return Err(handshake_error(end));
+        }
+        if let Some(Event::Established(version)) = session.poll_event() {
+            session.take_frames_in();
+            return Ok((session, version));
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(Error::Timeout { what: "handshake", after: timeout });
         }
         stream.set_read_timeout(Some(left))?;
-        match decoder.read_from(&mut &*stream, cfg.buffer_size) {
+        match session.decoder_mut().read_from(&mut &*stream, cfg.buffer_size) {
             Ok(0) => {
                 return Err(Error::Closed(Some(
                     "the server closed the connection during the handshake".into(),
@@ -535,31 +545,15 @@ fn handshake_inner(stream: &TcpStream, cfg: &ConnConfig) -> Result<(Decoder, Str
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e.into()),
         }
-    };
-    match hello.type_code {
-        types::HELLO => {}
-        types::ERROR => {
-            return Err(Error::Refused(String::from_utf8_lossy(&hello.payload).into_owned()))
-        }
-        other => {
-            return Err(ProtocolError::UnexpectedFrame {
-                expected: "HELLO",
-                got: crate::TypeRegistry::new().label(other),
-            }
-            .into())
-        }
     }
-    let version = handshake::parse_hello(&hello.payload)?;
-    let ours = &cfg.protocol_version;
-    if let Err(e) = handshake::check_version(ours, &version) {
-        let msg = e.to_string();
-        let err = Frame::new(types::ERROR, hello.request_id, msg.into_bytes());
-        if let Ok(b) = err.encode() {
-            let _ = (&*stream).write_all(&b);
-        }
-        return Err(e.into());
+}
+
+/// What a failed client handshake is to the caller: an ERROR from the
+/// server is a refusal; any other fault a failed handshake.
+fn handshake_error(end: EndReason) -> Error {
+    match end.fault {
+        Some(ProtocolError::PeerError(why)) => Error::Refused(why),
+        Some(p) => Error::Handshake(Box::new(p)),
+        None => Error::Closed(Some(end.message)),
     }
-    let ack = Frame::new(types::HELLO_ACK, hello.request_id, handshake::encode_hello(ours));
-    (&*stream).write_all(&ack.encode()?)?;
-    Ok((decoder, version))
 }

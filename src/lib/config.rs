@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::frame::DEFAULT_MAX_MESSAGE_SIZE;
+use crate::codec::frame::DEFAULT_MAX_MESSAGE_SIZE;
 use crate::handshake::PROTOCOL_VERSION;
 
 /// How eagerly a connection checks that a silent peer is still alive.

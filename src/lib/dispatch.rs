@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle, ThreadId};
 
-use crate::correlation::lock;
+use crate::sync::lock;
 
 /// A unit of callback work.
 pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;

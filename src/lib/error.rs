@@ -3,7 +3,7 @@
 //! [`Error`] is what every fallible library call returns. Wire-level faults
 //! are grouped in [`ProtocolError`], which derives `Eq` so tests can match on
 //! it, and which says whether the stream can go on after it
-//! ([`ProtocolError::is_fatal`]).
+//! ([`ProtocolError::is_fatal`]). [`EndReason`] says how a connection ended.
 
 use std::io;
 use std::net::SocketAddr;
@@ -161,6 +161,41 @@ impl Error {
                 | Error::Refused(_)
                 | Error::Handshake(_)
         )
+    }
+}
+
+/// Why a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndKind {
+    /// The peer closed the connection.
+    PeerClosed,
+    /// A network or protocol error ended it.
+    Error,
+    /// We closed it (a `close`, `disconnect` or shutdown call).
+    Local,
+}
+
+/// How and why a connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndReason {
+    /// Who or what ended it.
+    pub kind: EndKind,
+    /// A sentence for people.
+    pub message: String,
+    /// The protocol fault that ended it, if one did (requests that were
+    /// waiting fail with it, rather than with a bare "closed").
+    pub fault: Option<ProtocolError>,
+}
+
+impl EndReason {
+    /// An end without a protocol fault.
+    pub fn new(kind: EndKind, message: impl Into<String>) -> EndReason {
+        EndReason { kind, message: message.into(), fault: None }
+    }
+
+    /// An end caused by a protocol fault.
+    pub fn fault(fault: ProtocolError, message: impl Into<String>) -> EndReason {
+        EndReason { kind: EndKind::Error, message: message.into(), fault: Some(fault) }
     }
 }
 

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use crate::codec::frame::Frame;
 use crate::conn::Peer;
-use crate::frame::Frame;
 
 /// Called when a connection is established (after the handshake).
 pub type ConnectFn = Arc<dyn Fn(&Peer) + Send + Sync>;

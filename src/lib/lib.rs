@@ -3,25 +3,24 @@
 //! A synchronous Rust implementation of the Veltix TCP messaging protocol,
 //! wire-compatible with the Python reference `veltix==1.6.3`.
 //!
-//! The crate is organised like the protocol:
+//! The crate is built in layers; each module imports only the layers
+//! below it (a check in CI keeps it so):
 //!
-//! | module | what lives there |
-//! |---|---|
-//! | [`frame`] | the 22-byte header, [`Frame`], CRC32, encoding |
-//! | [`decoder`] | incremental decoding of a byte stream into frames |
-//! | [`types`] | system type codes and the code ↔ name [`TypeRegistry`] |
-//! | [`handshake`] | HELLO / HELLO_ACK payloads and the version rule |
-//! | [`error`] | the [`Error`] and [`ProtocolError`] enums |
-//! | [`config`] | server and client settings, performance and buffer presets |
-//! | [`server`] | [`Server`]: accept, handshake, routes, broadcast, tags |
-//! | [`client`] | [`Client`]: connect, send_and_wait, ping, auto-reconnect |
-//! | [`logging`] | a logger for the `log` facade with the reference's levels |
-//! | [`inspect`] | inspector inputs: hex text and pcap/pcapng captures to bytes |
+//! | layer | module | what lives there |
+//! |---|---|---|
+//! | 0 | [`error`], [`types`], `sync` | the [`Error`], [`ProtocolError`] and [`EndReason`] types; system type codes and the [`TypeRegistry`]; locking helpers |
+//! | 1 | [`codec`] ([`frame`], [`decoder`]) | the 22-byte header, [`Frame`], the one header builder and the one CRC check; incremental decoding |
+//! | 2 | [`handshake`] | HELLO / HELLO_ACK payloads and the version rule |
+//! | 3 | [`config`], `dispatch` | settings and presets; the callback pool |
+//! | 4 | `session` | the protocol session, without I/O: handshake, PING → PONG, heartbeat, dead peers, request completion (`session::requests`) |
+//! | 5 | `net`, `conn` | socket system calls; one connection's state, its bounded outbound queue, and the [`Peer`] and [`ServerHandle`] handles |
+//! | 6 | `core` | the socket cores (`threads`, `poll`): they move bytes and drive the session |
+//! | 7 | [`server`], [`client`] | [`Server`] and [`Client`] with their callbacks, routes, tags, broadcast, reconnection |
 //!
-//! Internally, `conn` holds one connection's state and its bounded
-//! outbound queue, `correlation` the pending request ids, `dispatch` the
-//! callback pool with per-connection ordering, and `core` the socket cores
-//! that move bytes (`threads`: a reader thread per connection).
+//! Beside them: [`inspect`] (hex text and pcap captures to bytes, for
+//! inspectors), [`limits`] (process limits) and [`logging`] (the
+//! SUCCESS/CRITICAL conventions on top of the `log` facade). See
+//! `docs/ARCHITECTURE.md` for the path of one message.
 //!
 //! ```
 //! use veltix::{Frame, RequestId, Decoder};
@@ -38,33 +37,38 @@
 #![deny(missing_docs)]
 
 pub mod client;
+pub mod codec;
 pub mod config;
 mod conn;
 mod core;
-mod correlation;
-pub mod decoder;
 mod dispatch;
 pub mod error;
-pub mod frame;
 mod handlers;
 pub mod handshake;
 pub mod inspect;
 pub mod limits;
 pub mod logging;
+mod net;
 pub mod server;
+mod session;
+mod sync;
 pub mod types;
+
+pub use codec::{decoder, frame};
 
 pub use client::{Client, ClientBuilder, DisconnectReason, DisconnectState};
 pub use config::{BufferSize, ClientConfig, ConnConfig, CoreKind, PerformanceMode, ServerConfig};
 pub use conn::{ConnStats, Peer};
-pub use core::{EndKind, EndReason};
 pub use decoder::{Decoder, FrameReader, FrameRef, RawFrame};
-pub use error::{Error, ProtocolError, Result};
+pub use error::{EndKind, EndReason, Error, ProtocolError, Result};
 pub use frame::{Frame, Header, RequestId, DEFAULT_MAX_MESSAGE_SIZE, HEADER_LEN};
 pub use handlers::{ConnectFn, MessageFn};
 pub use handshake::PROTOCOL_VERSION;
 pub use server::{Server, ServerBuilder, ServerHandle, ServerStats};
 pub use types::TypeRegistry;
+
+#[doc(hidden)]
+pub use session::fuzz_session;
 
 /// The README's Rust examples, compiled and run as doctests so they stay true.
 #[cfg(doctest)]

@@ -18,41 +18,27 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::codec::frame::{encode_into, now_ms, Frame, RequestId};
 use crate::config::{ConnConfig, CoreKind, ServerConfig};
-use crate::conn::{Conn, Peer, Role};
+use crate::conn::{Conn, Hub, Peer, Role};
+pub use crate::conn::{ServerHandle, ServerStats};
 use crate::core::poll::PollCore;
-use crate::core::{threads, EndReason, Proto, Session};
-use crate::correlation::lock;
-use crate::decoder::Decoder;
+use crate::core::{threads, Owner};
 use crate::dispatch::{Mailbox, Pool};
-use crate::error::{Error, Result};
-use crate::frame::{encode_into, now_ms, Frame, RequestId};
+use crate::error::{EndReason, Error, Result};
 use crate::handlers::{self, Handlers};
-use crate::types;
+use crate::session::requests::Pending;
+use crate::session::{self, Session};
+use crate::sync::lock;
 
 /// Called when a client's connection ends, with the reason.
 pub type ServerDisconnectFn = dyn Fn(&Peer, &EndReason) + Send + Sync;
 
-/// Totals since the server started.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ServerStats {
-    /// Clients that completed the handshake.
-    pub clients_served: u64,
-    /// Clients connected now.
-    pub clients_now: usize,
-    /// Frames received from all clients, past and present.
-    pub frames_in: u64,
-    /// Frames sent to all clients, past and present.
-    pub frames_out: u64,
-    /// Connections refused because of `max_connections`.
-    pub refused: u64,
-}
-
-pub(crate) struct Inner {
+struct Inner {
     cfg: ServerConfig,
     conn_cfg: Arc<ConnConfig>,
     local_addr: SocketAddr,
@@ -74,52 +60,6 @@ pub struct Server {
     inner: Arc<Inner>,
     listener: Arc<TcpListener>,
     accept: Mutex<Option<JoinHandle<()>>>,
-}
-
-/// A weak handle to a running server, for callbacks that need to reach
-/// other clients (for example to relay a message). It does not keep the
-/// server alive: once the server is shut down, its calls fail or return
-/// nothing.
-#[derive(Clone)]
-pub struct ServerHandle {
-    inner: Weak<Inner>,
-}
-
-impl std::fmt::Debug for ServerHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerHandle").field("alive", &(self.inner.strong_count() > 0)).finish()
-    }
-}
-
-impl ServerHandle {
-    pub(crate) fn from_weak(inner: Weak<Inner>) -> ServerHandle {
-        ServerHandle { inner }
-    }
-
-    fn get(&self) -> Result<Arc<Inner>> {
-        self.inner.upgrade().ok_or_else(|| Error::Closed(Some("the server has stopped".into())))
-    }
-
-    /// The connected clients, by id (empty once the server stopped).
-    pub fn clients(&self) -> Vec<Peer> {
-        self.get().map(|i| i.clients()).unwrap_or_default()
-    }
-
-    /// The client with this id, if connected.
-    pub fn client(&self, id: u64) -> Option<Peer> {
-        self.get().ok().and_then(|i| i.client(id))
-    }
-
-    /// Sends one message to every connected client except `except`,
-    /// encoded once; returns how many it was queued for.
-    pub fn broadcast(&self, type_code: u16, payload: &[u8], except: Option<u64>) -> Result<usize> {
-        self.get()?.broadcast(type_code, payload, except)
-    }
-
-    /// Totals since start.
-    pub fn stats(&self) -> Result<ServerStats> {
-        Ok(self.get()?.stats())
-    }
 }
 
 /// Sets a server's callbacks before it starts accepting.
@@ -205,7 +145,8 @@ impl Server {
 
     /// A handle to this server that callbacks can keep (see [`Peer::server`]).
     pub fn handle(&self) -> ServerHandle {
-        ServerHandle { inner: Arc::downgrade(&self.inner) }
+        let inner: Arc<dyn Hub> = self.inner.clone();
+        ServerHandle::new(Arc::downgrade(&inner))
     }
 
     /// The clients that completed the handshake, by id.
@@ -330,7 +271,7 @@ impl Drop for Server {
     }
 }
 
-impl Inner {
+impl Hub for Inner {
     fn clients(&self) -> Vec<Peer> {
         let mut v: Vec<Peer> = self
             .conns
@@ -347,10 +288,6 @@ impl Inner {
     fn client(&self, id: u64) -> Option<Peer> {
         let conns = self.conns.read().unwrap_or_else(|e| e.into_inner());
         conns.get(&id).filter(|c| c.is_established()).map(|c| Peer { conn: c.clone() })
-    }
-
-    fn peer(&self, id: u64) -> Result<Peer> {
-        self.client(id).ok_or(Error::NoSuchClient(id))
     }
 
     fn broadcast(&self, type_code: u16, payload: &[u8], except: Option<u64>) -> Result<usize> {
@@ -388,6 +325,12 @@ impl Inner {
             frames_out: fout + self.ended_out.load(Ordering::Relaxed),
             refused: self.refused.load(Ordering::Relaxed),
         }
+    }
+}
+
+impl Inner {
+    fn peer(&self, id: u64) -> Result<Peer> {
+        self.client(id).ok_or(Error::NoSuchClient(id))
     }
 
     fn established_count(&self) -> usize {
@@ -455,21 +398,24 @@ fn accept_loop(inner: &Arc<Inner>, listener: &TcpListener) {
         }
         let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
         let mailbox = Mailbox::new(inner.conn_cfg.max_pending_callbacks);
-        let conn = Conn::new(id, stream, peer, Role::Server, inner.conn_cfg.clone(), mailbox);
-        conn.set_server(Arc::downgrade(inner));
+        let pending = Arc::new(Pending::new());
+        let cfg = inner.conn_cfg.clone();
+        let mut session = Session::server(peer, cfg.clone(), pending.clone(), Instant::now());
+        let conn = Conn::new(id, stream, peer, Role::Server, cfg, pending, mailbox);
+        let hub: Arc<dyn Hub> = inner.clone();
+        conn.set_hub(Arc::downgrade(&hub));
         log::debug!("accepted {peer} as client {id}");
-        let proto = match Proto::start_server(&conn) {
-            Ok(p) => p,
-            Err(e) => {
-                log::warn!("cannot greet {peer}: {e}");
-                continue;
-            }
-        };
+        // The session's first words: our HELLO.
+        let (hello, frames) = session.transmit();
+        if let Err(e) = conn.send_bytes(&[hello], frames) {
+            log::warn!("cannot greet {peer}: {e}");
+            continue;
+        }
+        session.transmitted();
         inner.conns.write().unwrap_or_else(|e| e.into_inner()).insert(id, conn.clone());
-        let decoder = Decoder::new(inner.conn_cfg.max_message_size);
         let started = match &inner.poll {
-            Some(core) => core.add(conn.clone(), decoder, proto, inner.clone(), None),
-            None => threads::spawn_reader(conn.clone(), decoder, proto, inner.clone())
+            Some(core) => core.add(conn.clone(), session, inner.clone(), None),
+            None => threads::spawn_reader(conn.clone(), session, inner.clone())
                 // Detached: its stack is freed as soon as it ends; shutdown
                 // waits for every connection's end instead of joining.
                 .map(drop),
@@ -491,15 +437,12 @@ fn refuse(inner: &Inner, mut stream: TcpStream, peer: SocketAddr, max: usize) {
     inner.refused.fetch_add(1, Ordering::Relaxed);
     let reason = format!("server full: {max} connections is the limit");
     log::warn!("refused {peer}: {reason}");
-    let frame = Frame::new(types::ERROR, RequestId::random(), reason.into_bytes());
-    if let Ok(bytes) = frame.encode() {
-        let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
-        let _ = stream.write_all(&bytes);
-    }
+    let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
+    let _ = stream.write_all(&session::refusal(&reason));
     let _ = stream.shutdown(std::net::Shutdown::Write);
 }
 
-impl Session for Inner {
+impl Owner for Inner {
     fn established(&self, conn: &Arc<Conn>) {
         self.served.fetch_add(1, Ordering::Relaxed);
         log::info!(

@@ -1,8 +1,8 @@
 //! The `poll` socket core: a few I/O threads multiplex every connection
 //! through mio (epoll), with no async runtime.
 //!
-//! Each I/O thread reads its connections and runs the same [`Proto`] as
-//! the threads core. A client connection's reading half is a [`ReadSide`]
+//! Each I/O thread reads its connections and drives the same protocol
+//! session as the threads core. A client connection's reading half is a [`ReadSide`]
 //! that a thread waiting in `send_and_wait` drives itself, so its reply
 //! wakes it directly rather than through the I/O thread (see `read_side`).
 //! Senders still write straight to the kernel; when a socket's buffer is
@@ -21,12 +21,13 @@ use std::time::{Duration, Instant};
 use mio::unix::SourceFd;
 use mio::{Events, Poll, Token, Waker};
 
-use super::read_side::{add_exclusive, ReadSide, ReadState, SockReader};
-use super::{finish, peer_closed, process, read_failed, Flow, Proto, Session};
-use super::{EndKind, EndReason};
+use super::read_side::{ReadSide, ReadState};
+use super::{finish, peer_closed, process, read_failed, tick as session_tick, Owner};
 use crate::conn::{Conn, Role};
-use crate::correlation::lock;
-use crate::decoder::Decoder;
+use crate::error::{EndKind, EndReason};
+use crate::net::{add_exclusive, SockReader};
+use crate::session::{Flow, Session};
+use crate::sync::lock;
 
 const WAKER: Token = Token(usize::MAX);
 /// How often deadlines (handshake, heartbeat) and paused readers are checked.
@@ -42,7 +43,7 @@ enum Cmd {
 struct Entry {
     conn: Arc<Conn>,
     side: Arc<ReadSide>,
-    session: Arc<dyn Session>,
+    owner: Arc<dyn Owner>,
     done: Option<Sender<()>>,
     paused: bool,
 }
@@ -108,15 +109,13 @@ impl PollCore {
     pub(crate) fn add(
         &self,
         conn: Arc<Conn>,
-        decoder: Decoder,
-        proto: Proto,
-        session: Arc<dyn Session>,
+        session: Session,
+        owner: Arc<dyn Owner>,
         done: Option<Sender<()>>,
     ) -> io::Result<()> {
         conn.stream.set_nonblocking(true)?;
         // Before the I/O thread registers the socket: requesters first.
-        let side =
-            Arc::new(ReadSide::new(&conn, decoder, proto, &session, conn.role == Role::Client)?);
+        let side = Arc::new(ReadSide::new(&conn, session, &owner, conn.role == Role::Client)?);
         if conn.role == Role::Client {
             conn.set_read_side(side.clone());
         }
@@ -128,7 +127,7 @@ impl PollCore {
         conn.mailbox.set_on_space(Box::new(move || waker.send(Cmd::Resume(weak.clone()))));
         let (weak, waker) = (Arc::downgrade(&conn), io.clone());
         side.set_poke(Box::new(move || waker.send(Cmd::Resume(weak.clone()))));
-        io.send(Cmd::Add(Box::new(Entry { conn, side, session, done, paused: false })));
+        io.send(Cmd::Add(Box::new(Entry { conn, side, owner, done, paused: false })));
         Ok(())
     }
 
@@ -292,7 +291,7 @@ fn read_all(e: &mut Entry, st: &mut ReadState) -> Option<EndReason> {
     // edge, so the read that would say EAGAIN is skipped.
     let mut drained = false;
     loop {
-        if let Some(end) = process(&conn, &mut st.decoder, &mut st.proto, &*e.session) {
+        if let Some(end) = process(&conn, &mut st.session, &*e.owner) {
             return Some(fault(&conn, end));
         }
         if conn.mailbox.is_full() {
@@ -310,8 +309,8 @@ fn read_all(e: &mut Entry, st: &mut ReadState) -> Option<EndReason> {
             return None;
         }
         let mut reader = SockReader::new(&conn.stream);
-        match st.decoder.read_from(&mut reader, conn.cfg.buffer_size) {
-            Ok(0) => return Some(peer_closed(&conn, &st.decoder)),
+        match st.session.decoder_mut().read_from(&mut reader, conn.cfg.buffer_size) {
+            Ok(0) => return Some(peer_closed(&conn, &st.session)),
             Ok(n) => {
                 conn.count_read(n);
                 drained = reader.drained();
@@ -338,7 +337,7 @@ fn tick(poll: &Poll, slab: &mut Slab) {
         let Some(e) = slab.entries[i].as_mut() else { continue };
         // A requester holding the state runs its ticks itself.
         let flow = match e.side.try_lock() {
-            Some(mut st) => st.proto.on_tick(&e.conn),
+            Some(mut st) => session_tick(&e.conn, &mut st.session, &*e.owner),
             None => Flow::Continue,
         };
         if let Flow::Close(end) = flow {
@@ -356,7 +355,7 @@ fn end_entry(poll: &Poll, slab: &mut Slab, i: usize, end: EndReason) {
     let Some(e) = slab.remove(i) else { return };
     let fd = e.conn.stream.as_raw_fd();
     let _ = poll.registry().deregister(&mut SourceFd(&fd));
-    finish(&e.conn, end, &*e.session);
+    finish(&e.conn, end, &*e.owner);
     if let Some(done) = e.done {
         let _ = done.send(());
     }

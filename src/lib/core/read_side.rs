@@ -27,19 +27,20 @@
 //! and the core reads itself if it sees nobody active after counting
 //! (SeqCst fences between the two sides, so one of them always does).
 //!
-//! The decoder and protocol state sit behind a mutex, held by whoever reads.
+//! The protocol session sits behind a mutex, held by whoever reads.
 
-use std::io::{self, Read};
-use std::net::TcpStream;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, TryLockError, Weak};
 use std::time::{Duration, Instant};
 
-use super::{fault, local_end, peer_closed, process, read_failed, EndReason, Flow, Proto, Session};
-use crate::conn::Conn;
-use crate::correlation::lock;
-use crate::decoder::Decoder;
+use super::{fault, local_end, peer_closed, process, read_failed, tick, Owner};
+use crate::conn::{Conn, ReplyReader};
+use crate::error::EndReason;
+use crate::net::{add_exclusive, new_epoll, wait_readable, SockReader};
+use crate::session::{Flow, Session};
+use crate::sync::lock;
 
 /// How long a core thread keeps out of the way of requesters after the
 /// last request (see [`ReadSide::park_while_busy`]).
@@ -50,8 +51,7 @@ const LONG_PARK: Duration = Duration::from_millis(64);
 
 /// What reading a connection needs.
 pub(crate) struct ReadState {
-    pub(crate) decoder: Decoder,
-    pub(crate) proto: Proto,
+    pub(crate) session: Session,
     /// Set by whoever saw the connection end; the core finishes it.
     pub(crate) end: Option<EndReason>,
 }
@@ -74,7 +74,7 @@ pub(crate) struct ReadSide {
     parked_long: AtomicBool,
     /// See [`set_poke`](ReadSide::set_poke).
     poke: OnceLock<Box<dyn Fn() + Send + Sync>>,
-    session: Weak<dyn Session>,
+    owner: Weak<dyn Owner>,
 }
 
 impl ReadSide {
@@ -82,9 +82,8 @@ impl ReadSide {
     /// before the core registers the socket, so that they are woken first.
     pub(crate) fn new(
         conn: &Conn,
-        decoder: Decoder,
-        proto: Proto,
-        session: &Arc<dyn Session>,
+        session: Session,
+        owner: &Arc<dyn Owner>,
         requesters: bool,
     ) -> io::Result<ReadSide> {
         let req_epoll = if requesters {
@@ -96,14 +95,14 @@ impl ReadSide {
         };
         Ok(ReadSide {
             req_epoll,
-            state: Mutex::new(ReadState { decoder, proto, end: None }),
+            state: Mutex::new(ReadState { session, end: None }),
             active: AtomicUsize::new(0),
             requests: AtomicU64::new(0),
             missed: AtomicU64::new(0),
             parked: OnceLock::new(),
             parked_long: AtomicBool::new(false),
             poke: OnceLock::new(),
-            session: Arc::downgrade(session),
+            owner: Arc::downgrade(owner),
         })
     }
 
@@ -231,18 +230,18 @@ impl ReadSide {
         if let Some(end) = st.end.clone() {
             return Some(end);
         }
-        let session = self.session.upgrade()?;
+        let owner = self.owner.upgrade()?;
         loop {
-            if let Some(end) = process(conn, &mut st.decoder, &mut st.proto, &*session) {
+            if let Some(end) = process(conn, &mut st.session, &*owner) {
                 return Some(self.record(conn, st, fault(conn, end)));
             }
             if conn.is_closed() {
                 return Some(self.record(conn, st, local_end(conn)));
             }
             let mut reader = SockReader::new(&conn.stream);
-            match st.decoder.read_from(&mut reader, conn.cfg.buffer_size) {
+            match st.session.decoder_mut().read_from(&mut reader, conn.cfg.buffer_size) {
                 Ok(0) => {
-                    let end = peer_closed(conn, &st.decoder);
+                    let end = peer_closed(conn, &st.session);
                     return Some(self.record(conn, st, end));
                 }
                 Ok(n) => {
@@ -250,8 +249,7 @@ impl ReadSide {
                     if reader.drained() {
                         // The socket is empty for now; new bytes bring a new
                         // edge. Handle what came and skip the EAGAIN read.
-                        if let Some(end) = process(conn, &mut st.decoder, &mut st.proto, &*session)
-                        {
+                        if let Some(end) = process(conn, &mut st.session, &*owner) {
                             return Some(self.record(conn, st, fault(conn, end)));
                         }
                         return None;
@@ -276,7 +274,7 @@ impl ReadSide {
     ) {
         if let Some(req_epoll) = &self.req_epoll {
             let mut st = self.lock();
-            let tick = st.proto.tick_interval(conn);
+            let interval = st.session.tick_interval();
             // Bytes in the socket always come with an edge pending in
             // `req_epoll`, or were read by whoever held the state before,
             // so we can sleep first.
@@ -285,7 +283,7 @@ impl ReadSide {
                 if now >= deadline || st.end.is_some() {
                     break;
                 }
-                if wait_readable(req_epoll.as_raw_fd(), (deadline - now).min(tick)) {
+                if wait_readable(req_epoll.as_raw_fd(), (deadline - now).min(interval)) {
                     let before = self.missed.load(Ordering::SeqCst);
                     if self.pump(conn, &mut st).is_some() {
                         break;
@@ -293,7 +291,8 @@ impl ReadSide {
                     // What was left to us before that read, it read.
                     seen = before;
                 }
-                if let Flow::Close(end) = st.proto.on_tick(conn) {
+                let Some(owner) = self.owner.upgrade() else { break };
+                if let Flow::Close(end) = tick(conn, &mut st.session, &*owner) {
                     let end = fault(conn, end);
                     self.record(conn, &mut st, end);
                     break;
@@ -304,177 +303,16 @@ impl ReadSide {
     }
 }
 
-/// A new epoll instance.
-pub(crate) fn new_epoll() -> io::Result<OwnedFd> {
-    // SAFETY: a plain syscall; the returned fd is checked and owned.
-    unsafe {
-        let fd = libc::epoll_create1(libc::EPOLL_CLOEXEC);
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(OwnedFd::from_raw_fd(fd))
-    }
-}
-
-/// Adds `fd` to the epoll instance `epoll`, edge-triggered and exclusive,
-/// for `events`, reported with `token`.
-pub(crate) fn add_exclusive(epoll: RawFd, fd: RawFd, events: u32, token: u64) -> io::Result<()> {
-    let events = events | (libc::EPOLLET | libc::EPOLLEXCLUSIVE) as u32;
-    let mut ev = libc::epoll_event { events, u64: token };
-    // SAFETY: both fds are valid; `ev` outlives the call.
-    let r = unsafe { libc::epoll_ctl(epoll, libc::EPOLL_CTL_ADD, fd, &mut ev) };
-    if r < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-/// Waits up to `timeout` for an event in `epoll`; whether one came.
-pub(crate) fn wait_readable(epoll: RawFd, timeout: Duration) -> bool {
-    let mut ev = libc::epoll_event { events: 0, u64: 0 };
-    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-    // Round sub-millisecond waits up, or they would spin.
-    let ms = if ms == 0 && !timeout.is_zero() { 1 } else { ms };
-    // SAFETY: a valid epoll fd and a buffer for one event.
-    let n = unsafe { libc::epoll_wait(epoll, &mut ev, 1, ms) };
-    n > 0
-}
-
-/// Reads a socket without blocking (`MSG_DONTWAIT`, whatever the socket's
-/// mode: the threads core keeps its sockets blocking for the writer
-/// thread's sake), and keeps what the kernel says is left to read.
-pub(crate) struct SockReader<'a> {
-    stream: &'a TcpStream,
-    /// Bytes left in the socket after the last read, from `TCP_INQ` (none:
-    /// the kernel did not say).
-    left: Option<u32>,
-}
-
-impl<'a> SockReader<'a> {
-    pub(crate) fn new(stream: &'a TcpStream) -> SockReader<'a> {
-        SockReader { stream, left: None }
+impl ReplyReader for ReadSide {
+    fn enter(&self) -> u64 {
+        ReadSide::enter(self)
     }
 
-    /// Whether the last read left the socket empty, with no end of stream
-    /// pending: new bytes will bring a new edge, so an edge-triggered
-    /// reader may stop without the read that would say `WouldBlock`. (A
-    /// read that was merely short proves nothing: a FIN that came with the
-    /// bytes is consumed by it, and would be seen by no later edge.)
-    pub(crate) fn drained(&self) -> bool {
-        self.left == Some(0)
-    }
-}
-
-impl Read for SockReader<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
-        // Room for one `int` control message, aligned for `cmsghdr`.
-        let mut control = [0u64; 4];
-        // SAFETY: an all-zero msghdr is a valid empty one.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = std::mem::size_of_val(&control) as _;
-        // SAFETY: the fd is a valid socket; `msg` points at live buffers of
-        // the sizes it gives.
-        let n = unsafe { libc::recvmsg(self.stream.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT) };
-        if n < 0 {
-            self.left = None;
-            return Err(io::Error::last_os_error());
-        }
-        self.left = None;
-        // SAFETY: the CMSG macros walk the control buffer the kernel filled,
-        // within `msg_controllen`; the data is read unaligned.
-        unsafe {
-            let mut c = libc::CMSG_FIRSTHDR(&msg);
-            while !c.is_null() {
-                if (*c).cmsg_level == libc::SOL_TCP && (*c).cmsg_type == libc::TCP_CM_INQ {
-                    let v = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::c_int>());
-                    self.left = Some(v.max(0) as u32);
-                }
-                c = libc::CMSG_NXTHDR(&msg, c);
-            }
-        }
-        Ok(n as usize)
-    }
-}
-
-/// Asks the kernel to say, with each read, how many bytes are left
-/// (`TCP_INQ`, Linux 4.18 and later; without it readers just read until
-/// `WouldBlock`).
-pub(crate) fn report_bytes_left(stream: &TcpStream) {
-    let on: libc::c_int = 1;
-    // SAFETY: a valid socket and a pointer to an int of the size given.
-    unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_TCP,
-            libc::TCP_INQ,
-            (&on as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::Write;
-    use std::net::{Shutdown, TcpListener};
-
-    fn pair() -> (TcpStream, TcpStream) {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let a = TcpStream::connect(l.local_addr().unwrap()).unwrap();
-        let (b, _) = l.accept().unwrap();
-        report_bytes_left(&b);
-        (a, b)
+    fn read_until(&self, conn: &Arc<Conn>, deadline: Instant, done: &dyn Fn() -> bool, seen: u64) {
+        ReadSide::read_until(self, conn, deadline, done, seen)
     }
 
-    /// Waits until `s` has something to read (data or end of stream).
-    fn settle(s: &TcpStream) {
-        let mut pfd = libc::pollfd { fd: s.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-        // SAFETY: one valid pollfd.
-        unsafe { libc::poll(&mut pfd, 1, 5000) };
-        // Let a FIN sent right after the bytes arrive too.
-        std::thread::sleep(Duration::from_millis(50));
-    }
-
-    #[test]
-    fn a_read_that_empties_the_socket_says_so() {
-        let (mut a, b) = pair();
-        a.write_all(b"hello").unwrap();
-        settle(&b);
-        let mut r = SockReader::new(&b);
-        let mut buf = [0u8; 64];
-        assert_eq!(r.read(&mut buf).unwrap(), 5);
-        assert!(r.drained());
-        assert_eq!(r.read(&mut buf).unwrap_err().kind(), io::ErrorKind::WouldBlock);
-    }
-
-    #[test]
-    fn bytes_left_behind_are_not_drained() {
-        let (mut a, b) = pair();
-        a.write_all(&[7u8; 100]).unwrap();
-        settle(&b);
-        let mut r = SockReader::new(&b);
-        let mut buf = [0u8; 10];
-        assert_eq!(r.read(&mut buf).unwrap(), 10);
-        assert!(!r.drained());
-    }
-
-    #[test]
-    fn an_end_of_stream_behind_the_bytes_is_not_drained() {
-        // The FIN comes with the bytes: the read that returns them consumes
-        // it, and no later edge would report it. The reader must read again.
-        let (mut a, b) = pair();
-        a.write_all(b"bye").unwrap();
-        a.shutdown(Shutdown::Write).unwrap();
-        settle(&b);
-        let mut r = SockReader::new(&b);
-        let mut buf = [0u8; 64];
-        assert_eq!(r.read(&mut buf).unwrap(), 3);
-        assert!(!r.drained(), "a pending end of stream must not count as drained");
-        assert_eq!(r.read(&mut buf).unwrap(), 0);
+    fn leave(&self, conn: &Arc<Conn>, seen: u64) {
+        ReadSide::leave(self, conn, seen)
     }
 }

@@ -9,7 +9,7 @@
 //! | module | what lives there |
 //! |---|---|
 //! | [`hex`] | hex text (plain, spaced, `xxd`, `hexdump -C`) to bytes, line by line |
-//! | [`pcap`] | pcap/pcapng captures to TCP segments, and their reassembly per direction |
+//! | `pcap` | pcap/pcapng captures to TCP segments, and their reassembly per direction (feature `pcap`, on by default) |
 //!
 //! ```
 //! use veltix::inspect::{detect, Format};
@@ -20,7 +20,22 @@
 //! ```
 
 pub mod hex;
+#[cfg(feature = "pcap")]
 pub mod pcap;
+
+/// The magic numbers a capture starts with.
+const MAGICS: [[u8; 4]; 5] = [
+    [0xa1, 0xb2, 0xc3, 0xd4], // pcap, microseconds
+    [0xd4, 0xc3, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0x3c, 0x4d], // pcap, nanoseconds
+    [0x4d, 0x3c, 0xb2, 0xa1],
+    [0x0a, 0x0d, 0x0d, 0x0a], // pcapng section header
+];
+
+/// Whether `head` starts with a pcap or pcapng magic number.
+pub fn is_capture(head: &[u8]) -> bool {
+    head.get(..4).is_some_and(|h| MAGICS.iter().any(|m| h == m))
+}
 
 /// The kinds of input an inspector tells apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +55,7 @@ pub enum Format {
 /// timestamp always holds zero bytes. So the first
 /// [`HEADER_LEN`](crate::HEADER_LEN) bytes are enough to decide.
 pub fn detect(head: &[u8]) -> Format {
-    if pcap::is_capture(head) {
+    if is_capture(head) {
         Format::Capture
     } else if !head.is_empty()
         && head.iter().all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())

@@ -40,19 +40,7 @@ use pcap_parser::data::{get_packetdata, PacketData};
 use pcap_parser::pcapng::Block;
 use pcap_parser::{Linktype, PcapBlockOwned, PcapError};
 
-/// The magic numbers a capture starts with.
-const MAGICS: [[u8; 4]; 5] = [
-    [0xa1, 0xb2, 0xc3, 0xd4], // pcap, microseconds
-    [0xd4, 0xc3, 0xb2, 0xa1],
-    [0xa1, 0xb2, 0x3c, 0x4d], // pcap, nanoseconds
-    [0x4d, 0x3c, 0xb2, 0xa1],
-    [0x0a, 0x0d, 0x0d, 0x0a], // pcapng section header
-];
-
-/// Whether `head` starts with a pcap or pcapng magic number.
-pub fn is_capture(head: &[u8]) -> bool {
-    head.get(..4).is_some_and(|h| MAGICS.iter().any(|m| h == m))
-}
+pub use super::is_capture;
 
 /// A capture that cannot be read at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

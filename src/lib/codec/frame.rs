@@ -33,7 +33,7 @@ impl RequestId {
     /// A random id (std's randomly seeded hasher over the time and a
     /// counter: unpredictable enough for ids, no extra dependency).
     pub fn random() -> RequestId {
-        RequestId::from(crate::correlation::random_u32())
+        RequestId::from(crate::sync::random_u32())
     }
 
     /// Parses 8 hex digits (an optional `0x` prefix is allowed).
@@ -114,6 +114,33 @@ impl Header {
         HEADER_LEN as u64 + u64::from(self.size)
     }
 
+    /// The header of a frame carrying `payload`: size and CRC computed here.
+    /// The one place a header is built from a payload.
+    pub fn for_payload(
+        type_code: u16,
+        request_id: RequestId,
+        timestamp_ms: u64,
+        payload: &[u8],
+    ) -> Result<Header, ProtocolError> {
+        Ok(Header {
+            type_code,
+            size: payload_size(payload)?,
+            crc: crc32(payload),
+            timestamp_ms,
+            request_id,
+        })
+    }
+
+    /// Checks that `payload` hashes to the stated CRC. The one place a
+    /// received CRC is compared.
+    pub fn verify(&self, payload: &[u8]) -> Result<(), ProtocolError> {
+        let computed = crc32(payload);
+        if computed != self.crc {
+            return Err(ProtocolError::CrcMismatch { stated: self.crc, computed });
+        }
+        Ok(())
+    }
+
     /// Checks the declared size against a limit on the whole frame.
     pub fn check_size(&self, max_message_size: usize) -> Result<(), ProtocolError> {
         if self.frame_len() > max_message_size as u64 {
@@ -169,13 +196,7 @@ impl Frame {
 
     /// The header this frame encodes with (size and CRC computed).
     pub fn header(&self) -> Result<Header, ProtocolError> {
-        Ok(Header {
-            type_code: self.type_code,
-            size: payload_size(&self.payload)?,
-            crc: crc32(&self.payload),
-            timestamp_ms: self.timestamp_ms,
-            request_id: self.request_id,
-        })
+        Header::for_payload(self.type_code, self.request_id, self.timestamp_ms, &self.payload)
     }
 
     /// Length of the encoded frame in bytes.
@@ -214,10 +235,7 @@ impl Frame {
 
     /// Builds a frame from a header and its payload, verifying the CRC.
     pub fn from_parts(header: Header, payload: Vec<u8>) -> Result<Frame, ProtocolError> {
-        let computed = crc32(&payload);
-        if computed != header.crc {
-            return Err(ProtocolError::CrcMismatch { stated: header.crc, computed });
-        }
+        header.verify(&payload)?;
         Ok(Frame {
             type_code: header.type_code,
             request_id: header.request_id,
@@ -240,13 +258,7 @@ pub fn encode_into(
     payload: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<(), ProtocolError> {
-    let header = Header {
-        type_code,
-        size: payload_size(payload)?,
-        crc: crc32(payload),
-        timestamp_ms,
-        request_id,
-    };
+    let header = Header::for_payload(type_code, request_id, timestamp_ms, payload)?;
     out.reserve(HEADER_LEN + payload.len());
     out.extend_from_slice(&header.to_bytes());
     out.extend_from_slice(payload);

@@ -11,16 +11,36 @@ use std::collections::HashMap;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
+use crate::codec::frame::{now_ms, Header, RequestId};
 use crate::config::ConnConfig;
-use crate::core::{EndKind, EndReason};
-use crate::correlation::{lock, Pending};
 use crate::dispatch::Mailbox;
-use crate::error::{Error, Result};
-use crate::frame::{crc32, now_ms, Frame, Header, RequestId};
-use crate::types;
+use crate::error::{EndKind, EndReason, Error, Result};
+use crate::net::try_send;
+use crate::session::requests::Pending;
+pub(crate) use crate::session::Role;
+use crate::sync::lock;
+
+mod peer;
+
+pub(crate) use peer::Hub;
+pub use peer::{Peer, ServerHandle, ServerStats};
+
+/// The reading half of a client connection, which a thread waiting in
+/// `send_and_wait` drives to read its own reply. The socket cores
+/// implement it (see `core::read_side`); this layer only calls it.
+pub(crate) trait ReplyReader: Send + Sync {
+    /// A requester is about to send; returns the count of arrivals left
+    /// to requesters so far, for `leave`.
+    fn enter(&self) -> u64;
+    /// Reads on the calling thread until `done()` holds or `deadline`
+    /// passes, then leaves.
+    fn read_until(&self, conn: &Arc<Conn>, deadline: Instant, done: &dyn Fn() -> bool, seen: u64);
+    /// A requester that did not read (its send failed) is done.
+    fn leave(&self, conn: &Arc<Conn>, seen: u64);
+}
 
 /// Traffic counters of one connection.
 #[derive(Debug, Default)]
@@ -62,13 +82,6 @@ struct Out {
     waiters: usize,
 }
 
-/// Which end of the connection we are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Role {
-    Server,
-    Client,
-}
-
 /// Shared state of one connection.
 pub(crate) struct Conn {
     pub id: u64,
@@ -76,7 +89,7 @@ pub(crate) struct Conn {
     pub role: Role,
     pub stream: TcpStream,
     pub cfg: Arc<ConnConfig>,
-    pub pending: Pending,
+    pub pending: Arc<Pending>,
     pub mailbox: Arc<Mailbox>,
     pub counters: Counters,
     pub connected_at: Instant,
@@ -92,20 +105,25 @@ pub(crate) struct Conn {
     tags: Mutex<HashMap<String, serde_json::Value>>,
     /// The reading half of a client connection, which a requester drives
     /// to read its own reply.
-    read_side: std::sync::OnceLock<Arc<crate::core::read_side::ReadSide>>,
+    read_side: OnceLock<Arc<dyn ReplyReader>>,
     /// The poll core's slot for this connection (usize::MAX: none).
     pub(crate) poll_token: std::sync::atomic::AtomicUsize,
     /// Who drains the outbound queue when the kernel's buffer is full.
-    poll_drain: std::sync::OnceLock<Arc<dyn Fn() + Send + Sync>>,
+    poll_drain: OnceLock<Arc<dyn Fn() + Send + Sync>>,
     /// The server this connection belongs to (server side only).
-    server: std::sync::OnceLock<std::sync::Weak<crate::server::Inner>>,
+    hub: OnceLock<Weak<dyn Hub>>,
 }
 
 impl Conn {
     /// Set once, when the core starts reading a client connection (it
     /// outlives the reading: a requester after the end finds it ended).
-    pub(crate) fn set_read_side(&self, side: Arc<crate::core::read_side::ReadSide>) {
+    pub(crate) fn set_read_side(&self, side: Arc<dyn ReplyReader>) {
         let _ = self.read_side.set(side);
+    }
+
+    /// The reading half a requester drives, on a client connection.
+    pub(crate) fn read_side(&self) -> Option<&Arc<dyn ReplyReader>> {
+        self.read_side.get()
     }
 
     /// Has the poll loop that owns the socket drain the queue (by calling
@@ -114,8 +132,14 @@ impl Conn {
         let _ = self.poll_drain.set(wake);
     }
 
-    pub(crate) fn set_server(&self, s: std::sync::Weak<crate::server::Inner>) {
-        let _ = self.server.set(s);
+    /// Sets the server this connection belongs to.
+    pub(crate) fn set_hub(&self, s: Weak<dyn Hub>) {
+        let _ = self.hub.set(s);
+    }
+
+    /// The server this connection belongs to (server side only).
+    pub(crate) fn hub(&self) -> Option<Weak<dyn Hub>> {
+        self.hub.get().cloned()
     }
 
     pub(crate) fn new(
@@ -124,17 +148,18 @@ impl Conn {
         peer: SocketAddr,
         role: Role,
         cfg: Arc<ConnConfig>,
+        pending: Arc<Pending>,
         mailbox: Arc<Mailbox>,
     ) -> Arc<Conn> {
         let _ = stream.set_nodelay(true);
-        crate::core::read_side::report_bytes_left(&stream);
+        crate::net::report_bytes_left(&stream);
         Arc::new(Conn {
             id,
             peer,
             role,
             stream,
             cfg,
-            pending: Pending::new(),
+            pending,
             mailbox,
             counters: Counters::default(),
             connected_at: Instant::now(),
@@ -146,10 +171,10 @@ impl Conn {
             close_reason: Mutex::new(None),
             peer_version: Mutex::new(None),
             tags: Mutex::new(HashMap::new()),
-            server: std::sync::OnceLock::new(),
-            poll_drain: std::sync::OnceLock::new(),
+            hub: OnceLock::new(),
+            poll_drain: OnceLock::new(),
             poll_token: std::sync::atomic::AtomicUsize::new(usize::MAX),
-            read_side: std::sync::OnceLock::new(),
+            read_side: OnceLock::new(),
         })
     }
 
@@ -182,15 +207,7 @@ impl Conn {
         id: RequestId,
         payload: &[u8],
     ) -> Result<()> {
-        let header = Header {
-            type_code,
-            size: u32::try_from(payload.len())
-                .map_err(|_| crate::ProtocolError::PayloadTooLarge(payload.len() as u64))?,
-            crc: crc32(payload),
-            timestamp_ms: now_ms(),
-            request_id: id,
-        }
-        .to_bytes();
+        let header = Header::for_payload(type_code, id, now_ms(), payload)?.to_bytes();
         self.send_bytes(&[&header, payload], 1)
     }
 
@@ -405,6 +422,11 @@ impl Conn {
         lock(&self.tags)
     }
 
+    /// Counts `n` valid frames received.
+    pub(crate) fn count_frames_in(&self, n: u64) {
+        self.counters.frames_in.fetch_add(n, Ordering::Relaxed);
+    }
+
     /// Counts one successful read of `n` bytes.
     pub(crate) fn count_read(&self, n: usize) {
         self.counters.reads.fetch_add(1, Ordering::Relaxed);
@@ -475,213 +497,5 @@ fn append_from(buf: &mut Vec<u8>, parts: &[&[u8]], mut skip: usize) {
         }
         buf.extend_from_slice(&p[skip..]);
         skip = 0;
-    }
-}
-
-/// One non-blocking `sendmsg` of all parts (at most 4); returns the bytes
-/// the kernel took, which is less than offered when its buffer is full.
-#[cfg(unix)]
-fn try_send(stream: &TcpStream, parts: &[&[u8]]) -> io::Result<usize> {
-    use std::os::fd::AsRawFd;
-    debug_assert!(parts.len() <= 4);
-    let mut iov = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; 4];
-    let n = parts.len().min(4);
-    for (v, p) in iov.iter_mut().zip(parts) {
-        v.iov_base = p.as_ptr() as *mut libc::c_void;
-        v.iov_len = p.len();
-    }
-    loop {
-        // SAFETY: an all-zero msghdr is valid; the iovecs point into
-        // `parts`, which outlive the call.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = iov.as_mut_ptr();
-        msg.msg_iovlen = n as _;
-        // SAFETY: the fd is a socket owned by `stream`; `msg` is valid.
-        let r = unsafe {
-            libc::sendmsg(stream.as_raw_fd(), &msg, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL)
-        };
-        if r >= 0 {
-            return Ok(r as usize);
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
-}
-
-/// A handle to one connection: the server's view of a client, or the
-/// client's view of its server. Cheap to clone; safe to use from any
-/// thread and from callbacks.
-#[derive(Clone)]
-pub struct Peer {
-    pub(crate) conn: Arc<Conn>,
-}
-
-impl std::fmt::Debug for Peer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Peer").field("id", &self.conn.id).field("addr", &self.conn.peer).finish()
-    }
-}
-
-impl Peer {
-    /// The connection's id, unique within its server (1, 2, ...).
-    pub fn id(&self) -> u64 {
-        self.conn.id
-    }
-
-    /// The remote address.
-    pub fn addr(&self) -> SocketAddr {
-        self.conn.peer
-    }
-
-    /// The protocol version the peer announced in the handshake.
-    pub fn peer_version(&self) -> Option<String> {
-        self.conn.peer_version()
-    }
-
-    /// The server this client is connected to, for server-side callbacks
-    /// that reach other clients (`None` on the client side).
-    pub fn server(&self) -> Option<crate::server::ServerHandle> {
-        self.conn.server.get().map(|w| crate::server::ServerHandle::from_weak(w.clone()))
-    }
-
-    /// How long ago the TCP connection was made.
-    pub fn connected_for(&self) -> Duration {
-        self.conn.connected_at.elapsed()
-    }
-
-    /// Whether the connection is still open.
-    pub fn is_open(&self) -> bool {
-        !self.conn.is_closed()
-    }
-
-    /// Why the connection was closed, once it is.
-    pub fn close_reason(&self) -> Option<String> {
-        self.conn.close_reason()
-    }
-
-    /// Traffic counters.
-    pub fn stats(&self) -> ConnStats {
-        self.conn.stats()
-    }
-
-    /// Sends a message with a fresh request id; returns the id used.
-    pub fn send(&self, type_code: u16, payload: &[u8]) -> Result<RequestId> {
-        let id = self.conn.pending.fresh_id();
-        self.conn.send_parts(type_code, id, payload)?;
-        Ok(id)
-    }
-
-    /// Sends a message with the given request id.
-    pub fn send_with_id(&self, type_code: u16, id: RequestId, payload: &[u8]) -> Result<()> {
-        self.conn.send_parts(type_code, id, payload)
-    }
-
-    /// Sends a whole frame as it is (its timestamp is kept).
-    pub fn send_frame(&self, frame: &Frame) -> Result<()> {
-        let bytes = frame.encode()?;
-        self.conn.send_bytes(&[&bytes], 1)
-    }
-
-    /// Answers `request` with the same type and request id.
-    pub fn reply(&self, request: &Frame, payload: &[u8]) -> Result<()> {
-        self.conn.send_parts(request.type_code, request.request_id, payload)
-    }
-
-    /// Sends a message and blocks until the frame with the same request id
-    /// comes back, or `timeout` passes ([`Error::Timeout`]). An ERROR frame
-    /// in reply is returned as [`crate::ProtocolError::PeerError`].
-    pub fn send_and_wait(
-        &self,
-        type_code: u16,
-        payload: &[u8],
-        timeout: Duration,
-    ) -> Result<Frame> {
-        if crate::dispatch::in_inline_callback() {
-            return Err(Error::InlineCallback);
-        }
-        let deadline = Instant::now() + timeout;
-        let (id, slot) = self.conn.pending.register();
-        // A client reads the reply on this thread (no hand-off); it says so
-        // before sending, so the core leaves the reply to it.
-        let side = self.conn.read_side.get();
-        let seen = side.map_or(0, |s| s.enter());
-        if let Err(e) = self.conn.send_parts(type_code, id, payload) {
-            if let Some(side) = side {
-                side.leave(&self.conn, seen);
-            }
-            self.conn.pending.cancel(id);
-            return Err(e);
-        }
-        if let Some(side) = side {
-            side.read_until(&self.conn, deadline, &|| slot.is_filled(), seen);
-        }
-        self.conn.pending.wait_until(id, &slot, deadline, timeout)
-    }
-
-    /// Sends a PING and returns the round-trip time, measured with a
-    /// monotonic clock.
-    pub fn ping(&self, timeout: Duration) -> Result<Duration> {
-        let start = Instant::now();
-        self.send_and_wait(types::PING, &[], timeout)?;
-        Ok(start.elapsed())
-    }
-
-    /// Closes the connection (what is queued is flushed first, up to 1 s).
-    pub fn close(&self) {
-        self.conn.close_gracefully(
-            EndReason::new(EndKind::Local, "closed locally"),
-            Duration::from_secs(1),
-        );
-    }
-
-    /// Adds a tag with an optional value; false if it already exists.
-    pub fn add_tag(&self, name: &str, value: Option<serde_json::Value>) -> bool {
-        let mut tags = self.conn.tags();
-        if tags.contains_key(name) {
-            return false;
-        }
-        tags.insert(name.to_string(), value.unwrap_or(serde_json::Value::Null));
-        true
-    }
-
-    /// Whether the tag exists.
-    pub fn has_tag(&self, name: &str) -> bool {
-        self.conn.tags().contains_key(name)
-    }
-
-    /// Whether every tag exists.
-    pub fn has_all_tags(&self, names: &[&str]) -> bool {
-        let tags = self.conn.tags();
-        names.iter().all(|n| tags.contains_key(*n))
-    }
-
-    /// Whether at least one of the tags exists.
-    pub fn has_any_tags(&self, names: &[&str]) -> bool {
-        let tags = self.conn.tags();
-        names.iter().any(|n| tags.contains_key(*n))
-    }
-
-    /// A tag's value (`Some(Null)` for a tag without value).
-    pub fn get_tag(&self, name: &str) -> Option<serde_json::Value> {
-        self.conn.tags().get(name).cloned()
-    }
-
-    /// Removes a tag; false if it did not exist.
-    pub fn remove_tag(&self, name: &str) -> bool {
-        self.conn.tags().remove(name).is_some()
-    }
-
-    /// Removes every tag.
-    pub fn clear_tags(&self) {
-        self.conn.tags().clear();
-    }
-
-    /// Every tag name, sorted.
-    pub fn tag_names(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.conn.tags().keys().cloned().collect();
-        v.sort();
-        v
     }
 }

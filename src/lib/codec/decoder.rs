@@ -9,8 +9,8 @@
 
 use std::io::{self, Read};
 
+use super::frame::{Frame, Header, DEFAULT_MAX_MESSAGE_SIZE, HEADER_LEN};
 use crate::error::{Error, ProtocolError};
-use crate::frame::{Frame, Header, DEFAULT_MAX_MESSAGE_SIZE, HEADER_LEN};
 
 /// A frame whose CRC has not been checked, with its position in the stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,11 +26,11 @@ pub struct RawFrame {
 impl RawFrame {
     /// CRC32 computed over the payload.
     pub fn computed_crc(&self) -> u32 {
-        crate::frame::crc32(&self.payload)
+        super::frame::crc32(&self.payload)
     }
     /// Whether the stated CRC matches the payload.
     pub fn crc_ok(&self) -> bool {
-        self.computed_crc() == self.header.crc
+        self.header.verify(&self.payload).is_ok()
     }
     /// Converts into a [`Frame`], checking the CRC.
     pub fn into_frame(self) -> Result<Frame, ProtocolError> {
@@ -52,16 +52,12 @@ pub struct FrameRef<'a> {
 impl FrameRef<'_> {
     /// Whether the stated CRC matches the payload.
     pub fn crc_ok(&self) -> bool {
-        crate::frame::crc32(self.payload) == self.header.crc
+        self.verify().is_ok()
     }
 
     /// Checks the CRC.
     pub fn verify(&self) -> Result<(), ProtocolError> {
-        let computed = crate::frame::crc32(self.payload);
-        if computed != self.header.crc {
-            return Err(ProtocolError::CrcMismatch { stated: self.header.crc, computed });
-        }
-        Ok(())
+        self.header.verify(self.payload)
     }
 
     /// An owned [`Frame`] (copies the payload; the CRC is not checked).
@@ -275,7 +271,7 @@ impl<R: Read> Iterator for FrameReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frame::RequestId;
+    use crate::codec::frame::RequestId;
 
     fn frame(t: u16, p: &[u8]) -> Frame {
         Frame {

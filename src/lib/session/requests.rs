@@ -1,4 +1,5 @@
 //! Request/response correlation: pending request ids and their waiters.
+//! This is where a request is completed ([`Pending::complete`]).
 //!
 //! Ids come from a per-connection counter that starts at a random point and
 //! skips any id still pending, so two requests in flight never share an id
@@ -7,12 +8,12 @@
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::core::EndReason;
-use crate::error::{Error, ProtocolError, Result};
-use crate::frame::{Frame, RequestId};
+use crate::codec::frame::{Frame, RequestId};
+use crate::error::{EndReason, Error, ProtocolError, Result};
+use crate::sync::{lock, random_u32};
 use crate::types;
 
 /// Hashes request ids, which are ours (a counter), not a peer's choice:
@@ -260,29 +261,6 @@ impl Pending {
     }
 }
 
-/// Locks a mutex, recovering from poisoning (a panicking callback must not
-/// take the connection down with it).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// A random-enough 32-bit value without a dependency: std's randomly
-/// seeded SipHash over the time and a counter.
-pub(crate) fn random_u32() -> u32 {
-    use std::collections::hash_map::RandomState;
-    use std::hash::{BuildHasher, Hasher};
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let mut h = RandomState::new().build_hasher();
-    h.write_u32(COUNTER.fetch_add(1, Ordering::Relaxed));
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    h.finish() as u32
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,7 +312,7 @@ mod tests {
         p.complete(Frame::new(types::ERROR, id, b"bad".to_vec()));
         assert!(matches!(p.wait(id, &slot, Duration::from_secs(1)), Err(Error::Protocol(_))));
         let (id, slot) = p.register();
-        p.fail_all(&EndReason::new(crate::EndKind::PeerClosed, "gone"));
+        p.fail_all(&EndReason::new(crate::error::EndKind::PeerClosed, "gone"));
         assert!(matches!(p.wait(id, &slot, Duration::from_secs(1)), Err(Error::Closed(_))));
     }
 }
