@@ -151,12 +151,12 @@ impl Server {
 
     /// The clients that completed the handshake, by id.
     pub fn clients(&self) -> Vec<Peer> {
-        self.inner.clients()
+        self.inner.clients().into_iter().map(|conn| Peer { conn }).collect()
     }
 
     /// The client with this id, if connected.
     pub fn client(&self, id: u64) -> Option<Peer> {
-        self.inner.client(id)
+        self.inner.client(id).map(|conn| Peer { conn })
     }
 
     /// Number of connected (established) clients.
@@ -272,22 +272,22 @@ impl Drop for Server {
 }
 
 impl Hub for Inner {
-    fn clients(&self) -> Vec<Peer> {
-        let mut v: Vec<Peer> = self
+    fn clients(&self) -> Vec<Arc<Conn>> {
+        let mut v: Vec<Arc<Conn>> = self
             .conns
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .values()
             .filter(|c| c.is_established() && !c.is_closed())
-            .map(|c| Peer { conn: c.clone() })
+            .cloned()
             .collect();
-        v.sort_by_key(Peer::id);
+        v.sort_by_key(|c| c.id);
         v
     }
 
-    fn client(&self, id: u64) -> Option<Peer> {
+    fn client(&self, id: u64) -> Option<Arc<Conn>> {
         let conns = self.conns.read().unwrap_or_else(|e| e.into_inner());
-        conns.get(&id).filter(|c| c.is_established()).map(|c| Peer { conn: c.clone() })
+        conns.get(&id).filter(|c| c.is_established()).cloned()
     }
 
     fn broadcast(&self, type_code: u16, payload: &[u8], except: Option<u64>) -> Result<usize> {
@@ -330,7 +330,7 @@ impl Hub for Inner {
 
 impl Inner {
     fn peer(&self, id: u64) -> Result<Peer> {
-        self.client(id).ok_or(Error::NoSuchClient(id))
+        self.client(id).map(|conn| Peer { conn }).ok_or(Error::NoSuchClient(id))
     }
 
     fn established_count(&self) -> usize {

@@ -25,8 +25,35 @@ use crate::sync::lock;
 
 mod peer;
 
-pub(crate) use peer::Hub;
-pub use peer::{Peer, ServerHandle, ServerStats};
+pub use peer::{Peer, ServerHandle};
+
+/// Totals since the server started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServerStats {
+    /// Clients that completed the handshake.
+    pub clients_served: u64,
+    /// Clients connected now.
+    pub clients_now: usize,
+    /// Frames received from all clients, past and present.
+    pub frames_in: u64,
+    /// Frames sent to all clients, past and present.
+    pub frames_out: u64,
+    /// Connections refused because of `max_connections`.
+    pub refused: u64,
+}
+
+/// What a server offers to the handles of its connections (implemented by
+/// the server; this layer knows nothing else of it).
+pub(crate) trait Hub: Send + Sync {
+    /// The established clients, by id.
+    fn clients(&self) -> Vec<Arc<Conn>>;
+    /// One established client.
+    fn client(&self, id: u64) -> Option<Arc<Conn>>;
+    /// One message to every established client but `except`.
+    fn broadcast(&self, type_code: u16, payload: &[u8], except: Option<u64>) -> Result<usize>;
+    /// Totals since start.
+    fn stats(&self) -> ServerStats;
+}
 
 /// The reading half of a client connection, which a thread waiting in
 /// `send_and_wait` drives to read its own reply. The socket cores

@@ -1,13 +1,13 @@
 //! The public handles to connections: [`Peer`] (one connection) and
 //! [`ServerHandle`] (the server a connection belongs to, seen through the
-//! [`Hub`] trait that the server implements, so this layer knows nothing
+//! `Hub` trait that the server implements, so this layer knows nothing
 //! of the server's internals).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use super::Conn;
+use super::{Conn, Hub, ServerStats};
 use crate::codec::frame::{Frame, RequestId};
 use crate::dispatch::in_inline_callback;
 #[cfg(doc)]
@@ -16,33 +16,6 @@ use crate::error::{EndKind, EndReason, Error, Result};
 use crate::types;
 
 use super::ConnStats;
-
-/// Totals since the server started.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ServerStats {
-    /// Clients that completed the handshake.
-    pub clients_served: u64,
-    /// Clients connected now.
-    pub clients_now: usize,
-    /// Frames received from all clients, past and present.
-    pub frames_in: u64,
-    /// Frames sent to all clients, past and present.
-    pub frames_out: u64,
-    /// Connections refused because of `max_connections`.
-    pub refused: u64,
-}
-
-/// What a server offers to the handles of its connections.
-pub(crate) trait Hub: Send + Sync {
-    /// The established clients, by id.
-    fn clients(&self) -> Vec<Peer>;
-    /// One established client.
-    fn client(&self, id: u64) -> Option<Peer>;
-    /// One message to every established client but `except`.
-    fn broadcast(&self, type_code: u16, payload: &[u8], except: Option<u64>) -> Result<usize>;
-    /// Totals since start.
-    fn stats(&self) -> ServerStats;
-}
 
 /// A weak handle to a running server, for callbacks that need to reach
 /// other clients (for example to relay a message). It does not keep the
@@ -70,12 +43,13 @@ impl ServerHandle {
 
     /// The connected clients, by id (empty once the server stopped).
     pub fn clients(&self) -> Vec<Peer> {
-        self.get().map(|i| i.clients()).unwrap_or_default()
+        let conns = self.get().map(|i| i.clients()).unwrap_or_default();
+        conns.into_iter().map(|conn| Peer { conn }).collect()
     }
 
     /// The client with this id, if connected.
     pub fn client(&self, id: u64) -> Option<Peer> {
-        self.get().ok().and_then(|i| i.client(id))
+        self.get().ok().and_then(|i| i.client(id)).map(|conn| Peer { conn })
     }
 
     /// Sends one message to every connected client except `except`,
