@@ -5,35 +5,19 @@
 //! `tests/py/` (`ref_server.py`, `ref_client.py`: one JSON command per line
 //! in, one JSON result per line out).
 
-#[path = "../common/python.rs"]
-mod python;
-
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::process::{Child, ChildStdin, Stdio};
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::util::{code, run, stderr, stdout, tohex, unhex, veltix};
+use crate::common::python;
+use crate::util::{code, line_reader, run, stderr, stdout, tohex, unhex, veltix};
 
 /// Deadline for a readiness line or a command's answer.
 const DEADLINE: Duration = Duration::from_secs(20);
-
-/// Lines of `out`, read on a thread so they can be awaited with a deadline.
-fn lines_of(out: impl Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
 
 /// A running reference script (killed on drop).
 struct Py {
@@ -56,7 +40,7 @@ impl Py {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {script}: {e}"));
         let stdin = child.stdin.take().expect("piped stdin");
-        let lines = lines_of(child.stdout.take().expect("piped stdout"));
+        let lines = line_reader(child.stdout.take().expect("piped stdout"));
         let mut err_pipe = child.stderr.take().expect("piped stderr");
         // The reference logs every connection; keep it for failure messages.
         let stderr = Arc::new(Mutex::new(String::new()));
@@ -127,8 +111,8 @@ impl Serve {
         let mut cmd = veltix(["serve", "-p", "0", "--host", "127.0.0.1"]);
         cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("start veltix serve");
-        let stdout = lines_of(child.stdout.take().expect("piped stdout"));
-        let stderr = lines_of(child.stderr.take().expect("piped stderr"));
+        let stdout = line_reader(child.stdout.take().expect("piped stdout"));
+        let stderr = line_reader(child.stderr.take().expect("piped stderr"));
         let deadline = Instant::now() + DEADLINE;
         let port = loop {
             let left = deadline.saturating_duration_since(Instant::now());

@@ -8,10 +8,8 @@
 //! Python peers only accept type codes registered in their process, so the
 //! scripts get `--register` for every application type they receive.
 
-#[path = "common/golden.rs"]
-mod golden;
-#[path = "common/python.rs"]
-mod python;
+#[path = "../common/mod.rs"]
+mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{ChildStdin, Stdio};
@@ -19,7 +17,8 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use golden::{hex, unhex};
+use common::hex::{hex, unhex};
+use common::python;
 use serde_json::{json, Value};
 use veltix::{Client, ClientConfig, Frame, Peer, Server, ServerBuilder, ServerConfig};
 
