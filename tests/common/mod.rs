@@ -9,7 +9,8 @@
 //! - [`golden`]: the reference's golden frames (the one loader);
 //! - [`hex`]: hex text of test data (the one encoder and decoder);
 //! - [`python`]: the reference, Python veltix 1.6.3, in a venv the tests
-//!   provision themselves;
+//!   provision themselves; [`ref_peer`]: its scripts as a server or
+//!   client driven by JSON commands;
 //! - [`bin`]: running the `veltix` binary and reading a child's output;
 //! - [`wait_until`], [`data_path`].
 #![allow(dead_code)] // each test crate uses a different part of this tree
@@ -18,6 +19,7 @@ pub mod bin;
 pub mod golden;
 pub mod hex;
 pub mod python;
+pub mod ref_peer;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
