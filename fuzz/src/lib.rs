@@ -2,7 +2,7 @@
 //!
 //! Each function takes plain values (the targets build them from the
 //! fuzzer's bytes), runs the library code on them and panics when an
-//! invariant breaks. `tests/fuzz_regressions.rs` compiles this same file
+//! invariant breaks. `tests/fuzz_regressions/main.rs` compiles this same file
 //! and replays the inputs under `tests/data/fuzz/` through it in the
 //! normal `cargo test`, so a fixed crash stays fixed.
 

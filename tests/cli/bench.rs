@@ -2,11 +2,6 @@
 //! the saved document, `--json`, `--compare`, honest loss reporting, bad
 //! input, and a run against the Python reference's echo server.
 
-// interop.rs loads the same harness privately; each module keeps its own.
-#[allow(clippy::duplicate_mod)]
-#[path = "../common/python.rs"]
-mod python;
-
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,6 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::common::python;
 use crate::util::{code, run, stderr, stdout, veltix};
 
 /// Knobs small enough for a test: every scenario in well under a second.

@@ -1,16 +1,15 @@
 //! `veltix connect`: pipe mode against in-process servers, and the REPL
 //! through a pseudo-terminal.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::process::{Child, Stdio};
-use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use rexpect::session::PtySession;
 use veltix::{Frame, Peer, RequestId, Server, ServerConfig};
 
+use crate::common::bin::Piped;
 use crate::util::{code, run_with_stdin, stderr, stdout, veltix};
 
 /// How long a test waits for something that should happen at once; only
@@ -207,70 +206,6 @@ fn server_closing_after_the_last_message_is_fine() {
     assert_eq!(payloads(&srv.wait_for(1)), ["only"]);
 }
 
-/// `veltix connect` with pipes, stderr read line by line as it comes.
-struct Piped {
-    child: Child,
-    stderr: Receiver<String>,
-    seen: String,
-}
-
-impl Piped {
-    fn spawn(args: &[&str]) -> Piped {
-        let mut child = veltix(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn veltix");
-        let (tx, rx) = mpsc::channel();
-        let err = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        Piped { child, stderr: rx, seen: String::new() }
-    }
-
-    fn write(&mut self, data: &[u8]) {
-        let stdin = self.child.stdin.as_mut().unwrap();
-        stdin.write_all(data).unwrap();
-        stdin.flush().unwrap();
-    }
-
-    /// Waits for a stderr line containing `needle`.
-    fn wait_stderr(&mut self, needle: &str) {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.stderr.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push_str(&line);
-                    self.seen.push('\n');
-                    if line.contains(needle) {
-                        return;
-                    }
-                }
-                Err(_) => panic!("no '{needle}' on stderr; saw:\n{}", self.seen),
-            }
-        }
-    }
-
-    /// Exit code; stdin (if not closed before) stays open until the
-    /// process has ended.
-    fn wait(mut self) -> (i32, String) {
-        // `Child::wait` would close it first.
-        let stdin = self.child.stdin.take();
-        let status = self.child.wait().unwrap();
-        drop(stdin);
-        while let Ok(line) = self.stderr.recv_timeout(PATIENCE) {
-            self.seen.push_str(&line);
-            self.seen.push('\n');
-        }
-        (status.code().unwrap_or(-1), self.seen)
-    }
-}
-
 #[test]
 fn connection_lost_before_the_end_of_input_exits_1() {
     let srv = TestServer::start(|peer, _| peer.close());
@@ -298,7 +233,7 @@ fn retry_reconnects_and_says_so() {
     run.wait_stderr("reconnecting (attempt 1/3)");
     run.wait_stderr("reconnected");
     run.write(b"second\n");
-    drop(run.child.stdin.take());
+    run.close_stdin();
     let (code, err) = run.wait();
     assert_eq!(code, 0, "{err}");
     assert_eq!(payloads(&srv.wait_for(2)), ["first", "second"]);

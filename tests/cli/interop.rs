@@ -5,114 +5,15 @@
 //! `tests/py/` (`ref_server.py`, `ref_client.py`: one JSON command per line
 //! in, one JSON result per line out).
 
-#[path = "../common/python.rs"]
-mod python;
-
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdin, Stdio};
-use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::{Child, Stdio};
+use std::sync::mpsc::Receiver;
+use std::time::Instant;
 
 use serde_json::{json, Value};
 
-use crate::util::{code, run, stderr, stdout, tohex, unhex, veltix};
-
-/// Deadline for a readiness line or a command's answer.
-const DEADLINE: Duration = Duration::from_secs(20);
-
-/// Lines of `out`, read on a thread so they can be awaited with a deadline.
-fn lines_of(out: impl Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-/// A running reference script (killed on drop).
-struct Py {
-    child: python::KillOnDrop,
-    stdin: ChildStdin,
-    lines: Receiver<String>,
-    stderr: Arc<Mutex<String>>,
-    /// From its `READY <port>` line.
-    port: u16,
-    name: String,
-}
-
-impl Py {
-    /// Starts `script ARGS...` and waits for `READY <port>`.
-    fn start(script: &str, args: &[String]) -> Py {
-        let mut child = python::py_command(script, args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {script}: {e}"));
-        let stdin = child.stdin.take().expect("piped stdin");
-        let lines = lines_of(child.stdout.take().expect("piped stdout"));
-        let mut err_pipe = child.stderr.take().expect("piped stderr");
-        // The reference logs every connection; keep it for failure messages.
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n @ 1..) = err_pipe.read(&mut buf) {
-                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        let name = format!("{script} {}", args.join(" "));
-        let mut py = Py { child: python::KillOnDrop(child), stdin, lines, stderr, port: 0, name };
-        let ready = py.line();
-        py.port = ready
-            .strip_prefix("READY ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| py.fail(&format!("expected READY <port>, got {ready:?}")));
-        py
-    }
-
-    fn fail(&mut self, what: &str) -> ! {
-        let status = self.child.try_wait().ok().flatten();
-        panic!(
-            "{}: {what} (exit status: {status:?})\n--- its stderr ---\n{}",
-            self.name,
-            self.stderr.lock().unwrap()
-        )
-    }
-
-    fn line(&mut self) -> String {
-        match self.lines.recv_timeout(DEADLINE) {
-            Ok(line) => line,
-            Err(e) => self.fail(&format!("no line on stdout within {DEADLINE:?} ({e})")),
-        }
-    }
-
-    /// Sends one command that must succeed and returns its result.
-    fn cmd(&mut self, cmd: Value) -> Value {
-        let text = format!("{cmd}\n");
-        if let Err(e) = self.stdin.write_all(text.as_bytes()).and_then(|()| self.stdin.flush()) {
-            self.fail(&format!("cannot write a command: {e}"));
-        }
-        let line = self.line();
-        let result: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| self.fail(&format!("answered with bad JSON ({e}): {line}")));
-        if result["ok"] != true {
-            self.fail(&format!("{cmd} failed: {result}"));
-        }
-        result
-    }
-}
-
-/// A string field of a script's result.
-fn field<'a>(v: &'a Value, name: &str) -> &'a str {
-    v[name].as_str().unwrap_or_else(|| panic!("no string {name:?} in {v}"))
-}
+use crate::common::python;
+use crate::common::ref_peer::{field, Py, DEADLINE};
+use crate::util::{code, line_reader, run, stderr, stdout, tohex, unhex, veltix};
 
 /// `veltix serve -p 0 --host 127.0.0.1 ARGS...`, killed on drop.
 struct Serve {
@@ -127,8 +28,8 @@ impl Serve {
         let mut cmd = veltix(["serve", "-p", "0", "--host", "127.0.0.1"]);
         cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("start veltix serve");
-        let stdout = lines_of(child.stdout.take().expect("piped stdout"));
-        let stderr = lines_of(child.stderr.take().expect("piped stderr"));
+        let stdout = line_reader(child.stdout.take().expect("piped stdout"));
+        let stderr = line_reader(child.stderr.take().expect("piped stderr"));
         let deadline = Instant::now() + DEADLINE;
         let port = loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -158,13 +59,11 @@ impl Drop for Serve {
 }
 
 fn ref_server(args: &[&str]) -> Py {
-    Py::start("ref_server.py", &args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    Py::server(args)
 }
 
 fn ref_client(port: u16, extra: &[&str]) -> Py {
-    let mut args = vec!["127.0.0.1".to_string(), port.to_string()];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    Py::start("ref_client.py", &args)
+    Py::client(port, extra)
 }
 
 #[test]

@@ -1,4 +1,8 @@
 //! End-to-end tests of the `veltix` binary, one module per subcommand.
+
+#[path = "../common/mod.rs"]
+mod common;
+
 mod bench;
 mod completions;
 mod connect;

@@ -1,121 +1,16 @@
-//! Helpers shared by the CLI tests: running the binary with a clean
-//! environment, the golden vectors, hex and `xxd` text.
+//! Helpers of the CLI tests: `xxd` text and a `veltix serve` child, plus
+//! the helpers every test crate shares (tests/common), under the names
+//! the CLI modules use.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 
-/// `veltix ARGS...` with an empty environment (no NO_COLOR, no
-/// RUST_LOG, no terminal hints), so results do not depend on the shell.
-pub fn veltix<I, S>(args: I) -> Command
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<std::ffi::OsStr>,
-{
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_veltix"));
-    cmd.env_clear().args(args);
-    cmd
-}
-
-/// Runs `cmd` with `stdin` as its input and waits for it.
-pub fn run_with_stdin(mut cmd: Command, stdin: &[u8]) -> Output {
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn veltix");
-    let mut pipe = child.stdin.take().expect("stdin pipe");
-    let data = stdin.to_vec();
-    // Write from a thread: a large input must not block on a full stdout.
-    let writer = std::thread::spawn(move || {
-        let _ = pipe.write_all(&data);
-    });
-    let out = child.wait_with_output().expect("wait for veltix");
-    writer.join().expect("stdin writer");
-    out
-}
-
-/// Runs `cmd` with no input.
-pub fn run(mut cmd: Command) -> Output {
-    cmd.stdin(Stdio::null());
-    cmd.output().expect("run veltix")
-}
-
-/// Stdout as text.
-pub fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Stderr as text.
-pub fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// The exit code (-1 when killed by a signal).
-pub fn code(out: &Output) -> i32 {
-    out.status.code().unwrap_or(-1)
-}
-
-/// Each stdout line parsed as JSON.
-pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
-    stdout(out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect()
-}
-
-/// A golden frame produced by veltix 1.6.3 (tests/data/veltix-1.6.3-frames.json).
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct Vector {
-    pub name: String,
-    pub type_code: u16,
-    pub type_name: String,
-    pub request_id_hex: String,
-    pub timestamp_ms: u64,
-    pub payload_hex: String,
-    pub crc32_hex: String,
-    pub frame_hex: String,
-}
-
-impl Vector {
-    pub fn frame(&self) -> Vec<u8> {
-        unhex(&self.frame_hex)
-    }
-    pub fn payload(&self) -> Vec<u8> {
-        unhex(&self.payload_hex)
-    }
-}
-
-/// The golden vectors.
-pub fn golden() -> Vec<Vector> {
-    #[derive(serde::Deserialize)]
-    struct File {
-        vectors: Vec<Vector>,
-    }
-    let path = data_path("veltix-1.6.3-frames.json");
-    let text = std::fs::read_to_string(&path).expect("read golden vectors");
-    let file: File = serde_json::from_str(&text).expect("parse golden vectors");
-    assert!(!file.vectors.is_empty());
-    file.vectors
-}
-
-/// Every golden frame, back to back.
-pub fn golden_stream() -> Vec<u8> {
-    golden().iter().flat_map(Vector::frame).collect()
-}
-
-/// A file under tests/data/.
-pub fn data_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
-}
-
-/// Bytes of a hex string (test data only: panics on bad hex).
-pub fn unhex(s: &str) -> Vec<u8> {
-    assert!(s.len() % 2 == 0, "odd hex: {s}");
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect()
-}
-
-/// Lowercase hex.
-pub fn tohex(b: &[u8]) -> String {
-    b.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::common::bin::{
+    code, json_lines, line_reader, next_line, run, run_with_stdin, stderr, stdout, veltix,
+};
+pub use crate::common::data_path;
+// The CLI modules' names for the common golden-vector and hex helpers.
+pub use crate::common::golden::{golden_frames as golden, golden_stream, GoldenFrame as Vector};
+pub use crate::common::hex::{hex as tohex, unhex};
 
 /// The text `xxd` prints for `data` (16 bytes a row, groups of 2).
 pub fn xxd(data: &[u8]) -> String {
@@ -149,20 +44,11 @@ impl Serve {
     /// Starts `veltix serve --host 127.0.0.1 -p 0 ARGS...` and waits (with a
     /// deadline) for its "listening on" line.
     pub fn start(args: &[&str]) -> Serve {
-        use std::io::BufRead;
         let mut cmd = veltix(["serve", "--host", "127.0.0.1", "-p", "0"]);
         cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn veltix serve");
         let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let rx = line_reader(stderr);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         let addr = loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
@@ -210,25 +96,4 @@ impl Drop for Serve {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Reads lines from a child's stdout on a thread, so a test can wait for
-/// them with a deadline.
-pub fn line_reader(out: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
-    use std::io::BufRead;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(out).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-/// The next line within the deadline.
-pub fn next_line(rx: &std::sync::mpsc::Receiver<String>) -> String {
-    rx.recv_timeout(std::time::Duration::from_secs(10)).expect("a line in time")
 }

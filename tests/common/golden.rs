@@ -1,15 +1,12 @@
-//! Test support: the golden frames produced by the reference's
-//! `Request.compile()` (`tests/data/veltix-1.6.3-frames.json`) and hex
-//! helpers.
-//!
-//! Include with `#[path = "common/golden.rs"] mod golden;` (or
-//! `"../common/golden.rs"` from `tests/X/main.rs`).
-#![allow(dead_code)] // each test crate uses a different part of this module
+//! The golden frames produced by the reference's `Request.compile()`
+//! (`tests/data/veltix-1.6.3-frames.json`): the one loader of that file.
 
 use std::path::PathBuf;
 
 use serde::Deserialize;
 use veltix::{Frame, RequestId};
+
+use super::hex::unhex;
 
 /// One golden frame, each field broken out.
 #[derive(Debug, Clone, Deserialize)]
@@ -33,19 +30,24 @@ pub struct GoldenFrame {
 }
 
 impl GoldenFrame {
+    /// The reference's encoding: the bytes of `frame_hex`.
+    pub fn frame(&self) -> Vec<u8> {
+        unhex(&self.frame_hex)
+    }
+
+    /// The payload: the bytes of `payload_hex`.
+    pub fn payload(&self) -> Vec<u8> {
+        unhex(&self.payload_hex)
+    }
+
     /// The frame's fields as a [`Frame`].
-    pub fn frame(&self) -> Frame {
+    pub fn to_frame(&self) -> Frame {
         Frame {
             type_code: self.type_code,
             request_id: RequestId::from_hex(&self.request_id_hex).expect("request id hex"),
             timestamp_ms: self.timestamp_ms,
-            payload: unhex(&self.payload_hex),
+            payload: self.payload(),
         }
-    }
-
-    /// The reference's encoding.
-    pub fn bytes(&self) -> Vec<u8> {
-        unhex(&self.frame_hex)
     }
 
     /// The header's CRC32.
@@ -61,10 +63,10 @@ struct GoldenFile {
 
 /// Path of the golden file.
 pub fn golden_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/veltix-1.6.3-frames.json")
+    super::data_path("veltix-1.6.3-frames.json")
 }
 
-/// All golden frames.
+/// All golden frames, in the file's order.
 pub fn golden_frames() -> Vec<GoldenFrame> {
     let path = golden_path();
     let text = std::fs::read_to_string(&path)
@@ -75,24 +77,7 @@ pub fn golden_frames() -> Vec<GoldenFrame> {
     file.vectors
 }
 
-/// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
-/// Bytes of a hex string (surrounding whitespace ignored).
-///
-/// # Panics
-/// On odd length or a non-hex digit.
-pub fn unhex(s: &str) -> Vec<u8> {
-    let s = s.trim();
-    assert!(s.len() % 2 == 0, "odd-length hex: {s:?}");
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap_or_else(|_| panic!("bad hex: {s:?}")))
-        .collect()
+/// Every golden frame's bytes, back to back.
+pub fn golden_stream() -> Vec<u8> {
+    golden_frames().iter().flat_map(GoldenFrame::frame).collect()
 }

@@ -1,11 +1,9 @@
 //! Test support: the reference implementation, Python `veltix==1.6.3`, in a
 //! venv that the tests provision themselves.
 //!
-//! Include it from a test crate with
-//! `#[path = "common/python.rs"] mod python;` (from `tests/X.rs`) or
-//! `#[path = "../common/python.rs"] mod python;` (from `tests/X/main.rs`).
+//! A test crate reaches it as `common::python` (see `tests/common/mod.rs`).
 //! Every path below is derived from `CARGO_MANIFEST_DIR`, never from the
-//! including file, so both work.
+//! including file.
 //!
 //! The venv lives in `<target dir>/veltix-py-venv` and is built once per
 //! target dir: an in-process [`OnceLock`] serialises the test threads, an
@@ -21,8 +19,6 @@
 //!
 //! Scripts live in `tests/py/`; a bare script name such as
 //! `"make_frame.py"` is looked up there.
-#![allow(dead_code)] // each test crate uses a different part of this module
-
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};

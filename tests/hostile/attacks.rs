@@ -1,15 +1,16 @@
 //! The server-side cases. Each runs against one target (see
-//! `tests/hostile.rs`, which runs every case on every target) and checks
+//! `tests/hostile/main.rs`, which runs every case on every target) and checks
 //! three things: (a) a well-behaved client's ping succeeds during and after
 //! the attack; (b) the server's RSS grows by less than [`RSS_BOUND`];
 //! (c) a log line names the hostile peer's ip:port and the fault.
 
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use veltix::{types, Client, CoreKind, Error, RequestId};
 
+use crate::common::wait_until;
 use crate::peer::{frame, garbage, header, End, Raw};
 use crate::target::{assert_answers, Kind, Mode, Opts, Target, PATIENCE};
 
@@ -385,7 +386,7 @@ pub fn server_killed_while_clients_wait(kind: Kind, core: CoreKind) {
     let retrying = || t.client_config().retry(200).retry_delay(Duration::from_millis(50));
     let clients: Vec<Arc<Client>> =
         (0..3).map(|_| Arc::new(Client::connect(retrying()).unwrap())).collect();
-    let mut connect = crate::client_side::Piped::spawn(&[
+    let mut connect = crate::common::bin::Piped::spawn(&[
         "connect",
         &t.addr_text(),
         "--retry",
@@ -438,14 +439,5 @@ fn core_name(core: CoreKind) -> &'static str {
     match core {
         CoreKind::Threads => "threads",
         CoreKind::Poll => "poll",
-    }
-}
-
-/// Waits until `cond` holds, failing the test after [`PATIENCE`].
-pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + PATIENCE;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(5));
     }
 }

@@ -4,14 +4,14 @@
 //! naming the fault, within its timeout. (What tests/cli/request.rs,
 //! ping.rs and connect.rs already cover is not repeated here.)
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc::{self, Receiver};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use veltix::{handshake, types, Frame, FrameReader};
 
+use crate::common::bin::{self, code, stderr, veltix, Piped};
 use crate::peer::{frame, garbage, header};
 use crate::target::PATIENCE;
 
@@ -81,21 +81,8 @@ fn fake(what: Fake) -> String {
 /// Runs `veltix ARGS` with no input; returns its output and how long it took.
 fn run(args: &[&str]) -> (Output, Duration) {
     let start = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_veltix"))
-        .env_clear()
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run veltix");
+    let out = bin::run(veltix(args));
     (out, start.elapsed())
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().unwrap_or(-1)
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// Fails unless `veltix ARGS` exits with `want` within `PATIENCE` and says
@@ -245,90 +232,4 @@ fn a_4_gib_header_after_the_hello_is_refused() {
         let _ = s.read_to_end(&mut Vec::new());
     });
     expect_exit(&["ping", &addr, "-c", "1"], 4, &["4294967295 payload", "exceeds the limit"]);
-}
-
-/// `veltix connect` with pipes; stderr read line by line as it comes.
-pub struct Piped {
-    child: Child,
-    stderr: Receiver<String>,
-    seen: String,
-}
-
-impl Piped {
-    pub fn spawn(args: &[&str]) -> Piped {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_veltix"))
-            .env_clear()
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn veltix");
-        let (tx, rx) = mpsc::channel();
-        let err = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        Piped { child, stderr: rx, seen: String::new() }
-    }
-
-    pub fn write(&mut self, data: &[u8]) {
-        let stdin = self.child.stdin.as_mut().expect("stdin open");
-        stdin.write_all(data).unwrap();
-        stdin.flush().unwrap();
-    }
-
-    pub fn close_stdin(&mut self) {
-        drop(self.child.stdin.take());
-    }
-
-    /// Waits for a stderr line containing `needle`.
-    pub fn wait_stderr(&mut self, needle: &str) {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.stderr.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push_str(&line);
-                    self.seen.push('\n');
-                    if line.contains(needle) {
-                        return;
-                    }
-                }
-                Err(_) => panic!("no {needle:?} on stderr; saw:\n{}", self.seen),
-            }
-        }
-    }
-
-    /// Waits (bounded) for the exit; returns the code and all of stderr.
-    /// stdin, if still open, stays open until then.
-    pub fn wait(mut self) -> (i32, String) {
-        let stdin = self.child.stdin.take();
-        let deadline = Instant::now() + PATIENCE;
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            if Instant::now() >= deadline {
-                let _ = self.child.kill();
-                panic!("veltix did not exit; stderr so far:\n{}", self.seen);
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        drop(stdin);
-        while let Ok(line) = self.stderr.recv_timeout(PATIENCE) {
-            self.seen.push_str(&line);
-            self.seen.push('\n');
-        }
-        (status.code().unwrap_or(-1), std::mem::take(&mut self.seen))
-    }
-}
-
-impl Drop for Piped {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

@@ -8,11 +8,13 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use veltix::{Client, ClientConfig, CoreKind, PerformanceMode, Server, ServerConfig};
+
+use crate::common::bin::veltix;
 
 /// How long a test waits for something that should happen soon; only a
 /// bound for failing, never a measure of speed.
@@ -244,9 +246,7 @@ impl Target {
     }
 
     fn spawn(core: CoreKind, opts: &Opts) -> Target {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_veltix"))
-            .env_clear()
-            .args(opts.serve_args(core))
+        let mut child = veltix(opts.serve_args(core))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

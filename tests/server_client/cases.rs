@@ -1,4 +1,5 @@
-// Included once per socket core by tests/server_client.rs, with `CORE` set.
+//! The behaviours, each a function of the socket core it runs on;
+//! `main.rs` makes a test of each on both cores.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -8,22 +9,24 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use veltix::{
-    handshake, types, BufferSize, Client, ClientConfig, DisconnectReason, Error, Frame,
+    handshake, types, BufferSize, Client, ClientConfig, CoreKind, DisconnectReason, Error, Frame,
     FrameReader, PerformanceMode, ProtocolError, RequestId, Server, ServerConfig,
 };
 
+use crate::common::wait_until;
+
 const T: Duration = Duration::from_secs(5);
 
-fn ccfg(addr: impl Into<String>) -> ClientConfig {
-    ClientConfig::new(addr).core(CORE)
+fn ccfg(addr: impl Into<String>, core: CoreKind) -> ClientConfig {
+    ClientConfig::new(addr).core(core)
 }
 
-fn cfg() -> ServerConfig {
-    ServerConfig::default().core(CORE).host("127.0.0.1").port(0)
+fn cfg(core: CoreKind) -> ServerConfig {
+    ServerConfig::default().core(core).host("127.0.0.1").port(0)
 }
 
-fn echo_server() -> Server {
-    Server::builder(cfg())
+fn echo_server(core: CoreKind) -> Server {
+    Server::builder(cfg(core))
         .on_message(|p, f| {
             let _ = p.reply(&f, &f.payload);
         })
@@ -31,17 +34,8 @@ fn echo_server() -> Server {
         .unwrap()
 }
 
-fn client(s: &Server) -> Client {
-    Client::connect(ccfg(s.local_addr().to_string())).unwrap()
-}
-
-/// Waits until `cond` holds, failing the test after a deadline.
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + T;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+fn client(s: &Server, core: CoreKind) -> Client {
+    Client::connect(ccfg(s.local_addr().to_string(), core)).unwrap()
 }
 
 /// A raw TCP peer that reads the server's HELLO.
@@ -66,25 +60,23 @@ fn read_until_closed(s: &mut TcpStream) -> Vec<Frame> {
     FrameReader::new(&bytes[..], 1 << 20).filter_map(Result::ok).collect()
 }
 
-#[test]
-fn handshake_then_on_connect_and_real_port() {
+pub fn handshake_then_on_connect_and_real_port(core: CoreKind) {
     let (tx, rx) = mpsc::channel();
-    let s = Server::builder(cfg())
+    let s = Server::builder(cfg(core))
         .on_connect(move |p| tx.send((p.id(), p.peer_version())).unwrap())
         .start()
         .unwrap();
     assert_ne!(s.local_addr().port(), 0);
-    let c = client(&s);
+    let c = client(&s, core);
     assert!(c.is_connected());
     let (id, version) = rx.recv_timeout(T).unwrap();
     assert_eq!(version.as_deref(), Some("1.6.3"));
     assert_eq!(s.clients().iter().map(|p| p.id()).collect::<Vec<_>>(), vec![id]);
 }
 
-#[test]
-fn on_connect_fires_only_after_the_ack() {
+pub fn on_connect_fires_only_after_the_ack(core: CoreKind) {
     let (tx, rx) = mpsc::channel();
-    let s = Server::builder(cfg()).on_connect(move |_| tx.send(()).unwrap()).start().unwrap();
+    let s = Server::builder(cfg(core)).on_connect(move |_| tx.send(()).unwrap()).start().unwrap();
     let (mut raw, hello) = raw_peer(s.local_addr());
     assert!(rx.recv_timeout(Duration::from_millis(300)).is_err(), "fired before HELLO_ACK");
     assert_eq!(s.client_count(), 0);
@@ -93,10 +85,9 @@ fn on_connect_fires_only_after_the_ack() {
     assert_eq!(s.client_count(), 1);
 }
 
-#[test]
-fn ping_both_ways() {
-    let s = echo_server();
-    let c = client(&s);
+pub fn ping_both_ways(core: CoreKind) {
+    let s = echo_server(core);
+    let c = client(&s, core);
     let rtt = c.ping(T).unwrap();
     assert!(rtt > Duration::ZERO && rtt < T);
     wait_until("client listed", || s.client_count() == 1);
@@ -104,10 +95,9 @@ fn ping_both_ways() {
     assert!(s.ping(id, T).unwrap() < T);
 }
 
-#[test]
-fn send_and_wait_both_ways() {
-    let s = echo_server();
-    let c = client(&s);
+pub fn send_and_wait_both_ways(core: CoreKind) {
+    let s = echo_server(core);
+    let c = client(&s, core);
     let reply = c.send_and_wait(200, b"hello", T).unwrap();
     assert_eq!((reply.type_code, &reply.payload[..]), (200, &b"hello"[..]));
     // Server to client: the client answers through a route.
@@ -122,10 +112,9 @@ fn send_and_wait_both_ways() {
     assert_eq!(r.payload, b"cba");
 }
 
-#[test]
-fn concurrent_requests_get_their_own_replies() {
-    let s = echo_server();
-    let c = Arc::new(client(&s));
+pub fn concurrent_requests_get_their_own_replies(core: CoreKind) {
+    let s = echo_server(core);
+    let c = Arc::new(client(&s, core));
     let handles: Vec<_> = (0..8)
         .map(|t| {
             let c = c.clone();
@@ -143,17 +132,16 @@ fn concurrent_requests_get_their_own_replies() {
     }
 }
 
-#[test]
-fn timeout_then_late_reply_is_dropped_not_delivered() {
+pub fn timeout_then_late_reply_is_dropped_not_delivered(core: CoreKind) {
     let (tx, rx) = mpsc::channel::<Frame>();
-    let s = Server::builder(cfg())
+    let s = Server::builder(cfg(core))
         .on_message(|p, f| {
             std::thread::sleep(Duration::from_millis(300));
             let _ = p.reply(&f, b"late");
         })
         .start()
         .unwrap();
-    let c = Client::builder(ccfg(s.local_addr().to_string()))
+    let c = Client::builder(ccfg(s.local_addr().to_string(), core))
         .on_message(move |_, f| tx.send(f).unwrap())
         .connect()
         .unwrap();
@@ -165,16 +153,15 @@ fn timeout_then_late_reply_is_dropped_not_delivered() {
     assert!(c.ping(T).is_ok());
 }
 
-#[test]
-fn routes_take_priority_and_can_be_removed() {
+pub fn routes_take_priority_and_can_be_removed(core: CoreKind) {
     let (tx, rx) = mpsc::channel();
     let tx2 = tx.clone();
-    let s = Server::builder(cfg())
+    let s = Server::builder(cfg(core))
         .on_message(move |_, f| tx.send(("default", f.type_code)).unwrap())
         .route(201, move |_, f| tx2.send(("route", f.type_code)).unwrap())
         .start()
         .unwrap();
-    let c = client(&s);
+    let c = client(&s, core);
     c.send(201, b"").unwrap();
     assert_eq!(rx.recv_timeout(T).unwrap(), ("route", 201));
     c.send(202, b"").unwrap();
@@ -185,30 +172,29 @@ fn routes_take_priority_and_can_be_removed() {
     assert!(!s.unroute(201));
 }
 
-#[test]
-fn slow_callback_does_not_delay_pings() {
-    let s = Server::builder(cfg())
+pub fn slow_callback_does_not_delay_pings(core: CoreKind) {
+    let s = Server::builder(cfg(core))
         .on_message(|_, _| std::thread::sleep(Duration::from_secs(1)))
         .start()
         .unwrap();
-    let c = client(&s);
+    let c = client(&s, core);
     c.send(200, b"slow").unwrap();
     let start = Instant::now();
     let rtt = c.ping(T).unwrap();
     assert!(start.elapsed() < Duration::from_millis(500), "ping waited for the callback: {rtt:?}");
 }
 
-fn collect_in_order(n_clients: usize, n_msgs: u32) {
+fn collect_in_order(n_clients: usize, n_msgs: u32, core: CoreKind) {
     let got: Arc<Mutex<std::collections::HashMap<u64, Vec<u32>>>> = Arc::default();
     let g = got.clone();
-    let s = Server::builder(cfg())
+    let s = Server::builder(cfg(core))
         .on_message(move |p, f| {
             let n = u32::from_be_bytes(f.payload[..4].try_into().unwrap());
             g.lock().unwrap().entry(p.id()).or_default().push(n);
         })
         .start()
         .unwrap();
-    let clients: Vec<Client> = (0..n_clients).map(|_| client(&s)).collect();
+    let clients: Vec<Client> = (0..n_clients).map(|_| client(&s, core)).collect();
     let handles: Vec<_> = clients
         .into_iter()
         .map(|c| {
@@ -232,23 +218,20 @@ fn collect_in_order(n_clients: usize, n_msgs: u32) {
     }
 }
 
-#[test]
-fn ten_thousand_messages_in_order_on_one_connection() {
-    collect_in_order(1, 10_000);
+pub fn ten_thousand_messages_in_order_on_one_connection(core: CoreKind) {
+    collect_in_order(1, 10_000, core);
 }
 
-#[test]
-fn ten_thousand_messages_in_order_on_each_of_fifty_connections() {
-    collect_in_order(50, 10_000);
+pub fn ten_thousand_messages_in_order_on_each_of_fifty_connections(core: CoreKind) {
+    collect_in_order(50, 10_000, core);
 }
 
-#[test]
-fn broadcast_reaches_all_but_the_excepted() {
-    let s = echo_server();
+pub fn broadcast_reaches_all_but_the_excepted(core: CoreKind) {
+    let s = echo_server(core);
     let mut rxs: Vec<(Client, Receiver<Vec<u8>>)> = vec![];
     for _ in 0..3 {
         let (tx, rx) = mpsc::channel();
-        let c = Client::builder(ccfg(s.local_addr().to_string()))
+        let c = Client::builder(ccfg(s.local_addr().to_string(), core))
             .on_message(move |_, f| tx.send(f.payload).unwrap())
             .connect()
             .unwrap();
@@ -262,10 +245,9 @@ fn broadcast_reaches_all_but_the_excepted() {
     assert_eq!(got.iter().filter(|g| **g).count(), 2);
 }
 
-#[test]
-fn tags_from_callbacks() {
+pub fn tags_from_callbacks(core: CoreKind) {
     let (tx, rx) = mpsc::channel();
-    let s = Server::builder(cfg())
+    let s = Server::builder(cfg(core))
         .on_connect(|p| {
             assert!(p.add_tag("lobby", None));
             assert!(!p.add_tag("lobby", None));
@@ -285,28 +267,26 @@ fn tags_from_callbacks() {
         })
         .start()
         .unwrap();
-    let c = client(&s);
+    let c = client(&s, core);
     c.send(200, b"").unwrap();
     let r = rx.recv_timeout(T).unwrap();
     assert_eq!(r, (true, true, true, Some(serde_json::json!(3)), true, false));
     wait_until("cleared", || s.clients().first().is_some_and(|p| p.tag_names().is_empty()));
 }
 
-#[test]
-fn over_max_connections_gets_an_error_frame_others_unaffected() {
-    let s = Server::start(cfg().max_connections(Some(2))).unwrap();
-    let a = client(&s);
-    let b = client(&s);
+pub fn over_max_connections_gets_an_error_frame_others_unaffected(core: CoreKind) {
+    let s = Server::start(cfg(core).max_connections(Some(2))).unwrap();
+    let a = client(&s, core);
+    let b = client(&s, core);
     wait_until("2 clients", || s.client_count() == 2);
-    let e = Client::connect(ccfg(s.local_addr().to_string())).err().unwrap();
+    let e = Client::connect(ccfg(s.local_addr().to_string(), core)).err().unwrap();
     assert!(matches!(&e, Error::Refused(m) if m.contains("2 connections")), "{e}");
     assert!(a.ping(T).is_ok() && b.ping(T).is_ok());
     assert_eq!(s.stats().refused, 1);
 }
 
-#[test]
-fn silent_peer_is_dropped_after_the_handshake_timeout() {
-    let s = Server::start(cfg().handshake_timeout(Duration::from_millis(300))).unwrap();
+pub fn silent_peer_is_dropped_after_the_handshake_timeout(core: CoreKind) {
+    let s = Server::start(cfg(core).handshake_timeout(Duration::from_millis(300))).unwrap();
     let (mut raw, _) = raw_peer(s.local_addr());
     let start = Instant::now();
     let frames = read_until_closed(&mut raw);
@@ -315,10 +295,9 @@ fn silent_peer_is_dropped_after_the_handshake_timeout() {
     assert!(String::from_utf8_lossy(&err.payload).contains("handshake not completed"));
 }
 
-#[test]
-fn application_frame_before_handshake_closes() {
+pub fn application_frame_before_handshake_closes(core: CoreKind) {
     let (tx, rx) = mpsc::channel();
-    let s = Server::builder(cfg()).on_message(move |_, f| tx.send(f).unwrap()).start().unwrap();
+    let s = Server::builder(cfg(core)).on_message(move |_, f| tx.send(f).unwrap()).start().unwrap();
     let (mut raw, _) = raw_peer(s.local_addr());
     raw.write_all(&Frame::new(200, RequestId::from(5), b"early".to_vec()).encode().unwrap())
         .unwrap();
@@ -327,9 +306,8 @@ fn application_frame_before_handshake_closes() {
     assert!(rx.recv_timeout(Duration::from_millis(200)).is_err(), "early frame was delivered");
 }
 
-#[test]
-fn wrong_ack_version_closes() {
-    let s = Server::start(cfg()).unwrap();
+pub fn wrong_ack_version_closes(core: CoreKind) {
+    let s = Server::start(cfg(core)).unwrap();
     let (mut raw, hello) = raw_peer(s.local_addr());
     ack(&mut raw, &hello, "9.9.9");
     let frames = read_until_closed(&mut raw);
@@ -354,36 +332,35 @@ fn fake_server(version: &'static str) -> SocketAddr {
     addr
 }
 
-#[test]
-fn client_rejects_a_server_of_another_version() {
+pub fn client_rejects_a_server_of_another_version(core: CoreKind) {
     let addr = fake_server("2.0.0");
-    let e = Client::connect(ccfg(addr.to_string())).err().unwrap();
+    let e = Client::connect(ccfg(addr.to_string(), core)).err().unwrap();
     assert!(
         matches!(&e, Error::Handshake(p) if matches!(**p, ProtocolError::VersionMismatch { .. })),
         "{e}"
     );
 }
 
-#[test]
-fn client_connect_errors_are_typed() {
+pub fn client_connect_errors_are_typed(core: CoreKind) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
     drop(l);
-    let e = Client::connect(ccfg(addr.to_string())).err().unwrap();
+    let e = Client::connect(ccfg(addr.to_string(), core)).err().unwrap();
     assert!(matches!(e, Error::ConnectionRefused(_)), "{e}");
     // A listener that never says HELLO.
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let cfg =
-        ccfg(l.local_addr().unwrap().to_string()).handshake_timeout(Duration::from_millis(200));
+    let cfg = ccfg(l.local_addr().unwrap().to_string(), core)
+        .handshake_timeout(Duration::from_millis(200));
     let e = Client::connect(cfg).err().unwrap();
     assert!(matches!(e, Error::Timeout { what: "handshake", .. }), "{e}");
 }
 
-#[test]
-fn crc_mismatch_is_reported_to_the_sender_and_the_stream_goes_on() {
+pub fn crc_mismatch_is_reported_to_the_sender_and_the_stream_goes_on(core: CoreKind) {
     let (tx, rx) = mpsc::channel();
-    let s =
-        Server::builder(cfg()).on_message(move |_, f| tx.send(f.payload).unwrap()).start().unwrap();
+    let s = Server::builder(cfg(core))
+        .on_message(move |_, f| tx.send(f.payload).unwrap())
+        .start()
+        .unwrap();
     let (mut raw, hello) = raw_peer(s.local_addr());
     ack(&mut raw, &hello, "1.6.3");
     let mut bad = Frame::new(200, RequestId::from(77), b"abc".to_vec()).encode().unwrap();
@@ -397,9 +374,8 @@ fn crc_mismatch_is_reported_to_the_sender_and_the_stream_goes_on() {
     assert!(String::from_utf8_lossy(&err.payload).contains("CRC mismatch"));
 }
 
-#[test]
-fn oversized_frame_closes_with_an_error_naming_the_limit() {
-    let s = Server::start(cfg().max_message_size(1024)).unwrap();
+pub fn oversized_frame_closes_with_an_error_naming_the_limit(core: CoreKind) {
+    let s = Server::start(cfg(core).max_message_size(1024)).unwrap();
     let (mut raw, hello) = raw_peer(s.local_addr());
     ack(&mut raw, &hello, "1.6.3");
     raw.write_all(&Frame::new(200, RequestId::from(1), vec![0; 2000]).encode().unwrap()).unwrap();
@@ -408,21 +384,21 @@ fn oversized_frame_closes_with_an_error_naming_the_limit() {
     assert!(String::from_utf8_lossy(&err.payload).contains("limit of 1024"));
 }
 
-#[test]
-fn reconnects_after_a_server_restart() {
-    let s = echo_server();
+pub fn reconnects_after_a_server_restart(core: CoreKind) {
+    let s = echo_server(core);
     let addr = s.local_addr();
     let (tx, rx) = mpsc::channel();
     let connects = Arc::new(AtomicUsize::new(0));
     let n = connects.clone();
-    let c =
-        Client::builder(ccfg(addr.to_string()).retry(20).retry_delay(Duration::from_millis(100)))
-            .on_disconnect(move |st| tx.send(st.clone()).unwrap())
-            .on_connect(move |_| {
-                n.fetch_add(1, Ordering::SeqCst);
-            })
-            .connect()
-            .unwrap();
+    let c = Client::builder(
+        ccfg(addr.to_string(), core).retry(20).retry_delay(Duration::from_millis(100)),
+    )
+    .on_disconnect(move |st| tx.send(st.clone()).unwrap())
+    .on_connect(move |_| {
+        n.fetch_add(1, Ordering::SeqCst);
+    })
+    .connect()
+    .unwrap();
     wait_until("first connect", || connects.load(Ordering::SeqCst) == 1);
     drop(s);
     let lost = rx.recv_timeout(T).unwrap();
@@ -432,7 +408,7 @@ fn reconnects_after_a_server_restart() {
     let failed = rx.recv_timeout(T).unwrap();
     assert_eq!((failed.permanent, failed.attempt), (false, 1));
     let _s2 =
-        Server::builder(ServerConfig::default().core(CORE).host("127.0.0.1").port(addr.port()))
+        Server::builder(ServerConfig::default().core(core).host("127.0.0.1").port(addr.port()))
             .on_message(|p, f| {
                 let _ = p.reply(&f, &f.payload);
             })
@@ -442,12 +418,11 @@ fn reconnects_after_a_server_restart() {
     assert_eq!(c.send_and_wait(200, b"again", T).unwrap().payload, b"again");
 }
 
-#[test]
-fn retries_run_out_with_a_permanent_state() {
-    let s = echo_server();
+pub fn retries_run_out_with_a_permanent_state(core: CoreKind) {
+    let s = echo_server(core);
     let (tx, rx) = mpsc::channel();
     let c = Client::builder(
-        ccfg(s.local_addr().to_string()).retry(2).retry_delay(Duration::from_millis(20)),
+        ccfg(s.local_addr().to_string(), core).retry(2).retry_delay(Duration::from_millis(20)),
     )
     .on_disconnect(move |st| tx.send((st.permanent, st.attempt)).unwrap())
     .connect()
@@ -459,11 +434,10 @@ fn retries_run_out_with_a_permanent_state() {
     assert!(matches!(c.send(200, b""), Err(Error::Closed(_))));
 }
 
-#[test]
-fn manual_disconnect_is_permanent_and_does_not_retry() {
-    let s = echo_server();
+pub fn manual_disconnect_is_permanent_and_does_not_retry(core: CoreKind) {
+    let s = echo_server(core);
     let (tx, rx) = mpsc::channel();
-    let c = Client::builder(ccfg(s.local_addr().to_string()).retry(5))
+    let c = Client::builder(ccfg(s.local_addr().to_string(), core).retry(5))
         .on_disconnect(move |st| tx.send(st.clone()).unwrap())
         .connect()
         .unwrap();
@@ -473,10 +447,9 @@ fn manual_disconnect_is_permanent_and_does_not_retry() {
     wait_until("server saw it", || s.client_count() == 0);
 }
 
-#[test]
-fn server_killed_while_waiting_gives_an_error_not_a_hang() {
-    let s = Server::builder(cfg()).on_message(|_, _| {}).start().unwrap();
-    let c = client(&s);
+pub fn server_killed_while_waiting_gives_an_error_not_a_hang(core: CoreKind) {
+    let s = Server::builder(cfg(core)).on_message(|_, _| {}).start().unwrap();
+    let c = client(&s, core);
     let waiter = std::thread::spawn(move || {
         let r = c.send_and_wait(200, b"never answered", Duration::from_secs(30));
         (r, c)
@@ -519,12 +492,11 @@ fn answer_once_then_close() -> SocketAddr {
     addr
 }
 
-#[test]
-fn a_reply_followed_at_once_by_the_close_ends_the_client_at_once() {
+pub fn a_reply_followed_at_once_by_the_close_ends_the_client_at_once(core: CoreKind) {
     for _ in 0..5 {
         let addr = answer_once_then_close();
         let (tx, rx) = mpsc::channel();
-        let c = Client::builder(ccfg(addr.to_string()))
+        let c = Client::builder(ccfg(addr.to_string(), core))
             .on_disconnect(move |st| {
                 let _ = tx.send(st.clone());
             })
@@ -537,11 +509,10 @@ fn a_reply_followed_at_once_by_the_close_ends_the_client_at_once() {
     }
 }
 
-#[test]
-fn messages_pushed_while_a_request_waits_are_delivered_at_once() {
+pub fn messages_pushed_while_a_request_waits_are_delivered_at_once(core: CoreKind) {
     // While a requester waits, arrivals are its to read (the core leaves
     // them to it): pushed messages must still reach on_message promptly.
-    let s = Server::builder(cfg())
+    let s = Server::builder(cfg(core))
         .on_message(|p, f| {
             let (p, f) = (p.clone(), f.clone());
             std::thread::spawn(move || {
@@ -556,7 +527,7 @@ fn messages_pushed_while_a_request_waits_are_delivered_at_once() {
         .unwrap();
     let got = Arc::new(AtomicUsize::new(0));
     let g = got.clone();
-    let c = Client::builder(ccfg(s.local_addr().to_string()))
+    let c = Client::builder(ccfg(s.local_addr().to_string(), core))
         .on_message(move |_, f| {
             if f.type_code == 201 {
                 g.fetch_add(1, Ordering::SeqCst);
@@ -572,13 +543,12 @@ fn messages_pushed_while_a_request_waits_are_delivered_at_once() {
     wait_until("pushes after the request", || got.load(Ordering::SeqCst) == 200);
 }
 
-#[test]
-fn without_workers_callbacks_run_in_order_and_refuse_to_wait() {
+pub fn without_workers_callbacks_run_in_order_and_refuse_to_wait(core: CoreKind) {
     // max_workers 0: callbacks run on the reading thread, in order; one
     // that tries to wait for a reply gets an error at once, not a deadlock.
     let waited = Arc::new(Mutex::new(Vec::new()));
     let w = waited.clone();
-    let mut sc = cfg();
+    let mut sc = cfg(core);
     sc.conn.max_workers = 0;
     let s = Server::builder(sc)
         .on_message(move |p, f| {
@@ -591,7 +561,7 @@ fn without_workers_callbacks_run_in_order_and_refuse_to_wait() {
         .start()
         .unwrap();
     let (tx, rx) = mpsc::channel();
-    let c = Client::builder(ccfg(s.local_addr().to_string()).max_workers(0))
+    let c = Client::builder(ccfg(s.local_addr().to_string(), core).max_workers(0))
         .on_message(move |_, f| {
             let _ = tx.send(u32::from_be_bytes(f.payload[..4].try_into().unwrap()));
         })
@@ -609,26 +579,24 @@ fn without_workers_callbacks_run_in_order_and_refuse_to_wait() {
     assert_eq!(*waited.lock().unwrap(), [true]);
 }
 
-#[test]
-fn shutdown_returns_and_the_port_is_reusable_at_once() {
-    let s = echo_server();
+pub fn shutdown_returns_and_the_port_is_reusable_at_once(core: CoreKind) {
+    let s = echo_server(core);
     let port = s.local_addr().port();
-    let c = client(&s);
+    let c = client(&s, core);
     c.send(200, b"x").unwrap();
     let start = Instant::now();
     s.shutdown();
     assert!(start.elapsed() < Duration::from_secs(3));
     let s2 =
-        Server::start(ServerConfig::default().core(CORE).host("127.0.0.1").port(port)).unwrap();
+        Server::start(ServerConfig::default().core(core).host("127.0.0.1").port(port)).unwrap();
     assert_eq!(s2.local_addr().port(), port);
 }
 
-#[test]
-fn high_performance_mode_detects_a_dead_peer_and_low_does_not() {
+pub fn high_performance_mode_detects_a_dead_peer_and_low_does_not(core: CoreKind) {
     // A peer that completes the handshake and then never answers anything.
-    fn silent_peer(mode: PerformanceMode) -> (Server, TcpStream, Receiver<String>) {
+    fn silent_peer(mode: PerformanceMode, core: CoreKind) -> (Server, TcpStream, Receiver<String>) {
         let (tx, rx) = mpsc::channel();
-        let s = Server::builder(cfg().performance_mode(mode))
+        let s = Server::builder(cfg(core).performance_mode(mode))
             .on_disconnect(move |_, r| tx.send(r.message.clone()).unwrap())
             .start()
             .unwrap();
@@ -636,20 +604,19 @@ fn high_performance_mode_detects_a_dead_peer_and_low_does_not() {
         ack(&mut raw, &hello, "1.6.3");
         (s, raw, rx)
     }
-    let (_hs, _hraw, high) = silent_peer(PerformanceMode::High);
-    let (_ls, _lraw, low) = silent_peer(PerformanceMode::Low);
+    let (_hs, _hraw, high) = silent_peer(PerformanceMode::High, core);
+    let (_ls, _lraw, low) = silent_peer(PerformanceMode::Low, core);
     let why = high.recv_timeout(Duration::from_secs(8)).expect("HIGH noticed the dead peer");
     assert!(why.contains("presumed dead"), "{why}");
     assert!(low.try_recv().is_err(), "LOW gave up on the peer as fast as HIGH");
 }
 
-#[test]
-fn larger_buffers_take_a_burst_in_fewer_reads() {
+pub fn larger_buffers_take_a_burst_in_fewer_reads(core: CoreKind) {
     // 200 frames of 100 B (24.4 KB) written at once: read 1 KiB at a time
     // that takes at least 24 reads; read 1 MiB at a time, a few.
-    fn reads_for(size: BufferSize) -> u64 {
+    fn reads_for(size: BufferSize, core: CoreKind) -> u64 {
         let (tx, rx) = mpsc::channel();
-        let s = Server::builder(cfg().buffer_size(size.bytes()))
+        let s = Server::builder(cfg(core).buffer_size(size.bytes()))
             .on_message(move |p, f| {
                 if f.payload[0] == 199 {
                     tx.send(p.stats().reads).unwrap();
@@ -666,20 +633,19 @@ fn larger_buffers_take_a_burst_in_fewer_reads() {
         raw.write_all(&burst).unwrap();
         rx.recv_timeout(T).unwrap()
     }
-    let small = reads_for(BufferSize::Small);
-    let huge = reads_for(BufferSize::Huge);
+    let small = reads_for(BufferSize::Small, core);
+    let huge = reads_for(BufferSize::Huge, core);
     assert!(small >= 24, "small: {small} reads");
     assert!(huge < small, "small: {small} reads, huge: {huge} reads");
 }
 
-#[test]
-fn a_client_sending_faster_than_the_server_reads_waits_and_loses_nothing() {
+pub fn a_client_sending_faster_than_the_server_reads_waits_and_loses_nothing(core: CoreKind) {
     // Slow callbacks fill the server's mailbox, the server stops reading,
     // the kernel buffers fill, and the client's small outbound queue fills:
     // send must wait for room (not fail, not drop) and every message arrive.
     let got = Arc::new(AtomicUsize::new(0));
     let g = got.clone();
-    let mut scfg = cfg();
+    let mut scfg = cfg(core);
     scfg.conn.max_pending_callbacks = 64;
     let s = Server::builder(scfg)
         .on_message(move |_, _| {
@@ -689,8 +655,8 @@ fn a_client_sending_faster_than_the_server_reads_waits_and_loses_nothing() {
         })
         .start()
         .unwrap();
-    let c =
-        Client::connect(ccfg(s.local_addr().to_string()).max_outbound_bytes(64 * 1024)).unwrap();
+    let c = Client::connect(ccfg(s.local_addr().to_string(), core).max_outbound_bytes(64 * 1024))
+        .unwrap();
     let payload = vec![7u8; 1024];
     for _ in 0..20_000 {
         c.send(200, &payload).unwrap();

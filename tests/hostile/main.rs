@@ -12,15 +12,13 @@
 //! `cargo test --test hostile` runs it all; `cargo test --test hostile
 //! slow_consumer` one case on every target.
 
-#[path = "hostile/attacks.rs"]
+#[path = "../common/mod.rs"]
+mod common;
+
 mod attacks;
-#[path = "hostile/client_side.rs"]
 mod client_side;
-#[path = "hostile/delivery.rs"]
 mod delivery;
-#[path = "hostile/peer.rs"]
 mod peer;
-#[path = "hostile/target.rs"]
 mod target;
 
 /// Runs each listed case of `attacks` on the four targets: `serve` and

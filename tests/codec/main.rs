@@ -1,12 +1,12 @@
 //! The codec against the reference's golden frames, and its properties:
 //! round trips, arbitrary splits, arbitrary bytes, bounded memory.
 
-#[path = "common/golden.rs"]
-mod golden;
+#[path = "../common/mod.rs"]
+mod common;
 
 use std::io::{self, Read};
 
-use golden::golden_frames;
+use common::golden::golden_frames;
 use proptest::prelude::*;
 use veltix::frame::{crc32, encode_into};
 use veltix::{
@@ -157,8 +157,8 @@ fn header_declaring(payload_len: u32) -> [u8; HEADER_LEN] {
 #[test]
 fn golden_frames_encode_to_the_reference_bytes() {
     for g in golden_frames() {
-        let frame = g.frame();
-        assert_eq!(golden::hex(&frame.encode().unwrap()), g.frame_hex, "{}", g.name);
+        let frame = g.to_frame();
+        assert_eq!(common::hex::hex(&frame.encode().unwrap()), g.frame_hex, "{}", g.name);
         let mut out = vec![0xaa];
         encode_into(
             frame.type_code,
@@ -168,8 +168,8 @@ fn golden_frames_encode_to_the_reference_bytes() {
             &mut out,
         )
         .unwrap();
-        assert_eq!(out[1..], g.bytes()[..], "{}: encode_into", g.name);
-        assert_eq!(frame.encoded_len(), g.bytes().len(), "{}", g.name);
+        assert_eq!(out[1..], g.frame()[..], "{}: encode_into", g.name);
+        assert_eq!(frame.encoded_len(), g.frame().len(), "{}", g.name);
         assert_eq!(frame.header().unwrap().crc, g.crc(), "{}", g.name);
     }
 }
@@ -177,24 +177,24 @@ fn golden_frames_encode_to_the_reference_bytes() {
 #[test]
 fn golden_frames_decode_to_their_fields() {
     for g in golden_frames() {
-        let bytes = g.bytes();
+        let bytes = g.frame();
         let header = Header::peek(&bytes).unwrap();
         assert_eq!(header.type_code, g.type_code, "{}", g.name);
         assert_eq!(header.size as usize, bytes.len() - HEADER_LEN, "{}", g.name);
         assert_eq!(header.crc, g.crc(), "{}", g.name);
         assert_eq!(header.timestamp_ms, g.timestamp_ms, "{}", g.name);
         assert_eq!(header.request_id.to_string(), g.request_id_hex, "{}", g.name);
-        assert_eq!(crc32(&g.frame().payload), g.crc(), "{}", g.name);
+        assert_eq!(crc32(&g.to_frame().payload), g.crc(), "{}", g.name);
 
         let frame = Frame::decode(&bytes, DEFAULT_MAX_MESSAGE_SIZE).unwrap();
-        assert_eq!(frame, g.frame(), "{}", g.name);
+        assert_eq!(frame, g.to_frame(), "{}", g.name);
 
         let mut d = Decoder::default();
         d.push(&bytes);
         let raw = d.next_raw().unwrap().unwrap();
         assert!(raw.crc_ok(), "{}", g.name);
         assert_eq!((raw.offset, raw.header), (0, header), "{}", g.name);
-        assert_eq!(raw.into_frame().unwrap(), g.frame(), "{}", g.name);
+        assert_eq!(raw.into_frame().unwrap(), g.to_frame(), "{}", g.name);
         assert_eq!(d.next_raw().unwrap(), None);
     }
 }
@@ -202,8 +202,8 @@ fn golden_frames_decode_to_their_fields() {
 #[test]
 fn golden_stream_decodes_byte_by_byte_and_whole() {
     let goldens = golden_frames();
-    let stream: Vec<u8> = goldens.iter().flat_map(|g| g.bytes()).collect();
-    let expected: Vec<Event> = goldens.iter().map(|g| Event::Frame(g.frame())).collect();
+    let stream: Vec<u8> = goldens.iter().flat_map(|g| g.frame()).collect();
+    let expected: Vec<Event> = goldens.iter().map(|g| Event::Frame(g.to_frame())).collect();
     let whole = decode_whole(&stream, DEFAULT_MAX_MESSAGE_SIZE);
     assert_eq!(whole, Decoded { events: expected, leftover: Some(vec![]) });
     assert_eq!(decode_split(&stream, &[1], DEFAULT_MAX_MESSAGE_SIZE), whole);

@@ -31,7 +31,7 @@ fn installed_logger_writes_all_seven_levels_and_follows_the_handle() {
         "{text}"
     );
     assert!(text.contains("] s 1\n") && text.contains("] c 2\n"), "{text}");
-    let caller = format!("[tests/logging.rs:{line}] st\n");
+    let caller = format!("[tests/logging/main.rs:{line}] st\n");
     assert!(text.ends_with(&caller), "{text}");
     assert!(!text.contains('\x1b'));
 

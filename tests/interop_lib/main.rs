@@ -8,19 +8,15 @@
 //! Python peers only accept type codes registered in their process, so the
 //! scripts get `--register` for every application type they receive.
 
-#[path = "common/golden.rs"]
-mod golden;
-#[path = "common/python.rs"]
-mod python;
+#[path = "../common/mod.rs"]
+mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{ChildStdin, Stdio};
 use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use golden::{hex, unhex};
-use serde_json::{json, Value};
+use common::hex::{hex, unhex};
+use common::ref_peer::{field, Py};
+use serde_json::json;
 use veltix::{Client, ClientConfig, Frame, Peer, Server, ServerBuilder, ServerConfig};
 
 /// Timeout of every request, ping and wait.
@@ -34,119 +30,6 @@ const ECHO: u16 = 200;
 const ASK: u16 = 201;
 const NEWS: u16 = 202;
 const ROUTED: u16 = 300;
-
-// ---------------------------------------------------------------------------
-// Driving the reference scripts
-
-/// A running reference script (killed on drop): one JSON command per line
-/// in, one JSON result per line out.
-struct Py {
-    child: python::KillOnDrop,
-    stdin: ChildStdin,
-    lines: Receiver<String>,
-    stderr: Arc<Mutex<String>>,
-    /// From the `READY <port>` line: the server's port, or the client's
-    /// local port.
-    port: u16,
-    name: String,
-}
-
-impl Py {
-    /// Starts `script ARGS...` and waits (with a deadline) for `READY <port>`.
-    fn start(script: &str, args: &[String]) -> Py {
-        let mut child = python::py_command(script, args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {script}: {e}"));
-        let stdin = child.stdin.take().expect("piped stdin");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut err_pipe = child.stderr.take().expect("piped stderr");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        // The reference logs every connection; keep it for failure messages.
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n @ 1..) = err_pipe.read(&mut buf) {
-                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        let name = format!("{script} {}", args.join(" "));
-        let mut py = Py { child: python::KillOnDrop(child), stdin, lines, stderr, port: 0, name };
-        let ready = py.line(Duration::from_secs(20));
-        py.port = ready
-            .strip_prefix("READY ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| py.fail(&format!("expected READY <port>, got {ready:?}")));
-        py
-    }
-
-    /// A reference client of the server on `port`.
-    fn client(port: u16, extra: &[&str]) -> Py {
-        let mut args = vec!["127.0.0.1".to_string(), port.to_string()];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        Py::start("ref_client.py", &args)
-    }
-
-    /// A reference server on a free loopback port.
-    fn server(extra: &[&str]) -> Py {
-        let args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        Py::start("ref_server.py", &args)
-    }
-
-    fn fail(&mut self, what: &str) -> ! {
-        let status = self.child.try_wait().ok().flatten();
-        panic!(
-            "{}: {what} (exit status: {status:?})\n--- its stderr ---\n{}",
-            self.name,
-            self.stderr.lock().unwrap()
-        )
-    }
-
-    fn line(&mut self, within: Duration) -> String {
-        match self.lines.recv_timeout(within) {
-            Ok(line) => line,
-            Err(e) => self.fail(&format!("no line on stdout within {within:?} ({e})")),
-        }
-    }
-
-    /// Sends one command and returns its result, whatever `ok` says.
-    fn try_cmd(&mut self, cmd: Value) -> Value {
-        let mut text = cmd.to_string();
-        text.push('\n');
-        if let Err(e) = self.stdin.write_all(text.as_bytes()).and_then(|()| self.stdin.flush()) {
-            self.fail(&format!("cannot write a command: {e}"));
-        }
-        let line = self.line(T + Duration::from_secs(15));
-        serde_json::from_str(&line)
-            .unwrap_or_else(|e| self.fail(&format!("answered with bad JSON ({e}): {line}")))
-    }
-
-    /// Sends one command that must succeed and returns its result.
-    fn cmd(&mut self, cmd: Value) -> Value {
-        let op = cmd["op"].clone();
-        let result = self.try_cmd(cmd);
-        if result["ok"] != true {
-            self.fail(&format!("{op} failed: {result}"));
-        }
-        result
-    }
-}
-
-/// A string field of a script's result.
-fn field<'a>(v: &'a Value, name: &str) -> &'a str {
-    v[name].as_str().unwrap_or_else(|| panic!("no string {name:?} in {v}"))
-}
 
 /// Bytes that look random (xorshift), reproducible from the seed.
 fn random_bytes(len: usize, seed: u64) -> Vec<u8> {

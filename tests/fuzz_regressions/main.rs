@@ -6,8 +6,12 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-#[path = "../fuzz/src/lib.rs"]
+#[path = "../../fuzz/src/lib.rs"]
 mod checks;
+#[path = "../common/mod.rs"]
+mod common;
+
+use common::golden::golden_frames;
 
 const TARGETS: [&str; 6] =
     ["decoder_whole", "decoder_split", "handshake", "session", "hex_input", "pcap_input"];
@@ -46,13 +50,12 @@ fn replay(inputs: Vec<(String, Vec<u8>)>, check: impl Fn(&[u8])) {
 
 /// The golden vectors as (name, frame, payload).
 fn golden() -> Vec<(String, Vec<u8>, Vec<u8>)> {
-    let text = fs::read_to_string(root().join("tests/data/veltix-1.6.3-frames.json")).unwrap();
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let hex = |v: &serde_json::Value| veltix::inspect::hex::decode(v.as_str().unwrap()).unwrap();
-    let vectors = json["vectors"].as_array().unwrap();
-    vectors
-        .iter()
-        .map(|v| (v["name"].as_str().unwrap().into(), hex(&v["frame_hex"]), hex(&v["payload_hex"])))
+    golden_frames()
+        .into_iter()
+        .map(|g| {
+            let (frame, payload) = (g.frame(), g.payload());
+            (g.name, frame, payload)
+        })
         .collect()
 }
 

@@ -4,15 +4,15 @@
 //! `Request.parse` to the same fields. Needs the venv that
 //! `common/python.rs` provisions (PyPI must be reachable the first time).
 
-#[path = "common/golden.rs"]
-mod golden;
-#[path = "common/python.rs"]
-mod python;
+#[path = "../common/mod.rs"]
+mod common;
 
 use std::ffi::OsStr;
 use std::thread;
 
-use golden::{hex, unhex};
+use common::golden;
+use common::hex::{hex, unhex};
+use common::python;
 use serde::Deserialize;
 use veltix::frame::now_ms;
 use veltix::types::SYSTEM_TYPES;
@@ -401,5 +401,5 @@ fn parse_frame_takes_hex_as_an_argument_too() {
     let out = python::run_py("parse_frame.py", &[g.frame_hex.as_str(), "--register=200=chat"]);
     let parsed: PyParsed =
         serde_json::from_str(&python::expect_success(&out, "parse_frame.py")).unwrap();
-    assert_eq!(parsed, expected_parse(&g.frame(), &g.type_name));
+    assert_eq!(parsed, expected_parse(&g.to_frame(), &g.type_name));
 }

@@ -1,0 +1,55 @@
+//! The library's client and server on loopback: every behaviour of the
+//! handshake, correlation, dispatch, helpers, reconnect and shutdown, run
+//! once per socket core (`threads::NAME` and `poll::NAME`).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod cases;
+
+/// Makes a test of each listed case of `cases` in `mod threads` and in
+/// `mod poll`, run on that socket core.
+macro_rules! on_both_cores {
+    ($($case:ident),* $(,)?) => {
+        mod threads {
+            $(#[test] fn $case() { crate::cases::$case(veltix::CoreKind::Threads) })*
+        }
+        mod poll {
+            $(#[test] fn $case() { crate::cases::$case(veltix::CoreKind::Poll) })*
+        }
+    };
+}
+
+on_both_cores!(
+    handshake_then_on_connect_and_real_port,
+    on_connect_fires_only_after_the_ack,
+    ping_both_ways,
+    send_and_wait_both_ways,
+    concurrent_requests_get_their_own_replies,
+    timeout_then_late_reply_is_dropped_not_delivered,
+    routes_take_priority_and_can_be_removed,
+    slow_callback_does_not_delay_pings,
+    ten_thousand_messages_in_order_on_one_connection,
+    ten_thousand_messages_in_order_on_each_of_fifty_connections,
+    broadcast_reaches_all_but_the_excepted,
+    tags_from_callbacks,
+    over_max_connections_gets_an_error_frame_others_unaffected,
+    silent_peer_is_dropped_after_the_handshake_timeout,
+    application_frame_before_handshake_closes,
+    wrong_ack_version_closes,
+    client_rejects_a_server_of_another_version,
+    client_connect_errors_are_typed,
+    crc_mismatch_is_reported_to_the_sender_and_the_stream_goes_on,
+    oversized_frame_closes_with_an_error_naming_the_limit,
+    reconnects_after_a_server_restart,
+    retries_run_out_with_a_permanent_state,
+    manual_disconnect_is_permanent_and_does_not_retry,
+    server_killed_while_waiting_gives_an_error_not_a_hang,
+    a_reply_followed_at_once_by_the_close_ends_the_client_at_once,
+    messages_pushed_while_a_request_waits_are_delivered_at_once,
+    without_workers_callbacks_run_in_order_and_refuse_to_wait,
+    shutdown_returns_and_the_port_is_reusable_at_once,
+    high_performance_mode_detects_a_dead_peer_and_low_does_not,
+    larger_buffers_take_a_burst_in_fewer_reads,
+    a_client_sending_faster_than_the_server_reads_waits_and_loses_nothing,
+);
