@@ -537,3 +537,25 @@ fn a_pinned_run_records_its_cpus_and_says_so() {
         assert!(stdout(&out).contains(&format!("pinned to CPU {first}")), "{}", stdout(&out));
     }
 }
+
+/// `scripts/check-cycles` at the root of the repository, with `args`.
+fn check_cycles(args: &[&str]) -> std::process::Output {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut cmd = std::process::Command::new(root.join("scripts/check-cycles"));
+    cmd.current_dir(root).args(args);
+    cmd.output().expect("run scripts/check-cycles")
+}
+
+#[test]
+fn the_cycle_checker_passes_its_fixtures() {
+    let out = check_cycles(&["--self-test"]);
+    ok(&out);
+    assert!(stdout(&out).contains("fixtures as expected"), "{}", stdout(&out));
+}
+
+#[test]
+fn the_bench_modules_have_no_import_cycle() {
+    let out = check_cycles(&["--within", "cmd::bench", "src/main.rs"]);
+    ok(&out);
+    assert!(stdout(&out).starts_with("no module cycle"), "{}", stdout(&out));
+}

@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use super::model::Machine;
+use super::units::group;
 
 /// Reads the CPU, memory, OS and kernel. Missing sources leave a field
 /// empty (or "unknown") rather than failing the run.
@@ -154,6 +155,33 @@ pub fn open_file_limits() -> Option<(u64, u64)> {
 pub fn open_files() -> Option<u64> {
     // The directory handle itself is one of the entries.
     Some(std::fs::read_dir("/proc/self/fd").ok()?.count().saturating_sub(1) as u64)
+}
+
+/// Open files kept free besides the connections (pipes, epoll instances,
+/// log files).
+const FD_MARGIN: u64 = 32;
+
+/// Fails unless `process` (this one) may open `n` more files, with a margin.
+/// veltix raises its soft limit to the hard limit at start, so only the
+/// hard limit can be short.
+pub fn ensure_open_files(process: &str, n: u32) -> anyhow::Result<()> {
+    let Some((soft, hard)) = open_file_limits() else { return Ok(()) };
+    let open = open_files().unwrap_or(0);
+    let need = open + u64::from(n) + FD_MARGIN;
+    let shown = |v: u64| if v == u64::MAX { "unlimited".to_string() } else { group(v) };
+    anyhow::ensure!(
+        soft >= need,
+        "--conn-count {} needs {} open files in {process}: {} connections, {open} files \
+         already open and a margin of {FD_MARGIN}; but its limit is {} (RLIMIT_NOFILE soft \
+         limit; hard limit {}). Raise the hard limit (ulimit -Hn, LimitNOFILE= of a systemd \
+         unit, /etc/security/limits.conf) or lower --conn-count",
+        group(u64::from(n)),
+        group(need),
+        group(u64::from(n)),
+        shown(soft),
+        shown(hard)
+    );
+    Ok(())
 }
 
 #[cfg(test)]

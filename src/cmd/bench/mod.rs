@@ -3,11 +3,17 @@
 //! baseline, with a results table, a JSON document and `--compare`; and,
 //! on request, a connections scenario (thousands of idle connections).
 //!
-//! One file per scenario; `endpoint` is what they talk to, `raw` the
-//! baseline, `helper` the client process of the memory, FPS and
-//! connections scenarios (`idle` its raw idle connections), `model` the
-//! JSON document, `report` the tables, `compare` the diff of two saved
-//! documents, `machine` the hardware, RSS and limit probes.
+//! The modules form layers, each using only those below it:
+//!
+//! - this file: the options, the order of the scenarios, the document's
+//!   assembly, `--save` and the output;
+//! - `scenario/`: one file per scenario, what they talk to (`endpoint`),
+//!   the raw-TCP baseline (`raw`) and the helper process (`helper`);
+//! - `report/`: the tables, the README box and `--compare`;
+//! - leaves: `model` (the JSON document), `stats`, `machine` (hardware,
+//!   RSS and open-file probes) and `units` (how figures are written).
+//!
+//! `scripts/check-cycles src/main.rs` fails when a module cycle appears.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,25 +24,19 @@ use clap::ValueEnum;
 
 use crate::cli::{parse_addr, parse_duration, ConnArgs, GlobalArgs};
 
-mod burst;
-mod compare;
-mod connections;
-mod endpoint;
-mod fps;
-mod helper;
-mod idle;
-mod latency;
 mod machine;
-mod memory;
 mod model;
-mod progress;
-mod raw;
 mod report;
+mod scenario;
 mod stats;
-mod stress;
+mod units;
 
-use endpoint::{core_name, Ctx};
 use model::{ConnKnobs, Document, Knobs, Record, ScenarioError, Setup, Tool};
+use report::compare;
+use scenario::endpoint::{core_name, Ctx};
+use scenario::{burst, connections, fps, helper, latency, memory, stress};
+
+pub use scenario::helper::HelperArgs;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -162,25 +162,6 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 100, help_heading = "Connections", value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
     pub conn_sample: u32,
 
-    #[command(flatten)]
-    pub conn: ConnArgs,
-}
-
-/// Options of the hidden client-side helper process (see `helper`).
-#[derive(Debug, clap::Args)]
-pub struct HelperArgs {
-    /// Server to connect the clients to.
-    #[arg(long, value_name = "HOST:PORT", value_parser = parse_addr)]
-    pub addr: String,
-    /// Clients to open at start.
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub clients: u32,
-    /// Count the messages the server sends back (for --target).
-    #[arg(long)]
-    pub count_echoes: bool,
-    /// Stop waiting for echoes after this long without one.
-    #[arg(long, value_name = "DUR", default_value = "10s", value_parser = parse_duration)]
-    pub drain_timeout: Duration,
     #[command(flatten)]
     pub conn: ConnArgs,
 }

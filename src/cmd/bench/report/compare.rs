@@ -10,8 +10,9 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use serde_json::Value;
 
-use super::model::SCHEMA;
-use super::report;
+use crate::cmd::bench::model::SCHEMA;
+use crate::cmd::bench::units;
+use crate::output::{Palette, Role};
 
 /// Which way is better.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -324,17 +325,17 @@ fn rows(a: &Value, b: &Value) -> Vec<Row> {
 
 fn fmt(unit: Unit, v: f64) -> String {
     match unit {
-        Unit::Us => report::us(v),
-        Unit::S => report::secs(v),
-        Unit::Bytes => report::bytes(v),
-        Unit::SignedBytes => report::signed_bytes(v),
-        Unit::Rate => report::rate(v),
-        Unit::ConnRate => report::conn_rate(v),
-        Unit::MiBps => report::mibps(v),
-        Unit::Pct => report::pct(v),
-        Unit::Count => report::count(v),
-        Unit::Hz => format!("{v:.1} Hz"),
-        Unit::Ratio => format!("{v:.3}"),
+        Unit::Us => units::us(v),
+        Unit::S => units::secs(v),
+        Unit::Bytes => units::bytes(v),
+        Unit::SignedBytes => units::signed_bytes(v),
+        Unit::Rate => units::rate(v),
+        Unit::ConnRate => units::conn_rate(v),
+        Unit::MiBps => units::mibps(v),
+        Unit::Pct => units::pct(v),
+        Unit::Count => units::count(v),
+        Unit::Hz => units::hz(v),
+        Unit::Ratio => units::ratio(v),
     }
 }
 
@@ -366,15 +367,14 @@ fn describe(path: &Path, doc: &Value) -> String {
 }
 
 fn render(a_path: &Path, a: &Value, b_path: &Path, b: &Value, rows: &[Row], color: bool) -> String {
-    let paint =
-        |code: &str, s: &str| if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() };
+    let p = Palette::new(color);
     let mut out = String::new();
     let _ = writeln!(out, "A: {}", describe(a_path, a));
     let _ = writeln!(out, "B: {}", describe(b_path, b));
     let _ = writeln!(
         out,
         "{}",
-        paint("2", "ratio = B / A; \"better\" names the run with the better figure")
+        p.paint(Role::Dim, "ratio = B / A; \"better\" names the run with the better figure")
     );
     if rows.is_empty() {
         let _ = writeln!(out, "\nno figure in common: the two files ran different scenarios");
@@ -426,16 +426,19 @@ fn render(a_path: &Path, a: &Value, b_path: &Path, b: &Value, rows: &[Row], colo
         if r.scenario != current {
             current = &r.scenario;
             let title = SCENARIOS.iter().find(|s| s.0 == current).map_or(current, |s| s.1);
-            let _ = writeln!(out, "\n{}", paint("1", title));
-            let _ = writeln!(out, "{}", paint("2", &line(head)));
+            let _ = writeln!(out, "\n{}", p.paint(Role::Strong, title));
+            let _ = writeln!(out, "{}", p.paint(Role::Dim, line(head)));
         }
         let text = line(c.each_ref().map(String::as_str));
-        let text = match r.better {
-            "a" => paint("33", &text),
-            "b" => paint("32", &text),
-            _ => text,
+        let role = match r.better {
+            "a" => Some(Role::Warn),
+            "b" => Some(Role::Good),
+            _ => None,
         };
-        let _ = writeln!(out, "{text}");
+        let _ = match role {
+            Some(role) => writeln!(out, "{}", p.paint(role, text)),
+            None => writeln!(out, "{text}"),
+        };
     }
     out
 }
@@ -493,5 +496,34 @@ mod tests {
         assert_eq!(p50.better, "b");
         let rate = rows.iter().find(|r| r.figure == "recv_msgs_per_s").unwrap();
         assert_eq!(rate.better, "same");
+    }
+
+    #[test]
+    fn colours_come_from_the_palette_and_only_add_escapes() {
+        let a: Value = serde_json::from_str(include_str!("testdata/sample.json")).unwrap();
+        let mut b = a.clone();
+        // One run in B: no min–max ranges, so no difference is noise.
+        b["results"]["latency"]["runs"] = Value::Array(vec![Value::Null]);
+        b["results"]["latency"]["median"]["avg_us"] = 1.0.into();
+        b["results"]["latency"]["median"]["p50_us"] = 1e6.into();
+        let rows = rows(&a, &b);
+        let (pa, pb) = (Path::new("a.json"), Path::new("b.json"));
+        let plain = render(pa, &a, pb, &b, &rows, false);
+        let coloured = render(pa, &a, pb, &b, &rows, true);
+        let p = Palette::new(true);
+        let line = |label: &str| plain.lines().find(|l| l.starts_with(label)).unwrap().to_string();
+        for painted in [
+            p.paint(Role::Strong, "LATENCY").to_string(),
+            p.paint(Role::Good, line("  avg ")).to_string(),
+            p.paint(Role::Warn, line("  p50 ")).to_string(),
+            p.paint(Role::Dim, "ratio = B / A; \"better\" names the run with the better figure")
+                .to_string(),
+        ] {
+            assert!(coloured.contains(&painted), "{painted:?} missing in\n{coloured}");
+        }
+        let plain_lines: Vec<&str> = plain.lines().collect();
+        let unpainted = coloured.lines().filter(|l| plain_lines.contains(l)).count();
+        assert_eq!(coloured.lines().count(), plain_lines.len());
+        assert!(unpainted > 0 && unpainted < plain_lines.len());
     }
 }

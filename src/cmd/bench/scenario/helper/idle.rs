@@ -24,8 +24,8 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use serde::{Deserialize, Serialize};
 use veltix::{handshake, types, Decoder, Frame, RequestId};
 
-use super::connections::ensure_open_files;
 use crate::cli::ConnArgs;
+use crate::cmd::bench::machine::ensure_open_files;
 
 /// Threads that open connections in parallel. A few hide the server's
 /// accept-and-greet latency; many would overflow its accept backlog and

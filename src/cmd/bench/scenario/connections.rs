@@ -15,13 +15,12 @@ use indicatif::ProgressBar;
 use veltix::{CoreKind, Server};
 
 use super::endpoint::{Arrivals, Ctx, Endpoint};
-use super::helper::{self, Helper};
-use super::idle::Pings;
-use super::machine::{open_file_limits, open_files, rss_bytes, thread_count, trim_allocator};
-use super::model::ConnectionsRun;
+use super::helper::{self, Helper, Pings};
 use super::progress;
-use super::report::group;
-use super::stats::{quantile_sorted_us, us};
+use crate::cmd::bench::machine::{ensure_open_files, rss_bytes, thread_count, trim_allocator};
+use crate::cmd::bench::model::ConnectionsRun;
+use crate::cmd::bench::stats::{quantile_sorted_us, us};
+use crate::cmd::bench::units::group;
 
 /// The connections knobs.
 #[derive(Debug, Clone)]
@@ -34,35 +33,8 @@ pub struct Knobs {
     pub timeout: Duration,
 }
 
-/// Open files kept free besides the connections (pipes, epoll instances,
-/// log files).
-const FD_MARGIN: u64 = 32;
-
 /// Time for the server's threads to settle before the RSS is read.
 const SETTLE: Duration = Duration::from_millis(100);
-
-/// Fails unless `process` (this one) may open `n` more files, with a margin.
-/// veltix raises its soft limit to the hard limit at start, so only the
-/// hard limit can be short.
-pub fn ensure_open_files(process: &str, n: u32) -> anyhow::Result<()> {
-    let Some((soft, hard)) = open_file_limits() else { return Ok(()) };
-    let open = open_files().unwrap_or(0);
-    let need = open + u64::from(n) + FD_MARGIN;
-    let shown = |v: u64| if v == u64::MAX { "unlimited".to_string() } else { group(v) };
-    anyhow::ensure!(
-        soft >= need,
-        "--conn-count {} needs {} open files in {process}: {} connections, {open} files \
-         already open and a margin of {FD_MARGIN}; but its limit is {} (RLIMIT_NOFILE soft \
-         limit; hard limit {}). Raise the hard limit (ulimit -Hn, LimitNOFILE= of a systemd \
-         unit, /etc/security/limits.conf) or lower --conn-count",
-        group(u64::from(n)),
-        group(need),
-        group(u64::from(n)),
-        shown(soft),
-        shown(hard)
-    );
-    Ok(())
-}
 
 /// One connections run (in-process server only).
 pub fn run(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<ConnectionsRun> {

@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use super::endpoint::{Arrivals, Ctx, Endpoint, PLAYER_MOVE};
-use super::model::{StressFigures, StressRun};
 use super::progress;
 use super::raw::{self, RawClient, RawServer};
-use super::stats::{self, Moments};
+use crate::cmd::bench::model::{StressFigures, StressRun};
+use crate::cmd::bench::stats::{self, Moments};
 
 /// The stress knobs.
 #[derive(Debug, Clone)]

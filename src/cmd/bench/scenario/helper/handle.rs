@@ -1,36 +1,17 @@
-//! The helper process: clients that live outside the bench process, so
-//! that the bench process's RSS is the server's alone.
-//!
-//! The parent re-executes its own binary as `veltix bench-helper --addr
-//! HOST:PORT --clients N [connection flags]` and talks to it in lines:
-//!
-//! | parent → helper (stdin) | helper → parent (stdout) |
-//! |---|---|
-//! | (start) | `ready N` once N clients completed their handshake |
-//! | `open K` | `ready TOTAL` after K more clients |
-//! | `fps RATE_HZ DURATION_MS` | `result {json}`: an FPS simulation over all clients |
-//! | `raw-open N` | `ready TOTAL` after N more raw idle connections (see `idle`) |
-//! | `raw-ping K TIMEOUT_MS` | `pings {json}`: K of the raw connections pinged |
-//! | `close` | `closed` after every client disconnected; then it exits |
-//!
-//! Any failure is one `error MESSAGE` line, then exit status 1. End of
-//! stdin (the parent died) disconnects the clients and exits.
+//! The parent's side of the helper process: starting it with the bench's
+//! connection settings, and the line protocol described in `helper`.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdin, Command, ExitCode, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::ValueEnum;
-use indicatif::ProgressBar;
-use veltix::Client;
 
-use super::endpoint::{Arrivals, Ctx};
-use super::idle::Pool;
-use super::{fps, HelperArgs};
 use crate::cli::ConnArgs;
+use crate::cmd::bench::scenario::endpoint::Ctx;
 
 /// The parent's handle on a helper process; killed if dropped unclosed.
 pub struct Helper {
@@ -198,87 +179,4 @@ fn conn_flags(c: &ConnArgs) -> Vec<String> {
 /// Time to allow for `n` clients to connect.
 pub fn connect_timeout(ctx: &Ctx, n: u32) -> Duration {
     ctx.conn.handshake_timeout + Duration::from_secs(10) + Duration::from_millis(50) * n
-}
-
-/// The helper's side: runs until `close` or the end of stdin.
-pub fn serve(args: HelperArgs) -> anyhow::Result<ExitCode> {
-    match serve_inner(&args) {
-        Ok(()) => Ok(ExitCode::SUCCESS),
-        Err(e) => {
-            println!("error {}", format!("{e:#}").replace('\n', " "));
-            Ok(ExitCode::from(crate::cli::exit::ERROR))
-        }
-    }
-}
-
-fn serve_inner(args: &HelperArgs) -> anyhow::Result<()> {
-    let echoes = Arrivals::new(0);
-    let mut clients: Vec<Client> = Vec::new();
-    let open = |clients: &mut Vec<Client>, n: u32| -> anyhow::Result<()> {
-        for _ in 0..n {
-            let mut b = Client::builder(args.conn.client_config(&args.addr));
-            if args.count_echoes {
-                let e = echoes.clone();
-                b = b.on_message(move |_, f| e.record(f.type_code));
-            }
-            clients.push(b.connect().with_context(|| format!("cannot connect to {}", args.addr))?);
-        }
-        Ok(())
-    };
-    open(&mut clients, args.clients)?;
-    let mut pool: Option<Pool> = None;
-    say(&format!("ready {}", clients.len()));
-    for line in std::io::stdin().lock().lines() {
-        let line = line.context("cannot read commands")?;
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match words.as_slice() {
-            ["open", k] => {
-                open(&mut clients, k.parse().with_context(|| format!("bad count in '{line}'"))?)?;
-                say(&format!("ready {}", clients.len()));
-            }
-            ["fps", rate, ms] => {
-                let rate: u32 = rate.parse().with_context(|| format!("bad rate in '{line}'"))?;
-                let ms: u64 = ms.parse().with_context(|| format!("bad duration in '{line}'"))?;
-                let (before, shoots_before) = (echoes.count(), echoes.shoots());
-                let mut sim = fps::simulate(&clients, rate, Duration::from_millis(ms));
-                if args.count_echoes {
-                    let target = before + sim.sent_move + sim.sent_shoot;
-                    echoes.wait_for(target, args.drain_timeout, &ProgressBar::hidden());
-                    sim.echoes = Some(echoes.count() - before);
-                    sim.echo_shoots = Some(echoes.shoots() - shoots_before);
-                }
-                say(&format!("result {}", serde_json::to_string(&sim)?));
-            }
-            ["raw-open", n] => {
-                let n: u32 = n.parse().with_context(|| format!("bad count in '{line}'"))?;
-                let p = match &mut pool {
-                    Some(p) => p,
-                    None => pool.insert(Pool::new()?),
-                };
-                say(&format!("ready {}", p.open(&args.addr, n, &args.conn)?));
-            }
-            ["raw-ping", k, ms] => {
-                let k: u32 = k.parse().with_context(|| format!("bad count in '{line}'"))?;
-                let ms: u64 = ms.parse().with_context(|| format!("bad timeout in '{line}'"))?;
-                let p = pool.as_ref().context("raw-ping before raw-open")?;
-                let pings = p.ping(k, Duration::from_millis(ms))?;
-                say(&format!("pings {}", serde_json::to_string(&pings)?));
-            }
-            ["close"] => break,
-            [] => {}
-            _ => bail!("unknown command '{line}'"),
-        }
-    }
-    for c in &clients {
-        c.disconnect();
-    }
-    drop(pool);
-    say("closed");
-    Ok(())
-}
-
-fn say(line: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
 }

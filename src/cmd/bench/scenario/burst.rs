@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use super::endpoint::{Arrivals, Ctx, Endpoint, PLAYER_MOVE};
-use super::model::{BurstFigures, BurstRun};
+use super::progress;
 use super::raw::{self, RawClient, RawServer};
-use super::{progress, stats};
+use crate::cmd::bench::model::{BurstFigures, BurstRun};
+use crate::cmd::bench::stats;
 
 /// The burst knobs.
 #[derive(Debug, Clone)]

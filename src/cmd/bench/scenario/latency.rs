@@ -13,9 +13,10 @@ use anyhow::Context;
 use indicatif::ProgressBar;
 
 use super::endpoint::{Arrivals, Ctx, Endpoint};
-use super::model::LatencyRun;
+use super::progress;
 use super::raw::{self, RawClient, RawServer};
-use super::{progress, stats};
+use crate::cmd::bench::model::LatencyRun;
+use crate::cmd::bench::stats;
 
 /// The latency knobs.
 #[derive(Debug, Clone)]

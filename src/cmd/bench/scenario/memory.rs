@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use super::endpoint::{Arrivals, Ctx, Endpoint};
 use super::helper::{self, Helper};
-use super::machine::rss_bytes;
-use super::model::MemoryRun;
 use super::progress;
-use super::stats::Moments;
+use crate::cmd::bench::machine::rss_bytes;
+use crate::cmd::bench::model::MemoryRun;
+use crate::cmd::bench::stats::Moments;
 
 /// The memory knobs.
 #[derive(Debug, Clone)]

@@ -1,0 +1,17 @@
+//! The scenarios, one file each, and what they share: `endpoint` is what
+//! they talk to (the in-process server or `--target`), `raw` the raw-TCP
+//! baseline, `helper` the client process of the memory, FPS and
+//! connections scenarios, `progress` the bars on stderr.
+//!
+//! A scenario returns its figures as a `model` run; it never prints them.
+
+pub mod burst;
+pub mod connections;
+pub mod endpoint;
+pub mod fps;
+pub mod helper;
+pub mod latency;
+pub mod memory;
+mod progress;
+mod raw;
+pub mod stress;

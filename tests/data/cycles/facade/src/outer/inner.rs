@@ -1,0 +1,7 @@
+pub struct Helper;
+
+impl Helper {
+    pub fn run(&self) {
+        super::outer_fn();
+    }
+}

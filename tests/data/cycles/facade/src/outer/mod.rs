@@ -1,0 +1,5 @@
+mod inner;
+
+pub use inner::Helper;
+
+pub fn outer_fn() {}

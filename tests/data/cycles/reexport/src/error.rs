@@ -1,0 +1,5 @@
+pub struct Error;
+
+pub fn code() -> u8 {
+    crate::frame::HEADER
+}

@@ -1,0 +1,7 @@
+use crate::Error;
+
+pub const HEADER: u8 = 1;
+
+pub fn parse() -> Result<(), Error> {
+    Err(Error)
+}

@@ -1,0 +1,4 @@
+mod error;
+mod frame;
+
+pub use error::Error;

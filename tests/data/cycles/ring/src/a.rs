@@ -1,0 +1,7 @@
+use crate::b::{self, Bee};
+
+pub struct A;
+
+pub fn f() -> Bee {
+    b::make()
+}

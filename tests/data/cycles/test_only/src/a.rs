@@ -1,0 +1,5 @@
+pub struct X;
+
+pub fn f() -> u32 {
+    crate::b::g()
+}
