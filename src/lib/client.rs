@@ -129,7 +129,10 @@ impl Client {
     fn connect_with(cfg: ClientConfig, handlers: Handlers<ClientDisconnectFn>) -> Result<Client> {
         let conn_cfg = Arc::new(cfg.conn.clone());
         let inner = Arc::new(Inner {
-            mailbox: Mailbox::new(conn_cfg.max_pending_callbacks),
+            mailbox: Mailbox::new(
+                conn_cfg.max_pending_callbacks,
+                conn_cfg.max_pending_callback_bytes,
+            ),
             pool: Pool::new(conn_cfg.max_workers, "veltix-cli"),
             retry_max: AtomicU32::new(cfg.retry),
             conn_cfg,
@@ -446,7 +449,8 @@ impl Owner for Inner {
         match self.handlers.for_message(frame.type_code) {
             Some(f) => {
                 let peer = Peer { conn: conn.clone() };
-                self.pool.submit(&self.mailbox, move || f(&peer, frame));
+                let bytes = frame.payload.len();
+                self.pool.submit_sized(&self.mailbox, bytes, move || f(&peer, frame));
             }
             None => log::debug!(
                 "no handler for a type {} message from the server; dropped",

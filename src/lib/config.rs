@@ -116,6 +116,12 @@ pub struct ConnConfig {
     /// Callback jobs that may wait per connection before its reader stops
     /// reading (TCP back-pressure). Default 4096.
     pub max_pending_callbacks: usize,
+    /// Payload bytes that callback jobs waiting for one connection may
+    /// hold before its reader stops reading (TCP back-pressure), beyond the
+    /// message being queued. Default 16 MiB: with slow callbacks, a
+    /// connection costs at most this plus one message, whatever the size
+    /// and number of the messages it sends.
+    pub max_pending_callback_bytes: usize,
     /// Version announced in HELLO / HELLO_ACK. Default `"1.6.3"`.
     pub protocol_version: String,
     /// Time allowed for the handshake. Default 5 s.
@@ -145,6 +151,7 @@ impl Default for ConnConfig {
             max_workers: 4,
             max_outbound_bytes: 16 * 1024 * 1024,
             max_pending_callbacks: 4096,
+            max_pending_callback_bytes: 16 * 1024 * 1024,
             protocol_version: PROTOCOL_VERSION.to_string(),
             handshake_timeout: Duration::from_secs(5),
             core: CoreKind::Threads,
@@ -237,6 +244,12 @@ macro_rules! conn_setters {
             /// Sets the per-connection outbound queue limit in bytes.
             pub fn max_outbound_bytes(mut self, v: usize) -> Self {
                 self.conn.max_outbound_bytes = v;
+                self
+            }
+            /// Sets the bytes of payload that callbacks waiting for one
+            /// connection may hold (see [`ConnConfig::max_pending_callback_bytes`]).
+            pub fn max_pending_callback_bytes(mut self, v: usize) -> Self {
+                self.conn.max_pending_callback_bytes = v;
                 self
             }
             /// Sets the announced protocol version.

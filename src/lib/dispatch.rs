@@ -5,8 +5,9 @@
 //!
 //! Each connection has a [`Mailbox`]; its jobs run one at a time and in
 //! order, while different connections' mailboxes run in parallel. A mailbox
-//! that is full makes its reader wait, which stops reading the socket and so
-//! pushes back on the peer through TCP instead of growing memory.
+//! is bounded in jobs and in bytes (the payloads its jobs hold): one that is
+//! full makes its reader wait, which stops reading the socket and so pushes
+//! back on the peer through TCP instead of growing memory.
 
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -51,7 +52,10 @@ const FAIR_BATCH: usize = 64;
 
 #[derive(Default)]
 struct MailboxState {
-    jobs: VecDeque<Job>,
+    /// Each job with the bytes it holds.
+    jobs: VecDeque<(Job, usize)>,
+    /// The bytes the queued jobs hold.
+    bytes: usize,
     scheduled: bool,
     closed: bool,
     /// Submitters stop waiting for space (shutdown in progress).
@@ -66,6 +70,7 @@ pub(crate) struct Mailbox {
     state: Mutex<MailboxState>,
     space: Condvar,
     limit: usize,
+    byte_limit: usize,
     /// A reader that stopped reading because the mailbox was full wants to
     /// hear when it is half empty again (the poll core).
     want_space: std::sync::atomic::AtomicBool,
@@ -73,19 +78,27 @@ pub(crate) struct Mailbox {
 }
 
 impl Mailbox {
-    pub(crate) fn new(limit: usize) -> Arc<Mailbox> {
+    /// A mailbox that holds at most `limit` jobs and, beyond its first
+    /// job, at most `byte_limit` bytes.
+    pub(crate) fn new(limit: usize, byte_limit: usize) -> Arc<Mailbox> {
         Arc::new(Mailbox {
             state: Mutex::new(MailboxState::default()),
             space: Condvar::new(),
             limit: limit.max(1),
+            byte_limit: byte_limit.max(1),
             want_space: std::sync::atomic::AtomicBool::new(false),
             on_space: std::sync::OnceLock::new(),
         })
     }
 
-    /// Jobs waiting.
-    pub(crate) fn len(&self) -> usize {
-        lock(&self.state).jobs.len()
+    /// The bytes the waiting jobs hold.
+    #[allow(dead_code)] // for metrics and tests
+    pub(crate) fn queued_bytes(&self) -> usize {
+        lock(&self.state).bytes
+    }
+
+    fn full(&self, st: &MailboxState) -> bool {
+        st.jobs.len() >= self.limit || st.bytes >= self.byte_limit
     }
 
     /// Sets what to call when a reader waiting for space may read again.
@@ -98,18 +111,19 @@ impl Mailbox {
         self.want_space.store(true, Ordering::Release);
     }
 
-    /// Called by a worker after taking a job.
-    fn taken(&self, left: usize) {
-        if left <= self.limit / 2 && self.want_space.swap(false, Ordering::AcqRel) {
+    /// Called by a worker after taking a job, with what is left.
+    fn taken(&self, left: usize, left_bytes: usize) {
+        let room = left <= self.limit / 2 && left_bytes <= self.byte_limit / 2;
+        if room && self.want_space.swap(false, Ordering::AcqRel) {
             if let Some(f) = self.on_space.get() {
                 f();
             }
         }
     }
 
-    /// Whether the mailbox holds as many jobs as it may.
+    /// Whether the mailbox holds as many jobs or bytes as it may.
     pub(crate) fn is_full(&self) -> bool {
-        self.len() >= self.limit
+        self.full(&lock(&self.state))
     }
 }
 
@@ -169,9 +183,20 @@ impl Pool {
         Pool { inline: workers == 0, shared, workers: Mutex::new(handles), worker_ids }
     }
 
-    /// Queues `job` on `mb`. Blocks while the mailbox is full. Returns false
-    /// (and drops the job) when the mailbox or the pool is closed.
+    /// Queues `job`, which holds no payload, on `mb` (see [`Pool::submit_sized`]).
     pub(crate) fn submit(&self, mb: &Arc<Mailbox>, job: impl FnOnce() + Send + 'static) -> bool {
+        self.submit_sized(mb, 0, job)
+    }
+
+    /// Queues `job`, which holds `bytes` of payload, on `mb`. Blocks while
+    /// the mailbox is full. Returns false (and drops the job) when the
+    /// mailbox or the pool is closed.
+    pub(crate) fn submit_sized(
+        &self,
+        mb: &Arc<Mailbox>,
+        bytes: usize,
+        job: impl FnOnce() + Send + 'static,
+    ) -> bool {
         if self.inline {
             if lock(&mb.state).closed || self.shared.stop.load(Ordering::Acquire) {
                 return false;
@@ -185,7 +210,7 @@ impl Pool {
         // A worker thread never waits for space (it could be the one that
         // would make space): it may overshoot the limit instead.
         let on_worker = self.is_worker() || NEVER_WAIT.with(|c| c.get());
-        while st.jobs.len() >= mb.limit && !st.closed && !st.no_wait && !on_worker {
+        while mb.full(&st) && !st.closed && !st.no_wait && !on_worker {
             if self.shared.stop.load(Ordering::Acquire) {
                 return false;
             }
@@ -196,7 +221,8 @@ impl Pool {
         if st.closed || self.shared.stop.load(Ordering::Acquire) {
             return false;
         }
-        st.jobs.push_back(Box::new(job));
+        st.jobs.push_back((Box::new(job), bytes));
+        st.bytes += bytes;
         if !st.scheduled {
             st.scheduled = true;
             drop(st);
@@ -283,18 +309,21 @@ fn worker(shared: &PoolShared) {
                     break;
                 }
                 match st.jobs.pop_front() {
-                    Some(j) => (j, st.jobs.len(), st.space_waiters > 0),
+                    Some((j, bytes)) => {
+                        st.bytes -= bytes;
+                        (j, st.jobs.len(), st.bytes, st.space_waiters > 0)
+                    }
                     None => {
                         st.scheduled = false;
                         break;
                     }
                 }
             };
-            let (job, left, waiters) = job;
+            let (job, left, left_bytes, waiters) = job;
             if waiters {
                 mb.space.notify_one();
             }
-            mb.taken(left);
+            mb.taken(left, left_bytes);
             run_job(job);
             ran += 1;
         }
@@ -311,8 +340,8 @@ mod tests {
     fn jobs_of_one_mailbox_run_in_order_and_mailboxes_in_parallel() {
         let pool = Pool::new(2, "t");
         let (tx, rx) = mpsc::channel();
-        let a = Mailbox::new(8);
-        let b = Mailbox::new(8);
+        let a = Mailbox::new(8, usize::MAX);
+        let b = Mailbox::new(8, usize::MAX);
         // `a` blocks until `b` has run: only possible if they run in parallel.
         let (gate_tx, gate_rx) = mpsc::channel::<()>();
         pool.submit(&a, move || gate_rx.recv_timeout(Duration::from_secs(5)).unwrap());
@@ -334,7 +363,7 @@ mod tests {
     #[test]
     fn without_workers_jobs_run_at_once_on_the_caller() {
         let pool = Pool::new(0, "t");
-        let mb = Mailbox::new(1);
+        let mb = Mailbox::new(1, usize::MAX);
         let me = thread::current().id();
         let (tx, rx) = mpsc::channel();
         for i in 0..3 {
@@ -357,10 +386,38 @@ mod tests {
     #[test]
     fn a_panicking_job_does_not_kill_the_worker() {
         let pool = Pool::new(1, "t");
-        let mb = Mailbox::new(8);
+        let mb = Mailbox::new(8, usize::MAX);
         pool.submit(&mb, || panic!("boom"));
         let (tx, rx) = mpsc::channel();
         pool.submit(&mb, move || tx.send(1).unwrap());
         assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_mailbox_is_full_by_bytes_as_well_as_by_jobs() {
+        let pool = Pool::new(1, "t");
+        let mb = Mailbox::new(1000, 100);
+        let (gate_tx, gate_rx) = mpsc::channel::<()>();
+        // The worker is held up by the first job; the rest queue.
+        pool.submit(&mb, move || gate_rx.recv_timeout(Duration::from_secs(5)).unwrap());
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(pool.submit_sized(&mb, 60, || {}));
+        assert!(!mb.is_full());
+        assert!(pool.submit_sized(&mb, 60, || {}));
+        assert!(mb.is_full(), "120 bytes queued, limit 100");
+        assert_eq!(mb.queued_bytes(), 120);
+        // A reader waiting for room gets it once the worker drains the box.
+        let (tx, rx) = mpsc::channel();
+        let (p, m) = (Arc::new(pool), mb.clone());
+        let p2 = p.clone();
+        let waiter = std::thread::spawn(move || {
+            let ok = p2.submit_sized(&m, 60, || {});
+            tx.send(ok).unwrap();
+        });
+        assert!(rx.recv_timeout(Duration::from_millis(100)).is_err(), "must wait for room");
+        gate_tx.send(()).unwrap();
+        assert!(rx.recv_timeout(Duration::from_secs(5)).unwrap());
+        waiter.join().unwrap();
+        p.shutdown();
     }
 }

@@ -397,7 +397,10 @@ fn accept_loop(inner: &Arc<Inner>, listener: &TcpListener) {
             }
         }
         let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
-        let mailbox = Mailbox::new(inner.conn_cfg.max_pending_callbacks);
+        let mailbox = Mailbox::new(
+            inner.conn_cfg.max_pending_callbacks,
+            inner.conn_cfg.max_pending_callback_bytes,
+        );
         let pending = Arc::new(Pending::new());
         let cfg = inner.conn_cfg.clone();
         let mut session = Session::server(peer, cfg.clone(), pending.clone(), Instant::now());
@@ -461,7 +464,8 @@ impl Owner for Inner {
         match self.handlers.for_message(frame.type_code) {
             Some(f) => {
                 let peer = Peer { conn: conn.clone() };
-                self.pool.submit(&conn.mailbox, move || f(&peer, frame));
+                let bytes = frame.payload.len();
+                self.pool.submit_sized(&conn.mailbox, bytes, move || f(&peer, frame));
             }
             None => log::debug!(
                 "no handler for a type {} message from {}; dropped",

@@ -441,3 +441,44 @@ fn core_name(core: CoreKind) -> &'static str {
         CoreKind::Poll => "poll",
     }
 }
+
+/// Callbacks that cannot keep up (serve's stdout is never read) while a
+/// client sends large messages: what waits for the callbacks is bounded in
+/// bytes (`max_pending_callback_bytes`, 16 MiB), not only in messages
+/// (4,096 of up to 10 MiB each would be 40 GiB). The reader stops reading
+/// instead, and TCP pushes back on the sender.
+pub fn slow_callbacks_hold_bounded_bytes(kind: Kind, core: CoreKind) {
+    const BODY: usize = 8 << 20;
+    const COUNT: usize = 40;
+    let t = Target::start(kind, core, &Opts::default().mode(Mode::LogUnread));
+    let rss = t.rss();
+    let mut flood = Raw::established(t.addr);
+    let sender = std::thread::spawn(move || {
+        let bytes = frame(200, 7, &vec![b'x'; BODY]);
+        for _ in 0..COUNT {
+            if flood.try_send(&bytes).is_err() {
+                break;
+            }
+        }
+    });
+    // What the server would take if nothing pushed back: 320 MiB. Watch
+    // until it has taken what it will (its memory stops moving, or the
+    // sender is done), failing as soon as it is past the bound.
+    let what = "40 messages of 8 MiB into blocked callbacks";
+    let (mut last, mut still) = (t.rss(), 0);
+    for _ in 0..80 {
+        std::thread::sleep(Duration::from_millis(250));
+        t.assert_rss_within(rss, 64 << 20, what);
+        let now = t.rss();
+        still = if now == last { still + 1 } else { 0 };
+        last = now;
+        if still >= 8 || sender.is_finished() {
+            break;
+        }
+    }
+    t.assert_rss_within(rss, 64 << 20, what);
+    let good = t.client();
+    assert_answers(&good, "while callbacks are blocked");
+    drop(t);
+    let _ = sender.join();
+}

@@ -68,4 +68,4 @@ on_every_target!(
     client_killed_mid_frame,
 );
 
-on_serve!(server_killed_while_clients_wait);
+on_serve!(server_killed_while_clients_wait, slow_callbacks_hold_bounded_bytes);

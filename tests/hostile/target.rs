@@ -36,6 +36,9 @@ pub enum Mode {
     Echo,
     Broadcast,
     Sink,
+    /// `serve --mode log` with a stdout nobody reads: every callback
+    /// blocks (child targets only).
+    LogUnread,
 }
 
 /// Server settings, each given to `serve` as a flag or to the library as
@@ -86,6 +89,7 @@ impl Opts {
             Mode::Echo => "echo",
             Mode::Broadcast => "broadcast",
             Mode::Sink => "sink",
+            Mode::LogUnread => "log",
         };
         let core = match core {
             CoreKind::Threads => "threads",
@@ -234,6 +238,8 @@ pub struct Target {
     pub log: Arc<Lines>,
     child: Option<Child>,
     server: Option<Server>,
+    /// A stdout kept open and never read (`Mode::LogUnread`).
+    _stdout: Option<std::process::ChildStdout>,
 }
 
 impl Target {
@@ -246,12 +252,14 @@ impl Target {
     }
 
     fn spawn(core: CoreKind, opts: &Opts) -> Target {
+        let unread = opts.mode == Mode::LogUnread;
         let mut child = veltix(opts.serve_args(core))
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(if unread { Stdio::piped() } else { Stdio::null() })
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn veltix serve");
+        let stdout = child.stdout.take();
         let log = Arc::new(Lines::default());
         let (stderr, lines) = (child.stderr.take().expect("stderr"), log.clone());
         std::thread::spawn(move || {
@@ -272,7 +280,7 @@ impl Target {
             .and_then(|r| r.split_whitespace().next())
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("no address in {listening:?}"));
-        Target { core, addr, log, child: Some(child), server: None }
+        Target { core, addr, log, child: Some(child), server: None, _stdout: stdout }
     }
 
     fn in_process(core: CoreKind, opts: &Opts) -> Target {
@@ -287,11 +295,11 @@ impl Target {
                     let _ = s.broadcast(f.type_code, &f.payload, Some(p.id()));
                 }
             }),
-            Mode::Sink => b.on_message(|_, _| {}),
+            Mode::Sink | Mode::LogUnread => b.on_message(|_, _| {}),
         };
         let server = b.start().expect("start the library server");
         let addr = server.local_addr();
-        Target { core, addr, log, child: None, server: Some(server) }
+        Target { core, addr, log, child: None, server: Some(server), _stdout: None }
     }
 
     /// The address as text, `127.0.0.1:PORT`.

@@ -86,7 +86,13 @@ pub struct Decoder {
     consumed: u64,
     max_message_size: usize,
     failed: Option<ProtocolError>,
+    /// The chunk size of the last read (storage up to twice it is kept).
+    chunk: usize,
 }
+
+/// Storage an idle decoder keeps at most (or twice its read size, if more):
+/// a large frame's buffer is given back as soon as it has been handled.
+const KEEP_IDLE: usize = 256 * 1024;
 
 impl Default for Decoder {
     fn default() -> Self {
@@ -98,7 +104,15 @@ impl Decoder {
     /// A decoder that rejects frames larger than `max_message_size` bytes
     /// (header included).
     pub fn new(max_message_size: usize) -> Decoder {
-        Decoder { buf: Vec::new(), start: 0, end: 0, consumed: 0, max_message_size, failed: None }
+        Decoder {
+            buf: Vec::new(),
+            start: 0,
+            end: 0,
+            consumed: 0,
+            max_message_size,
+            failed: None,
+            chunk: 0,
+        }
     }
 
     /// The configured size limit.
@@ -135,6 +149,7 @@ impl Decoder {
     pub fn read_from<R: Read + ?Sized>(&mut self, r: &mut R, chunk: usize) -> io::Result<usize> {
         self.compact();
         let chunk = chunk.max(1);
+        self.chunk = chunk;
         let have = self.end - self.start;
         // How much the frame in progress still needs, if its header is in
         // and within the limit; grow towards it at most geometrically.
@@ -182,6 +197,7 @@ impl Decoder {
             return Err(e.clone());
         }
         let Some(header) = Header::peek(self.buffered()) else {
+            self.release_if_idle();
             return Ok(None);
         };
         if let Err(e) = header.check_size(self.max_message_size) {
@@ -197,6 +213,17 @@ impl Decoder {
         self.start += total;
         self.consumed += total as u64;
         Ok(Some(FrameRef { offset, header, payload: &self.buf[body] }))
+    }
+
+    /// Gives a large buffer back once everything in it has been handled,
+    /// so a connection that passed one large frame and went quiet does not
+    /// keep its high-water mark.
+    fn release_if_idle(&mut self) {
+        if self.start == self.end && self.buf.len() > KEEP_IDLE.max(2 * self.chunk) {
+            self.buf = Vec::new();
+            self.start = 0;
+            self.end = 0;
+        }
     }
 
     /// Drops consumed bytes from the front of the buffer.
@@ -366,5 +393,26 @@ mod tests {
         while d.next_frame().unwrap().is_none() {
             assert!(d.read_from(&mut src, 1024).unwrap() > 0);
         }
+    }
+
+    #[test]
+    fn a_large_frame_buffer_is_given_back_once_handled() {
+        let f = frame(200, &vec![7u8; 4 << 20]);
+        let bytes = f.encode().unwrap();
+        let mut d = Decoder::default();
+        let mut src = &bytes[..];
+        while d.next_frame().unwrap().is_none() {
+            assert!(d.read_from(&mut src, 8192).unwrap() > 0);
+        }
+        assert!(d.capacity() >= 4 << 20, "the frame was held whole");
+        assert!(d.next_frame().unwrap().is_none());
+        assert_eq!(d.capacity(), 0, "an idle decoder keeps no large buffer");
+        // Ordinary reads keep their buffer from read to read.
+        let small = frame(200, b"x").encode().unwrap();
+        let mut src = &small[..];
+        d.read_from(&mut src, 8192).unwrap();
+        assert!(d.next_frame().unwrap().is_some());
+        assert!(d.next_frame().unwrap().is_none());
+        assert!(d.capacity() >= 8192);
     }
 }
