@@ -8,9 +8,9 @@
 
 use std::path::PathBuf;
 
+use crate::logging::{Level, LogConfig, LogHandle, DEFAULT_BACKUPS, DEFAULT_MAX_FILE_SIZE};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use veltix::logging::{Level, LogConfig, LogHandle, DEFAULT_BACKUPS, DEFAULT_MAX_FILE_SIZE};
 
 /// The level used when no flag chooses one, for most commands.
 pub const DEFAULT_LEVEL: Level = Level::Warning;
@@ -106,14 +106,14 @@ impl LogArgs {
         color: bool,
         default_level: Level,
     ) -> anyhow::Result<LogHandle> {
-        let mut config = LogConfig::default()
-            .level(self.level(default_level))
-            .color(color)
-            .max_file_size(self.log_max_size)
-            .backups(self.log_backups);
-        if let Some(path) = &self.log_file {
-            config = config.file(path);
-        }
+        let config = LogConfig {
+            level: self.level(default_level),
+            color,
+            file: self.log_file.clone(),
+            max_file_size: self.log_max_size,
+            backups: self.log_backups,
+            ..LogConfig::default()
+        };
         let logger = config.build().with_context(|| match &self.log_file {
             Some(path) => format!("cannot log to --log-file {}", path.display()),
             None => "cannot set up logging".to_owned(),

@@ -3,6 +3,7 @@
 mod cli;
 mod cmd;
 mod log_args;
+mod logging;
 mod output;
 
 use std::process::ExitCode;

@@ -44,7 +44,7 @@ pub enum Command {
 
 /// Runs the chosen subcommand.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    use veltix::logging::Level;
+    use crate::logging::Level;
     let default_level = match cli.command {
         Command::Serve(_) => Level::Info,
         _ => crate::log_args::DEFAULT_LEVEL,

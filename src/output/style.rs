@@ -24,6 +24,20 @@ pub enum Role {
     Accent,
     /// Headings.
     Strong,
+    /// Less prominent, in the text's own colour (log timestamps and callers).
+    Faint,
+    /// The DEBUG log level.
+    LogDebug,
+    /// The INFO log level.
+    LogInfo,
+    /// The SUCCESS log level.
+    LogSuccess,
+    /// The WARNING log level.
+    LogWarning,
+    /// The ERROR log level.
+    LogError,
+    /// The CRITICAL log level.
+    LogCritical,
 }
 
 /// Paints text by [`Role`] when enabled.
@@ -59,6 +73,17 @@ impl Palette {
                 Role::Dim => style.foreground_color = Some(Color::DarkGrey),
                 Role::Accent => style.foreground_color = Some(Color::Cyan),
                 Role::Strong => style.attributes.set(Attribute::Bold),
+                Role::Faint => style.attributes.set(Attribute::Dim),
+                Role::LogDebug => style.foreground_color = Some(Color::DarkBlue),
+                Role::LogInfo => style.foreground_color = Some(Color::DarkCyan),
+                Role::LogSuccess => style.foreground_color = Some(Color::DarkGreen),
+                Role::LogWarning => style.foreground_color = Some(Color::DarkYellow),
+                Role::LogError => style.foreground_color = Some(Color::DarkRed),
+                Role::LogCritical => {
+                    style.foreground_color = Some(Color::White);
+                    style.background_color = Some(Color::DarkRed);
+                    style.attributes.set(Attribute::Bold);
+                }
             }
         }
         StyledContent::new(style, content)
