@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use chrono::{DateTime, Local, NaiveDateTime, Utc};
 use veltix::logging::{CRITICAL_SUFFIX, SUCCESS_SUFFIX};
 
-use super::Level;
+use super::level::Level;
 use crate::output::style::{Palette, Role};
 
 /// Time without the date (stderr).
