@@ -246,6 +246,7 @@ mod tests {
     use log::Log;
     use std::fs;
     use std::path::Path;
+    use veltix::logging::{CRITICAL_SUFFIX, SUCCESS_SUFFIX};
 
     /// The seven record levels, least severe first.
     const ALL: [Level; 7] = [
