@@ -12,6 +12,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     veltix::limits::raise_open_file_limit();
+    veltix::limits::release_large_buffers();
     let cli = cli::Cli::parse();
     let color = cli.global.color.for_stderr();
     match cmd::run(cli) {

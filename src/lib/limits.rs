@@ -19,3 +19,23 @@ pub fn raise_open_file_limit() -> Option<u64> {
     }
     Some(lim.rlim_cur)
 }
+
+/// Has the allocator serve every allocation of 256 KiB or more with its own
+/// memory mapping, unmapped when freed, so a large frame's buffers go back
+/// to the system once handled (a long-running server that passed one large
+/// message per connection must not keep them resident). Without it, glibc
+/// raises that threshold after the first large free and keeps later large
+/// buffers in per-thread arenas. The `veltix` binary calls this at start;
+/// a program embedding the library may too. Returns whether the setting
+/// took (only on glibc).
+pub fn release_large_buffers() -> bool {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: mallopt takes two integers and changes a malloc setting.
+        unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024) == 1 }
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        false
+    }
+}

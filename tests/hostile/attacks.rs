@@ -482,3 +482,27 @@ pub fn slow_callbacks_hold_bounded_bytes(kind: Kind, core: CoreKind) {
     drop(t);
     let _ = sender.join();
 }
+
+/// Clients that each pass one large message through echo and then sit
+/// idle: the server gives each read buffer back once the message is
+/// handled, instead of keeping every connection at its high-water mark.
+pub fn idle_after_a_large_message(kind: Kind, core: CoreKind) {
+    const BODY: usize = 8 << 20;
+    const CLIENTS: usize = 12;
+    let t = Target::start(kind, core, &Opts::default());
+    let rss = t.rss();
+    let body = vec![b'y'; BODY];
+    let bytes = frame(200, 9, &body);
+    let mut idle = Vec::new();
+    for i in 0..CLIENTS {
+        let mut c = Raw::established(t.addr);
+        c.send(&bytes);
+        let reply = c.frame_of(200, PATIENCE).unwrap_or_else(|| panic!("echo {i} came back"));
+        assert_eq!(reply.payload.len(), BODY);
+        idle.push(c);
+    }
+    // 12 buffers of 8 MiB kept would be 96 MiB.
+    std::thread::sleep(Duration::from_millis(500));
+    t.assert_rss_within(rss, 48 << 20, "12 idle clients after an 8 MiB echo each");
+    assert_answers(&t.client(), "with the idle clients connected");
+}

@@ -68,4 +68,8 @@ on_every_target!(
     client_killed_mid_frame,
 );
 
-on_serve!(server_killed_while_clients_wait, slow_callbacks_hold_bounded_bytes);
+on_serve!(
+    server_killed_while_clients_wait,
+    slow_callbacks_hold_bounded_bytes,
+    idle_after_a_large_message,
+);
