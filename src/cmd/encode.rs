@@ -8,7 +8,7 @@ use clap::ValueEnum;
 use veltix::frame::now_ms;
 use veltix::RequestId;
 
-use crate::cli::{GlobalArgs, PayloadArgs};
+use crate::args::{GlobalArgs, PayloadArgs};
 use crate::output::hex;
 
 const EXAMPLES: &str = "\

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use veltix::Client;
 
-use crate::cli::{parse_addr, parse_duration, ConnArgs, GlobalArgs, PayloadArgs};
+use crate::args::{parse_addr, parse_duration, ConnArgs, GlobalArgs, PayloadArgs};
 use crate::output::json::write_line;
 use crate::output::message::{is_printable, write_message_text, MessageRecord};
 use crate::output::Palette;

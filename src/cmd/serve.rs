@@ -12,7 +12,7 @@ use clap::ValueEnum;
 use serde::Serialize;
 use veltix::{types, Frame, Peer, Server, ServerConfig, TypeRegistry};
 
-use crate::cli::{parse_duration, ConnArgs, GlobalArgs};
+use crate::args::{parse_duration, ConnArgs, GlobalArgs};
 use crate::output::json::write_line;
 use crate::output::message::{write_message_text, MessageRecord};
 use crate::output::time::format_utc_ms;
@@ -245,7 +245,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         Stop::Signal => eprintln!("{summary}"),
         Stop::BrokenPipe => {
             eprintln!("stdout closed; {summary}");
-            return Ok(ExitCode::from(crate::cli::exit::ERROR));
+            return Ok(ExitCode::from(crate::args::exit::ERROR));
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -17,6 +17,7 @@ use veltix::TypeRegistry;
 
 use super::repl::{self, ArgKind, COMMANDS};
 use super::Args;
+use crate::output::{Palette, Role};
 
 /// The editor type of the REPL.
 pub(super) type LineEditor = Editor<ReplHelper, FileHistory>;
@@ -155,7 +156,7 @@ fn command_hint(line: &str) -> Option<ReplHint> {
 impl Highlighter for ReplHelper {
     fn highlight_hint<'h>(&self, hint: &'h str) -> Cow<'h, str> {
         if self.color {
-            Cow::Owned(format!("\x1b[2m{hint}\x1b[0m"))
+            Cow::Owned(Palette::new(true).paint(Role::Dim, hint).to_string())
         } else {
             Cow::Borrowed(hint)
         }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use veltix::{ClientConfig, DisconnectReason, DisconnectState};
 
-use crate::cli::{self, ConnArgs, GlobalArgs};
+use crate::args::{self, ConnArgs, GlobalArgs};
 
 const AFTER_LONG_HELP: &str = "\
 Modes:
@@ -66,7 +66,7 @@ Examples:
 #[command(after_long_help = AFTER_LONG_HELP)]
 pub struct Args {
     /// The server, as HOST:PORT (IPv6 in brackets: [::1]:8080).
-    #[arg(value_name = "HOST:PORT", value_parser = cli::parse_addr)]
+    #[arg(value_name = "HOST:PORT", value_parser = args::parse_addr)]
     pub addr: String,
     /// Type of the messages sent: a code (200, 0xc8) or a name given with
     /// --type-name or --types. In the REPL, the type of plain lines.
@@ -85,21 +85,21 @@ pub struct Args {
     pub json: bool,
     /// Pipe mode: how long to wait for replies after the end of input
     /// (e.g. 500ms, 2s, 0).
-    #[arg(long, value_name = "DUR", default_value = "200ms", value_parser = cli::parse_duration)]
+    #[arg(long, value_name = "DUR", default_value = "200ms", value_parser = args::parse_duration)]
     pub linger: Duration,
     /// Reconnection attempts after the connection is lost (and after a
     /// failed first connect).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub retry: u32,
     /// Delay before each reconnection attempt.
-    #[arg(long, value_name = "DUR", default_value = "1s", value_parser = cli::parse_duration)]
+    #[arg(long, value_name = "DUR", default_value = "1s", value_parser = args::parse_duration)]
     pub retry_delay: Duration,
     /// Time allowed for the TCP connect.
-    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = cli::parse_duration)]
+    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = args::parse_duration)]
     pub connect_timeout: Duration,
     /// How long /request and /ping wait for an answer, and how long pipe
     /// mode waits for the server to have read all input.
-    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = cli::parse_duration)]
+    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = args::parse_duration)]
     pub timeout: Duration,
     /// REPL: keep the line history in FILE.
     #[arg(long, value_name = "FILE", conflicts_with = "no_history")]
@@ -152,14 +152,14 @@ fn quiet_connection_warnings(global: &GlobalArgs) {
 /// exit code is 3.
 fn connect_error(addr: &str, err: veltix::Error) -> anyhow::Error {
     let err = anyhow::Error::new(err).context(format!("cannot connect to {addr}"));
-    if cli::exit_code_for(&err) == cli::exit::CONNECT {
+    if args::exit_code_for(&err) == args::exit::CONNECT {
         return err;
     }
     let mut message = format!("{err}");
     for cause in err.chain().skip(1) {
         message.push_str(&format!(": {cause}"));
     }
-    anyhow::Error::new(cli::Exit { code: cli::exit::CONNECT, message })
+    anyhow::Error::new(args::Exit { code: args::exit::CONNECT, message })
 }
 
 /// The connection as the client's callbacks report it, shared with the

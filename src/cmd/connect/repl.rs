@@ -23,7 +23,7 @@ use veltix::{Client, ClientConfig, TypeRegistry};
 use super::editor::{self, LineEditor};
 use super::show::{millis, render, type_label};
 use super::{connect_error, Args, Link};
-use crate::cli::ColorChoice;
+use crate::args::ColorChoice;
 use crate::output::{hex, Palette, Role};
 
 /// What a command's argument is, for completion.
