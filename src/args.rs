@@ -108,10 +108,12 @@ impl TypeArgs {
 pub struct ConnArgs {
     /// Protocol version announced in the handshake (veltix 1.6.3 peers
     /// require an exact match).
-    #[arg(long, value_name = "VERSION", default_value = veltix::PROTOCOL_VERSION)]
+    /// 1 to 255 bytes.
+    #[arg(long, value_name = "VERSION", default_value = veltix::PROTOCOL_VERSION, value_parser = parse_protocol_version)]
     pub protocol_version: String,
-    /// Largest frame accepted, header included: bytes or 512K, 10M, 1G.
-    #[arg(long, value_name = "BYTES", default_value = "10M", value_parser = crate::log_args::parse_size)]
+    /// Largest frame accepted (and sent), header included: bytes or 512K,
+    /// 10M, 1G; from 1K (a handshake must fit) to 4G (the size field).
+    #[arg(long, value_name = "BYTES", default_value = "10M", value_parser = parse_message_size)]
     pub max_message_size: u64,
     /// How fast a silent peer is probed and dropped: low (ping after 30 s,
     /// drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s).
@@ -188,7 +190,68 @@ fn parse_buffer_size(s: &str) -> Result<usize, String> {
     Ok(n as usize)
 }
 
+/// The longest `--protocol-version`: with it a HELLO still fits the
+/// smallest `--max-message-size` ([`MIN_MESSAGE_SIZE`]).
+pub const MAX_VERSION_LEN: usize = 255;
+/// The smallest `--max-message-size`: a header and a HELLO carrying the
+/// longest version fit with room to spare.
+pub const MIN_MESSAGE_SIZE: u64 = 1024;
+/// The largest `--max-message-size`: a header and the largest payload the
+/// 32-bit size field can declare.
+pub const MAX_MESSAGE_SIZE: u64 = veltix::HEADER_LEN as u64 + u32::MAX as u64;
+
+fn parse_protocol_version(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        return Err("the protocol version cannot be empty (veltix 1.6.3 speaks 1.6.3)".into());
+    }
+    if s.len() > MAX_VERSION_LEN {
+        return Err(format!(
+            "the protocol version is {} bytes long; at most {MAX_VERSION_LEN} are allowed",
+            s.len()
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// Parses a `--max-message-size`: a size from [`MIN_MESSAGE_SIZE`] to
+/// [`MAX_MESSAGE_SIZE`].
+pub fn parse_message_size(s: &str) -> Result<u64, String> {
+    let n = crate::log_args::parse_size(s)?;
+    if n < MIN_MESSAGE_SIZE {
+        return Err(format!(
+            "{n} bytes is too small: a frame has a {}-byte header and the handshake must fit; use at least 1K",
+            veltix::HEADER_LEN
+        ));
+    }
+    if n > MAX_MESSAGE_SIZE {
+        return Err(format!(
+            "{n} bytes is more than a frame can be ({MAX_MESSAGE_SIZE} bytes: the header and a 32-bit payload size)"
+        ));
+    }
+    Ok(n)
+}
+
+/// The largest payload a frame of at most `max_message_size` bytes holds.
+pub fn max_payload(max_message_size: u64) -> u64 {
+    max_message_size.saturating_sub(veltix::HEADER_LEN as u64)
+}
+
+/// The error for a payload over the limit, naming it. `what` says which
+/// payload ("the payload", "record 3").
+pub fn too_large(what: &str, max_message_size: u64) -> String {
+    format!(
+        "{what} is larger than {} bytes, the most a frame of --max-message-size {max_message_size} can carry (the header takes {})",
+        max_payload(max_message_size),
+        veltix::HEADER_LEN
+    )
+}
+
 impl ConnArgs {
+    /// The largest payload these settings let us send.
+    pub fn max_payload(&self) -> u64 {
+        max_payload(self.max_message_size)
+    }
+
     /// The library's per-connection settings.
     pub fn conn_config(&self) -> veltix::ConnConfig {
         let mut c = veltix::ConnConfig::default();
@@ -225,34 +288,54 @@ pub struct PayloadArgs {
     #[arg(value_name = "PAYLOAD", conflicts_with = "hex")]
     pub payload: Option<String>,
     /// The payload as hex instead (spaces, `0x` and `xxd` dumps allowed).
-    #[arg(long, value_name = "HEX")]
-    pub hex: Option<String>,
+    #[arg(long, value_name = "HEX", value_parser = parse_hex)]
+    pub hex: Option<HexBytes>,
+}
+
+/// Bytes given as hex text on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HexBytes(pub Vec<u8>);
+
+fn parse_hex(s: &str) -> Result<HexBytes, String> {
+    crate::output::hex::decode(s)
+        .map(HexBytes)
+        .map_err(|e| format!("'{}' is not valid hex: {e}", shorten(s)))
 }
 
 impl PayloadArgs {
-    /// The payload bytes (empty when none was given).
-    pub fn read(&self) -> anyhow::Result<Vec<u8>> {
+    /// The payload bytes (empty when none was given). A payload longer
+    /// than `max` bytes is refused after reading at most `max + 1` bytes,
+    /// with a usage error naming `limit_text`.
+    pub fn read(&self, max: u64, limit_text: impl Fn() -> String) -> anyhow::Result<Vec<u8>> {
         use std::io::Read;
-        if let Some(text) = &self.hex {
-            return crate::output::hex::decode(text)
-                .with_context(|| format!("--hex '{}' is not valid hex", shorten(text)));
-        }
-        match self.payload.as_deref() {
-            None => Ok(Vec::new()),
-            Some("-") => {
-                let mut buf = Vec::new();
-                std::io::stdin()
-                    .lock()
-                    .read_to_end(&mut buf)
-                    .context("cannot read the payload from stdin")?;
-                Ok(buf)
+        let bounded = |r: &mut dyn Read, what: &str| -> anyhow::Result<Vec<u8>> {
+            let mut buf = Vec::new();
+            r.take(max.saturating_add(1))
+                .read_to_end(&mut buf)
+                .with_context(|| format!("cannot read the payload from {what}"))?;
+            Ok(buf)
+        };
+        let bytes = if let Some(HexBytes(bytes)) = &self.hex {
+            bytes.clone()
+        } else {
+            match self.payload.as_deref() {
+                None => Vec::new(),
+                Some("-") => bounded(&mut std::io::stdin().lock(), "stdin")?,
+                Some(arg) => match arg.strip_prefix('@') {
+                    Some(path) => {
+                        let mut file = std::fs::File::open(path).with_context(|| {
+                            format!("cannot read the payload file {path} (from {arg})")
+                        })?;
+                        bounded(&mut file, path)?
+                    }
+                    None => arg.as_bytes().to_vec(),
+                },
             }
-            Some(arg) => match arg.strip_prefix('@') {
-                Some(path) => std::fs::read(path)
-                    .with_context(|| format!("cannot read the payload file {path} (from {arg})")),
-                None => Ok(arg.as_bytes().to_vec()),
-            },
+        };
+        if bytes.len() as u64 > max {
+            return Err(Exit { code: exit::USAGE, message: limit_text() }.into());
         }
+        Ok(bytes)
     }
 }
 
@@ -267,33 +350,72 @@ pub fn shorten(s: &str) -> String {
 /// Checks a `HOST:PORT` argument early, so the error names what was typed
 /// (IPv6 goes in brackets: `[::1]:8080`).
 pub fn parse_addr(s: &str) -> Result<String, String> {
-    let (host, port) = s.rsplit_once(':').ok_or_else(|| {
-        format!("'{s}' has no port; use HOST:PORT, e.g. localhost:8080 or [::1]:8080")
-    })?;
+    let no_port = || format!("'{s}' has no port; use HOST:PORT, e.g. localhost:8080 or [::1]:8080");
+    let (host, port) = match s.strip_prefix('[') {
+        Some(rest) => {
+            let (inside, after) = rest
+                .split_once(']')
+                .ok_or_else(|| format!("'{s}' has no closing ']' after the IPv6 address"))?;
+            let port = after.strip_prefix(':').ok_or_else(no_port)?;
+            (inside, port)
+        }
+        None => {
+            let (host, port) = s.rsplit_once(':').ok_or_else(no_port)?;
+            if host.contains(':') {
+                return Err(format!("'{s}': put an IPv6 address in brackets, e.g. [::1]:8080"));
+            }
+            (host, port)
+        }
+    };
     if port.parse::<u16>().is_err() {
         return Err(format!("'{port}' in '{s}' is not a port number (0-65535)"));
     }
     if host.is_empty() {
         return Err(format!("'{s}' has no host; use HOST:PORT, e.g. localhost:8080"));
     }
-    if host.contains(':') && !(host.starts_with('[') && host.ends_with(']')) {
-        return Err(format!("'{s}': put an IPv6 address in brackets, e.g. [::1]:8080"));
-    }
     Ok(s.to_string())
 }
 
+/// Checks a host to listen on: a name or an address, IPv6 with or without
+/// brackets (`::1`, `[::1]`); returns it without the brackets.
+pub fn parse_host(s: &str) -> Result<String, String> {
+    let host = match s.strip_prefix('[') {
+        Some(rest) => rest
+            .strip_suffix(']')
+            .ok_or_else(|| format!("'{s}' has no closing ']' after the IPv6 address"))?,
+        None => s,
+    };
+    if host.trim().is_empty() {
+        return Err("the host cannot be empty; use e.g. 0.0.0.0, :: or localhost".into());
+    }
+    Ok(host.to_string())
+}
+
+/// The longest duration any option takes: a year. Longer ones are
+/// refused when parsed, so no deadline computed from one can overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
 /// Parses a duration: humantime forms (`500ms`, `2s`, `1m`) or plain
 /// seconds (`0.2`, `3`).
+/// Durations over [`MAX_DURATION`] are refused.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
+    let too_long = || format!("'{s}' is too long a duration; the most allowed is a year (365d)");
     if let Ok(secs) = s.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 {
-            return Ok(Duration::from_secs_f64(secs));
+        if !(secs.is_finite() && secs >= 0.0) {
+            return Err(format!("'{s}' is not a valid duration (it must be 0 or more)"));
         }
-        return Err(format!("'{s}' is not a valid duration (it must be 0 or more)"));
+        if secs > MAX_DURATION.as_secs_f64() {
+            return Err(too_long());
+        }
+        return Duration::try_from_secs_f64(secs).map_err(|_| too_long());
     }
-    humantime::parse_duration(s)
-        .map_err(|e| format!("'{s}' is not a duration ({e}); use e.g. 500ms, 2s, 1m or 0.2"))
+    let d = humantime::parse_duration(s)
+        .map_err(|e| format!("'{s}' is not a duration ({e}); use e.g. 500ms, 2s, 1m or 0.2"))?;
+    if d > MAX_DURATION {
+        return Err(too_long());
+    }
+    Ok(d)
 }
 
 /// An error that carries the exit code it should end the process with.
@@ -358,6 +480,10 @@ mod tests {
         assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
         assert!(parse_duration("-1").is_err());
         assert!(parse_duration("soon").is_err());
+        assert_eq!(parse_duration("365d"), Ok(MAX_DURATION));
+        for huge in ["99999999999999999999", "1e19", "1e300", "366d", "18446744073709551615s"] {
+            assert!(parse_duration(huge).unwrap_err().contains("too long"), "{huge}");
+        }
     }
 
     #[test]
@@ -369,6 +495,38 @@ mod tests {
         assert!(parse_addr("::1:80").unwrap_err().contains("brackets"));
         assert!(parse_addr("h:99999").unwrap_err().contains("not a port"));
         assert!(parse_addr(":80").unwrap_err().contains("no host"));
+        assert!(parse_addr("[::1]").unwrap_err().contains("no port"), "bracketed, no port");
+        assert!(parse_addr("[::1]8080").unwrap_err().contains("no port"));
+        assert!(parse_addr("[::1:80").unwrap_err().contains("closing"));
+        assert!(parse_addr("[]:80").unwrap_err().contains("no host"));
+    }
+
+    #[test]
+    fn hosts() {
+        assert_eq!(parse_host("[::1]"), Ok("::1".to_string()));
+        assert_eq!(parse_host("::1"), Ok("::1".to_string()));
+        assert_eq!(parse_host("0.0.0.0"), Ok("0.0.0.0".to_string()));
+        assert!(parse_host("[::1").is_err());
+        assert!(parse_host("").is_err());
+        assert!(parse_host("[]").is_err());
+    }
+
+    #[test]
+    fn message_sizes_and_versions() {
+        assert_eq!(parse_message_size("1K"), Ok(1024));
+        assert_eq!(parse_message_size("10M"), Ok(10 << 20));
+        for small in ["0", "10", "1023"] {
+            assert!(parse_message_size(small).unwrap_err().contains("too small"), "{small}");
+        }
+        assert!(parse_message_size("5G").unwrap_err().contains("more than a frame"));
+        assert!(parse_message_size("99999999999999999999").is_err());
+        assert!(parse_protocol_version("").is_err());
+        assert!(parse_protocol_version(" ").is_err());
+        assert!(parse_protocol_version(&"1".repeat(256)).unwrap_err().contains("256 bytes"));
+        assert!(parse_protocol_version(&"1".repeat(255)).is_ok());
+        // The longest version's HELLO fits the smallest limit.
+        let hello = veltix::handshake::encode_hello(&"1".repeat(MAX_VERSION_LEN));
+        assert!((veltix::HEADER_LEN + hello.len()) as u64 <= MIN_MESSAGE_SIZE);
     }
 
     #[test]

@@ -49,7 +49,10 @@ Exit status:
   0  all input was sent (also when the server closed the connection after
      the last message), or the session was left with /quit or Ctrl-D
   1  the connection was lost before all input was sent (without --retry,
-     or after the retries ran out), or another error
+     or after the retries ran out), the server answered with an ERROR
+     frame (its text goes to stderr, not stdout), a record was larger
+     than --max-message-size allows (it is refused before it is read
+     further, and before anything is sent), or another error
   3  cannot connect: refused, unreachable, handshake failed, version
      mismatch (after the --retry attempts, if any)
 

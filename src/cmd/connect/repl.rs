@@ -7,7 +7,7 @@
 //! text for that thread, so they never wait on the terminal.
 
 use std::fmt::Display;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::mpsc::{self, Sender};
@@ -23,7 +23,7 @@ use veltix::{Client, ClientConfig, TypeRegistry};
 use super::editor::{self, LineEditor};
 use super::show::{millis, render, type_label};
 use super::{connect_error, Args, Link};
-use crate::args::ColorChoice;
+use crate::args::{max_payload, too_large, ColorChoice};
 use crate::output::{hex, Palette, Role};
 
 /// What a command's argument is, for completion.
@@ -372,7 +372,11 @@ impl Repl {
             "/file" => {
                 need("a path")?;
                 let path = expand_home(rest);
-                let bytes = std::fs::read(&path)
+                let mut bytes = Vec::new();
+                std::fs::File::open(&path)
+                    .and_then(|f| {
+                        f.take(self.max_payload().saturating_add(1)).read_to_end(&mut bytes)
+                    })
                     .with_context(|| format!("cannot read {}", path.display()))?;
                 self.send(self.current, &bytes, true)
             }
@@ -403,7 +407,21 @@ impl Repl {
         bail!("not connected (the connection was lost); /reconnect connects again")
     }
 
+    /// The largest payload --max-message-size lets us send.
+    fn max_payload(&self) -> u64 {
+        max_payload(self.cfg.conn.max_message_size as u64)
+    }
+
+    /// Refuses a payload the limit does not let us send.
+    fn check_size(&self, payload: &[u8]) -> anyhow::Result<()> {
+        if payload.len() as u64 > self.max_payload() {
+            bail!("{}", too_large("that message", self.cfg.conn.max_message_size as u64));
+        }
+        Ok(())
+    }
+
     fn send(&self, ty: u16, payload: &[u8], confirm: bool) -> anyhow::Result<Flow> {
+        self.check_size(payload)?;
         let id = self.client()?.send(ty, payload)?;
         if confirm {
             let what =
@@ -424,6 +442,7 @@ impl Repl {
     }
 
     fn request(&self, ty: u16, payload: &[u8]) -> anyhow::Result<Flow> {
+        self.check_size(payload)?;
         let client = self.client()?;
         let start = Instant::now();
         let reply = client.send_and_wait(ty, payload, self.timeout)?;
