@@ -68,6 +68,88 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    /// Every subcommand's options that take a value: (subcommand, --flag).
+    fn valued_flags() -> Vec<(String, String)> {
+        let cli = Cli::command();
+        let mut out = Vec::new();
+        for sub in cli.get_subcommands() {
+            for arg in sub.get_arguments().chain(cli.get_arguments()) {
+                if let (Some(long), true) = (arg.get_long(), arg.get_action().takes_values()) {
+                    out.push((sub.get_name().to_string(), format!("--{long}")));
+                }
+            }
+        }
+        out
+    }
+
+    /// Parses `veltix SUB FLAG VALUE`; a panic fails the test, any clap
+    /// result (Ok or a usage error) is fine.
+    fn parses_without_panic(sub: &str, flag: &str, value: &str) {
+        let argv = ["veltix", sub, flag, value];
+        let r = std::panic::catch_unwind(|| Cli::try_parse_from(argv).map(|_| ()));
+        assert!(r.is_ok(), "{argv:?} panicked");
+    }
+
+    const NASTY: &[&str] = &[
+        "99999999999999999999",
+        "18446744073709551615",
+        "18446744073709551616",
+        "1e19",
+        "1e308",
+        "-1",
+        "-0",
+        "inf",
+        "NaN",
+        "0",
+        "",
+        "99999999999999999999s",
+        "18446744073709551615ms",
+        "9999999999999999999G",
+        "17179869184G",
+        "4G",
+        "1e19s",
+        "0.0000000001",
+    ];
+
+    #[test]
+    fn no_value_of_any_option_panics() {
+        let flags = valued_flags();
+        assert!(flags.len() > 50, "{flags:?}");
+        for (sub, flag) in &flags {
+            for value in NASTY {
+                parses_without_panic(sub, flag, value);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        #[test]
+        fn no_generated_value_panics(
+            pick in 0usize..10_000,
+            value in "-?[0-9]{0,25}(\\.[0-9]{0,12})?(e[0-9]{1,3})?( ?(ns|us|ms|s|m|h|d|w|y|K|M|G|KiB|MiB|GiB|b))?",
+        ) {
+            let flags = valued_flags();
+            let (sub, flag) = &flags[pick % flags.len()];
+            parses_without_panic(sub, flag, &value);
+        }
+    }
+
+    /// Values clap accepts for durations stay within what deadlines take.
+    #[test]
+    fn accepted_durations_are_at_most_a_year() {
+        for v in ["365d", "1y", "31536000", "8760h"] {
+            let r = Cli::try_parse_from(["veltix", "ping", "h:1", "-W", v]);
+            match r {
+                Ok(cli) => match cli.command {
+                    Command::Ping(a) => assert!(a.timeout <= crate::args::MAX_DURATION, "{v}"),
+                    _ => unreachable!(),
+                },
+                Err(e) => assert_eq!(e.exit_code(), 2, "{v}: {e}"),
+            }
+        }
+    }
+
     /// The layering: `args` imports neither `cli` nor `cmd`, and the
     /// subcommands do not import `cli` (bench is still on the
     /// compatibility re-exports above).

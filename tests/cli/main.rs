@@ -5,6 +5,7 @@ mod connect;
 mod decode;
 mod encode;
 mod interop;
+mod limits;
 mod ping;
 mod request;
 mod serve;

@@ -195,6 +195,12 @@ impl Serve {
         }
     }
 
+    /// Every stderr line not read yet, up to the end (the child must be
+    /// ending).
+    pub fn rest_of_stderr(&self) -> Vec<String> {
+        self.stderr_lines.iter().collect()
+    }
+
     /// Sends SIGINT and waits for the exit status.
     pub fn interrupt(&mut self) -> std::process::ExitStatus {
         // SAFETY: kill(2) on our own child's pid.
@@ -231,4 +237,84 @@ pub fn line_reader(out: impl std::io::Read + Send + 'static) -> std::sync::mpsc:
 /// The next line within the deadline.
 pub fn next_line(rx: &std::sync::mpsc::Receiver<String>) -> String {
     rx.recv_timeout(std::time::Duration::from_secs(10)).expect("a line in time")
+}
+
+/// Runs `cmd`, feeding its stdin from `feed` on a thread (which should
+/// stop at the first write error), and returns its output and its peak
+/// resident memory in KiB (from wait4(2)), failing if it takes longer than
+/// `limit`.
+// The child is reaped by wait4(2), which clippy does not see.
+#[allow(clippy::zombie_processes)]
+pub fn run_measured(
+    mut cmd: Command,
+    feed: impl FnOnce(std::process::ChildStdin) + Send + 'static,
+    limit: std::time::Duration,
+) -> (Output, u64) {
+    use std::io::Read;
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn veltix");
+    let stdin = child.stdin.take().expect("stdin");
+    std::thread::spawn(move || feed(stdin));
+    let mut out_pipe = child.stdout.take().expect("stdout");
+    let mut err_pipe = child.stderr.take().expect("stderr");
+    let out_t = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out_pipe.read_to_end(&mut v);
+        v
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err_pipe.read_to_end(&mut v);
+        v
+    });
+    let pid = child.id() as libc::pid_t;
+    let deadline = std::time::Instant::now() + limit;
+    let (status, rss) = loop {
+        let mut status = 0;
+        // SAFETY: an all-zero rusage is valid; wait4(2) on our own child.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        assert!(r >= 0, "wait4 failed");
+        if r == pid {
+            break (status, usage.ru_maxrss as u64);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("veltix ran longer than {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    use std::os::unix::process::ExitStatusExt;
+    let out = Output {
+        status: std::process::ExitStatus::from_raw(status),
+        stdout: out_t.join().expect("stdout reader"),
+        stderr: err_t.join().expect("stderr reader"),
+    };
+    (out, rss)
+}
+
+/// A feeder that writes `chunk` over and over until the reader stops.
+pub fn endless(chunk: Vec<u8>) -> impl FnOnce(std::process::ChildStdin) + Send + 'static {
+    move |mut stdin| while stdin.write_all(&chunk).is_ok() {}
+}
+
+/// The resident memory peak of a running process, in KiB (VmHWM).
+pub fn vm_hwm_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM")
+}
+
+/// Whether process `pid` has ended (gone, or a zombie nobody reaped).
+pub fn process_ended(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => {
+            stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+        }
+    }
 }
