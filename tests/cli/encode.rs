@@ -142,12 +142,13 @@ fn errors_name_what_the_user_typed() {
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("70000"), "{}", stderr(&out));
 
+    // Bad values are usage errors (exit 2), named by clap.
     let out = run(veltix(["encode", "--id", "xyz", "x"]));
-    assert_eq!(code(&out), 1);
-    assert!(stderr(&out).contains("--id 'xyz'"), "{}", stderr(&out));
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("'xyz' for '--id"), "{}", stderr(&out));
 
     let out = run(veltix(["encode", "--hex", "48 6g"]));
-    assert_eq!(code(&out), 1);
+    assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("'6g'"), "{}", stderr(&out));
 
     let out = run(veltix(["encode", "@/nonexistent/payload.json"]));

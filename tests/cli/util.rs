@@ -241,10 +241,12 @@ pub fn next_line(rx: &std::sync::mpsc::Receiver<String>) -> String {
 
 /// Runs `cmd`, feeding its stdin from `feed` on a thread (which should
 /// stop at the first write error), and returns its output and its peak
-/// resident memory in KiB (from wait4(2)), failing if it takes longer than
-/// `limit`.
-// The child is reaped by wait4(2), which clippy does not see.
-#[allow(clippy::zombie_processes)]
+/// resident memory in KiB, failing if it takes longer than `limit`.
+///
+/// The peak is the child's VmHWM, sampled every millisecond while it
+/// runs (the last sample before it exits can miss a final spike, never
+/// add one). wait4's ru_maxrss cannot serve: a child spawned with vfork
+/// inherits the test process's own peak, which other tests inflate.
 pub fn run_measured(
     mut cmd: Command,
     feed: impl FnOnce(std::process::ChildStdin) + Send + 'static,
@@ -267,31 +269,28 @@ pub fn run_measured(
         let _ = err_pipe.read_to_end(&mut v);
         v
     });
-    let pid = child.id() as libc::pid_t;
     let deadline = std::time::Instant::now() + limit;
-    let (status, rss) = loop {
-        let mut status = 0;
-        // SAFETY: an all-zero rusage is valid; wait4(2) on our own child.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
-        assert!(r >= 0, "wait4 failed");
-        if r == pid {
-            break (status, usage.ru_maxrss as u64);
+    let mut peak = 0;
+    let status = loop {
+        if let Some(hwm) = try_vm_hwm_kib(child.id()) {
+            peak = peak.max(hwm);
+        }
+        if let Some(status) = child.try_wait().expect("wait for veltix") {
+            break status;
         }
         if std::time::Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
             panic!("veltix ran longer than {limit:?}");
         }
-        std::thread::sleep(std::time::Duration::from_millis(5));
+        std::thread::sleep(std::time::Duration::from_millis(1));
     };
-    use std::os::unix::process::ExitStatusExt;
     let out = Output {
-        status: std::process::ExitStatus::from_raw(status),
+        status,
         stdout: out_t.join().expect("stdout reader"),
         stderr: err_t.join().expect("stderr reader"),
     };
-    (out, rss)
+    (out, peak)
 }
 
 /// A feeder that writes `chunk` over and over until the reader stops.
@@ -301,12 +300,16 @@ pub fn endless(chunk: Vec<u8>) -> impl FnOnce(std::process::ChildStdin) + Send +
 
 /// The resident memory peak of a running process, in KiB (VmHWM).
 pub fn vm_hwm_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    try_vm_hwm_kib(pid).expect("VmHWM of a running process")
+}
+
+/// VmHWM, if the process still has memory to measure.
+fn try_vm_hwm_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM")
 }
 
 /// Whether process `pid` has ended (gone, or a zombie nobody reaped).
