@@ -601,7 +601,7 @@ _veltix() {
             return 0
             ;;
         veltix__subcmd__encode)
-            opts="-v -q -h -V --hex --type --id --timestamp --output --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
+            opts="-v -q -h -V --hex --type --id --timestamp --output --max-message-size --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -625,6 +625,10 @@ _veltix() {
                     ;;
                 --output)
                     COMPREPLY=($(compgen -W "bin hex" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-message-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)

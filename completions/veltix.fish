@@ -55,7 +55,7 @@ complete -c veltix -n "__fish_veltix_needs_command" -f -a "completions" -d 'Writ
 complete -c veltix -n "__fish_veltix_needs_command" -f -a "man" -d 'Write the man page (roff) to stdout'
 complete -c veltix -n "__fish_veltix_needs_command" -f -a "bench-helper" -d 'Internal: the client side of `bench`, run in a separate process'
 complete -c veltix -n "__fish_veltix_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c veltix -n "__fish_veltix_using_subcommand serve" -l host -d 'Address to listen on (0.0.0.0: all IPv4; :: for IPv6)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l host -d 'Address to listen on (0.0.0.0: all IPv4; :: for IPv6). IPv6 with or without brackets: ::1 or [::1]' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -s p -l port -d 'Port to listen on (0: any free port; the log says which)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -s m -l mode -d 'What to do with each message' -r -f -a "log\t''
 echo\t''
@@ -65,9 +65,9 @@ exec\t''"
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -s t -l type -d 'Type of the messages sent from lines typed on stdin (code or name)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l max-connections -d 'Most clients at once; those over it get an ERROR frame and are closed' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l max-bytes -d 'In log mode, dump at most this many bytes of a binary payload (0: all)' -r
-complete -c veltix -n "__fish_veltix_using_subcommand serve" -l exec-timeout -d 'In exec mode, kill CMD if it runs longer than this' -r
-complete -c veltix -n "__fish_veltix_using_subcommand serve" -l protocol-version -d 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match)' -r
-complete -c veltix -n "__fish_veltix_using_subcommand serve" -l max-message-size -d 'Largest frame accepted, header included: bytes or 512K, 10M, 1G' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l exec-timeout -d 'In exec mode, kill CMD (and all it started) if it runs longer than this, and answer with an ERROR frame' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l protocol-version -d 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match). 1 to 255 bytes' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l max-message-size -d 'Largest frame accepted (and sent), header included: bytes or 512K, 10M, 1G; from 1K (a handshake must fit) to 4G (the size field)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l performance-mode -d 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)' -r -f -a "low\t''
 balanced\t''
 high\t''"
@@ -106,8 +106,8 @@ complete -c veltix -n "__fish_veltix_using_subcommand connect" -l retry-delay -d
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l connect-timeout -d 'Time allowed for the TCP connect' -r
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l timeout -d 'How long /request and /ping wait for an answer, and how long pipe mode waits for the server to have read all input' -r
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l history -d 'REPL: keep the line history in FILE' -r -F
-complete -c veltix -n "__fish_veltix_using_subcommand connect" -l protocol-version -d 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match)' -r
-complete -c veltix -n "__fish_veltix_using_subcommand connect" -l max-message-size -d 'Largest frame accepted, header included: bytes or 512K, 10M, 1G' -r
+complete -c veltix -n "__fish_veltix_using_subcommand connect" -l protocol-version -d 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match). 1 to 255 bytes' -r
+complete -c veltix -n "__fish_veltix_using_subcommand connect" -l max-message-size -d 'Largest frame accepted (and sent), header included: bytes or 512K, 10M, 1G; from 1K (a handshake must fit) to 4G (the size field)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l performance-mode -d 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)' -r -f -a "low\t''
 balanced\t''
 high\t''"
@@ -148,8 +148,8 @@ complete -c veltix -n "__fish_veltix_using_subcommand request" -l timeout -d 'Ho
 complete -c veltix -n "__fish_veltix_using_subcommand request" -s n -l count -d 'Send the request this many times over one connection, one after the other' -r
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l max-bytes -d 'On a terminal, dump at most this many bytes of a binary reply (0: all)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l connect-timeout -d 'Time allowed for the TCP connect' -r
-complete -c veltix -n "__fish_veltix_using_subcommand request" -l protocol-version -d 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match)' -r
-complete -c veltix -n "__fish_veltix_using_subcommand request" -l max-message-size -d 'Largest frame accepted, header included: bytes or 512K, 10M, 1G' -r
+complete -c veltix -n "__fish_veltix_using_subcommand request" -l protocol-version -d 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match). 1 to 255 bytes' -r
+complete -c veltix -n "__fish_veltix_using_subcommand request" -l max-message-size -d 'Largest frame accepted (and sent), header included: bytes or 512K, 10M, 1G; from 1K (a handshake must fit) to 4G (the size field)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l performance-mode -d 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)' -r -f -a "low\t''
 balanced\t''
 high\t''"
@@ -185,8 +185,8 @@ complete -c veltix -n "__fish_veltix_using_subcommand ping" -s c -l count -d 'St
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -s i -l interval -d 'Time between pings (sub-millisecond allowed: 0.0005, 500us)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -s W -l timeout -d 'How long to wait for each pong' -r
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l connect-timeout -d 'Time allowed for the TCP connect' -r
-complete -c veltix -n "__fish_veltix_using_subcommand ping" -l protocol-version -d 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match)' -r
-complete -c veltix -n "__fish_veltix_using_subcommand ping" -l max-message-size -d 'Largest frame accepted, header included: bytes or 512K, 10M, 1G' -r
+complete -c veltix -n "__fish_veltix_using_subcommand ping" -l protocol-version -d 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match). 1 to 255 bytes' -r
+complete -c veltix -n "__fish_veltix_using_subcommand ping" -l max-message-size -d 'Largest frame accepted (and sent), header included: bytes or 512K, 10M, 1G; from 1K (a handshake must fit) to 4G (the size field)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l performance-mode -d 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)' -r -f -a "low\t''
 balanced\t''
 high\t''"
@@ -246,8 +246,8 @@ complete -c veltix -n "__fish_veltix_using_subcommand bench" -l memory-clients -
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l memory-detail -d 'Clients connected one at a time to measure the cost of each' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l conn-count -d 'Idle connections to open (each is an open file in both processes)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l conn-sample -d 'Connections pinged, one at a time, once all are open (each allowed --latency-timeout)' -r
-complete -c veltix -n "__fish_veltix_using_subcommand bench" -l protocol-version -d 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match)' -r
-complete -c veltix -n "__fish_veltix_using_subcommand bench" -l max-message-size -d 'Largest frame accepted, header included: bytes or 512K, 10M, 1G' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l protocol-version -d 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match). 1 to 255 bytes' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l max-message-size -d 'Largest frame accepted (and sent), header included: bytes or 512K, 10M, 1G; from 1K (a handshake must fit) to 4G (the size field)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l performance-mode -d 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)' -r -f -a "low\t''
 balanced\t''
 high\t''"
@@ -313,6 +313,7 @@ complete -c veltix -n "__fish_veltix_using_subcommand encode" -l id -d 'Request 
 complete -c veltix -n "__fish_veltix_using_subcommand encode" -l timestamp -d 'Timestamp in milliseconds since the Unix epoch (default: now)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand encode" -l output -d 'Write raw bytes (bin) or one line of hex (hex). Default: bin, but hex when stdout is a terminal' -r -f -a "bin\t'The frame\'s bytes'
 hex\t'The frame as one line of lowercase hex'"
+complete -c veltix -n "__fish_veltix_using_subcommand encode" -l max-message-size -d 'Largest frame written, header included: bytes or 512K, 10M, 1G (1K to 4G)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand encode" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -376,8 +377,8 @@ complete -c veltix -n "__fish_veltix_using_subcommand man" -s V -l version -d 'P
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l addr -d 'Server to connect the clients to' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l clients -d 'Clients to open at start' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l drain-timeout -d 'Stop waiting for echoes after this long without one' -r
-complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l protocol-version -d 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match)' -r
-complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l max-message-size -d 'Largest frame accepted, header included: bytes or 512K, 10M, 1G' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l protocol-version -d 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match). 1 to 255 bytes' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l max-message-size -d 'Largest frame accepted (and sent), header included: bytes or 512K, 10M, 1G; from 1K (a handshake must fit) to 4G (the size field)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l performance-mode -d 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)' -r -f -a "low\t''
 balanced\t''
 high\t''"

@@ -1,39 +1,15 @@
-//! Options shared by every subcommand, exit codes and error reporting.
+//! The top of the command line: the `Cli` struct, the dispatch to the
+//! subcommands and error reporting. Shared argument types live below, in
+//! [`crate::args`]; the subcommands in [`crate::cmd`].
 
-use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use anyhow::Context;
-use clap::{Args, Parser, ValueEnum};
+use clap::{CommandFactory, Parser};
 
-use crate::cmd::Command;
-use crate::log_args::LogArgs;
-
-/// Exit codes, as documented in `--help` and the README (0 is success and
-/// 2 a usage error, most of which clap reports itself).
-pub mod exit {
-    /// Any other error (including invalid frames found by `decode`).
-    pub const ERROR: u8 = 1;
-    /// Bad usage (clap reports most of it itself; also an unknown type).
-    pub const USAGE: u8 = 2;
-    /// Cannot connect: refused, unreachable, handshake failed, version mismatch.
-    pub const CONNECT: u8 = 3;
-    /// Timed out waiting for a reply.
-    pub const TIMEOUT: u8 = 4;
-    /// Protocol error from the peer (bad frame).
-    pub const PROTOCOL: u8 = 5;
-}
-
-pub const EXIT_CODES_HELP: &str = "\
-Exit codes:
-  0  success
-  1  other error (decode: at least one invalid frame)
-  2  usage error (including an unknown message type)
-  3  cannot connect (refused, unreachable, handshake failed, version mismatch)
-  4  timed out waiting for a reply
-  5  protocol error from the peer (bad frame)";
+use crate::args::GlobalArgs;
+use crate::args::{exit_code_for, EXIT_CODES_HELP};
+use crate::cmd::{self, Command};
+use crate::output::{Palette, Role};
 
 /// Veltix: inspect, serve, talk to and benchmark Veltix TCP peers.
 ///
@@ -47,321 +23,31 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options accepted by every subcommand.
-#[derive(Debug, Args)]
-pub struct GlobalArgs {
-    /// When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, value_name = "WHEN")]
-    pub color: ColorChoice,
-    #[command(flatten)]
-    pub types: TypeArgs,
-    #[command(flatten)]
-    pub log: LogArgs,
-}
-
-/// `--color` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
-}
-
-impl ColorChoice {
-    /// Whether to colour output written to stdout.
-    pub fn for_stdout(self) -> bool {
-        self.resolve(std::io::stdout().is_terminal())
-    }
-    /// Whether to colour output written to stderr.
-    pub fn for_stderr(self) -> bool {
-        self.resolve(std::io::stderr().is_terminal())
-    }
-    fn resolve(self, is_tty: bool) -> bool {
-        match self {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            }
-        }
-    }
-}
-
-/// Naming message types: `--type-name 200=chat` (repeatable), `--types FILE`.
-#[derive(Debug, Args, Default)]
-pub struct TypeArgs {
-    /// Name a message type code, e.g. `--type-name 200=chat` (repeatable).
-    #[arg(long = "type-name", value_name = "CODE=NAME", global = true)]
-    pub type_names: Vec<String>,
-    /// Read type names from a JSON file: {"200": "chat", "401": "player_move"}.
-    #[arg(long = "types", value_name = "FILE", global = true)]
-    pub types_file: Option<PathBuf>,
-}
-
-impl TypeArgs {
-    /// The registry: system types, then the file, then `--type-name`s.
-    pub fn registry(&self) -> anyhow::Result<veltix::TypeRegistry> {
-        let mut reg = veltix::TypeRegistry::new();
-        if let Some(path) = &self.types_file {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read type file {}", path.display()))?;
-            reg.define_json(&text).with_context(|| format!("in type file {}", path.display()))?;
-        }
-        for def in &self.type_names {
-            reg.define_str(def).with_context(|| format!("in --type-name {def}"))?;
-        }
-        Ok(reg)
-    }
-}
-
-/// Connection settings shared by `serve`, `connect`, `request`, `ping`
-/// and `bench` (every server and client setting of the library).
-#[derive(Debug, Clone, Args)]
-pub struct ConnArgs {
-    /// Protocol version announced in the handshake (veltix 1.6.3 peers
-    /// require an exact match).
-    #[arg(long, value_name = "VERSION", default_value = veltix::PROTOCOL_VERSION)]
-    pub protocol_version: String,
-    /// Largest frame accepted, header included: bytes or 512K, 10M, 1G.
-    #[arg(long, value_name = "BYTES", default_value = "10M", value_parser = crate::log_args::parse_size)]
-    pub max_message_size: u64,
-    /// How fast a silent peer is probed and dropped: low (ping after 30 s,
-    /// drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s).
-    #[arg(long, value_enum, value_name = "MODE", default_value_t = ModeArg::Balanced)]
-    pub performance_mode: ModeArg,
-    /// Bytes asked of the socket per read: small (1 KiB), medium (8 KiB),
-    /// large (64 KiB), huge (1 MiB), or a size in bytes.
-    #[arg(long, value_name = "SIZE", default_value = "medium", value_parser = parse_buffer_size)]
-    pub buffer_size: usize,
-    /// Time allowed for the HELLO / HELLO_ACK handshake (e.g. 500ms, 5s).
-    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_duration)]
-    pub handshake_timeout: Duration,
-    /// Bytes that may wait to be sent to one peer before it is judged too
-    /// slow a reader and disconnected (bytes or 512K, 16M, 1G).
-    #[arg(long, value_name = "BYTES", default_value = "16M", value_parser = crate::log_args::parse_size)]
-    pub max_outbound: u64,
-    /// Socket core: threads (a reader thread per connection; lowest
-    /// latency) or poll (a few I/O threads multiplexing every connection;
-    /// for thousands of clients).
-    #[arg(long, value_enum, value_name = "CORE", default_value_t = CoreArg::Threads)]
-    pub core: CoreArg,
-    /// Threads that run message callbacks; 0 runs each callback on the
-    /// thread that read the message (no hand-off, for quick callbacks).
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(0..=1024))]
-    pub workers: u16,
-    /// I/O threads of the poll core's server (default: half the CPUs,
-    /// rounded up, at most 4).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub io_threads: Option<u16>,
-}
-
-/// `--core` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CoreArg {
-    Threads,
-    Poll,
-}
-
-/// `--performance-mode` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ModeArg {
-    Low,
-    Balanced,
-    High,
-}
-
-impl From<ModeArg> for veltix::PerformanceMode {
-    fn from(m: ModeArg) -> Self {
-        match m {
-            ModeArg::Low => veltix::PerformanceMode::Low,
-            ModeArg::Balanced => veltix::PerformanceMode::Balanced,
-            ModeArg::High => veltix::PerformanceMode::High,
-        }
-    }
-}
-
-fn parse_buffer_size(s: &str) -> Result<usize, String> {
-    use veltix::BufferSize::*;
-    let preset = match s.to_ascii_lowercase().as_str() {
-        "small" => Some(Small),
-        "medium" => Some(Medium),
-        "large" => Some(Large),
-        "huge" => Some(Huge),
-        _ => None,
+/// Runs the chosen subcommand.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    use crate::logging::Level;
+    let default_level = match cli.command {
+        Command::Serve(_) => Level::Info,
+        _ => crate::log_args::DEFAULT_LEVEL,
     };
-    if let Some(p) = preset {
-        return Ok(p.bytes());
+    cli.global.log.install_with_default(cli.global.color.for_stderr(), default_level)?;
+    match cli.command {
+        Command::Serve(args) => cmd::serve::run(args, &cli.global),
+        Command::Connect(args) => cmd::connect::run(args, &cli.global),
+        Command::Request(args) => cmd::request::run(args, &cli.global),
+        Command::Ping(args) => cmd::ping::run(args, &cli.global),
+        Command::Bench(args) => cmd::bench::run(args, &cli.global),
+        Command::BenchHelper(args) => cmd::bench::run_helper(args, &cli.global),
+        Command::Decode(args) => cmd::decode::run(args, &cli.global),
+        Command::Encode(args) => cmd::encode::run(args, &cli.global),
+        Command::Completions(args) => cmd::completions::run(args, Cli::command()),
+        Command::Man(args) => cmd::man::run(args, Cli::command()),
     }
-    let n = crate::log_args::parse_size(s)
-        .map_err(|_| format!("'{s}' is not small, medium, large, huge or a size in bytes"))?;
-    if !(64..=64 * 1024 * 1024).contains(&n) {
-        return Err(format!("buffer size {n} is out of range 64 bytes to 64 MiB"));
-    }
-    Ok(n as usize)
-}
-
-impl ConnArgs {
-    /// The library's per-connection settings.
-    pub fn conn_config(&self) -> veltix::ConnConfig {
-        let mut c = veltix::ConnConfig::default();
-        c.protocol_version = self.protocol_version.clone();
-        c.max_message_size = usize::try_from(self.max_message_size).unwrap_or(usize::MAX);
-        c.performance_mode = self.performance_mode.into();
-        c.buffer_size = self.buffer_size;
-        c.handshake_timeout = self.handshake_timeout;
-        c.max_workers = usize::from(self.workers);
-        if let Some(n) = self.io_threads {
-            c.io_threads = usize::from(n);
-        }
-        c.max_outbound_bytes = usize::try_from(self.max_outbound).unwrap_or(usize::MAX);
-        c.core = match self.core {
-            CoreArg::Threads => veltix::CoreKind::Threads,
-            CoreArg::Poll => veltix::CoreKind::Poll,
-        };
-        c
-    }
-
-    /// A client configuration for `addr` with these settings.
-    pub fn client_config(&self, addr: &str) -> veltix::ClientConfig {
-        let mut c = veltix::ClientConfig::new(addr);
-        c.conn = self.conn_config();
-        c
-    }
-}
-
-/// Where a message's payload comes from: text, `-` (stdin), `@FILE`, or
-/// `--hex`.
-#[derive(Debug, Clone, Args)]
-pub struct PayloadArgs {
-    /// The payload: text, `-` to read stdin, or `@FILE` to read a file.
-    #[arg(value_name = "PAYLOAD", conflicts_with = "hex")]
-    pub payload: Option<String>,
-    /// The payload as hex instead (spaces, `0x` and `xxd` dumps allowed).
-    #[arg(long, value_name = "HEX")]
-    pub hex: Option<String>,
-}
-
-impl PayloadArgs {
-    /// The payload bytes (empty when none was given).
-    pub fn read(&self) -> anyhow::Result<Vec<u8>> {
-        use std::io::Read;
-        if let Some(text) = &self.hex {
-            return crate::output::hex::decode(text)
-                .with_context(|| format!("--hex '{}' is not valid hex", shorten(text)));
-        }
-        match self.payload.as_deref() {
-            None => Ok(Vec::new()),
-            Some("-") => {
-                let mut buf = Vec::new();
-                std::io::stdin()
-                    .lock()
-                    .read_to_end(&mut buf)
-                    .context("cannot read the payload from stdin")?;
-                Ok(buf)
-            }
-            Some(arg) => match arg.strip_prefix('@') {
-                Some(path) => std::fs::read(path)
-                    .with_context(|| format!("cannot read the payload file {path} (from {arg})")),
-                None => Ok(arg.as_bytes().to_vec()),
-            },
-        }
-    }
-}
-
-/// What the user typed, cut short enough to quote in an error.
-pub fn shorten(s: &str) -> String {
-    match s.char_indices().nth(60) {
-        Some((i, _)) => format!("{}...", &s[..i]),
-        None => s.to_string(),
-    }
-}
-
-/// Checks a `HOST:PORT` argument early, so the error names what was typed
-/// (IPv6 goes in brackets: `[::1]:8080`).
-pub fn parse_addr(s: &str) -> Result<String, String> {
-    let (host, port) = s.rsplit_once(':').ok_or_else(|| {
-        format!("'{s}' has no port; use HOST:PORT, e.g. localhost:8080 or [::1]:8080")
-    })?;
-    if port.parse::<u16>().is_err() {
-        return Err(format!("'{port}' in '{s}' is not a port number (0-65535)"));
-    }
-    if host.is_empty() {
-        return Err(format!("'{s}' has no host; use HOST:PORT, e.g. localhost:8080"));
-    }
-    if host.contains(':') && !(host.starts_with('[') && host.ends_with(']')) {
-        return Err(format!("'{s}': put an IPv6 address in brackets, e.g. [::1]:8080"));
-    }
-    Ok(s.to_string())
-}
-
-/// Parses a duration: humantime forms (`500ms`, `2s`, `1m`) or plain
-/// seconds (`0.2`, `3`).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if let Ok(secs) = s.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 {
-            return Ok(Duration::from_secs_f64(secs));
-        }
-        return Err(format!("'{s}' is not a valid duration (it must be 0 or more)"));
-    }
-    humantime::parse_duration(s)
-        .map_err(|e| format!("'{s}' is not a duration ({e}); use e.g. 500ms, 2s, 1m or 0.2"))
-}
-
-/// An error that carries the exit code it should end the process with.
-#[derive(Debug)]
-pub struct Exit {
-    pub code: u8,
-    pub message: String,
-}
-
-impl std::fmt::Display for Exit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Exit {}
-
-/// Chooses the exit code for an error by what lies in its chain.
-pub fn exit_code_for(err: &anyhow::Error) -> u8 {
-    for cause in err.chain() {
-        if let Some(e) = cause.downcast_ref::<Exit>() {
-            return e.code;
-        }
-        // A type name or code that is not one (--type, --type-name, a
-        // /type in the REPL is reported, not exited on) is a usage error.
-        if cause.downcast_ref::<veltix::types::TypeError>().is_some() {
-            return exit::USAGE;
-        }
-        if let Some(e) = cause.downcast_ref::<veltix::Error>() {
-            return match e {
-                veltix::Error::Timeout { what, .. }
-                    if *what != "connect" && *what != "handshake" =>
-                {
-                    exit::TIMEOUT
-                }
-                veltix::Error::Timeout { .. } => exit::CONNECT,
-                veltix::Error::Protocol(p) => match p {
-                    veltix::ProtocolError::VersionMismatch { .. }
-                    | veltix::ProtocolError::BadHello(_) => exit::CONNECT,
-                    _ => exit::PROTOCOL,
-                },
-                e if e.is_connect_failure() => exit::CONNECT,
-                _ => exit::ERROR,
-            };
-        }
-        if cause.downcast_ref::<veltix::ProtocolError>().is_some() {
-            return exit::PROTOCOL;
-        }
-    }
-    exit::ERROR
 }
 
 /// Prints an error with its context chain on stderr and picks the exit code.
 pub fn report_error(err: &anyhow::Error, red: bool) -> ExitCode {
-    let prefix = if red { "\x1b[1;31merror:\x1b[0m" } else { "error:" };
-    let mut msg = format!("{prefix} {err}");
+    let mut msg = format!("{} {err}", Palette::new(red).paint(Role::Bad, "error:"));
     for cause in err.chain().skip(1) {
         msg.push_str(&format!("\n  caused by: {cause}"));
     }
@@ -374,37 +60,89 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("0.2"), Ok(Duration::from_millis(200)));
-        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
-        assert!(parse_duration("-1").is_err());
-        assert!(parse_duration("soon").is_err());
-    }
-
-    #[test]
-    fn addresses() {
-        assert!(parse_addr("localhost:8080").is_ok());
-        assert!(parse_addr("[::1]:8080").is_ok());
-        assert!(parse_addr("10.0.0.1:1").is_ok());
-        assert!(parse_addr("localhost").unwrap_err().contains("no port"));
-        assert!(parse_addr("::1:80").unwrap_err().contains("brackets"));
-        assert!(parse_addr("h:99999").unwrap_err().contains("not a port"));
-        assert!(parse_addr(":80").unwrap_err().contains("no host"));
-    }
-
-    #[test]
-    fn buffer_sizes() {
-        assert_eq!(parse_buffer_size("small"), Ok(1024));
-        assert_eq!(parse_buffer_size("HUGE"), Ok(1 << 20));
-        assert_eq!(parse_buffer_size("16K"), Ok(16384));
-        assert!(parse_buffer_size("1").is_err());
-    }
-
-    #[test]
     fn cli_is_well_formed() {
-        use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    /// Every subcommand's options that take a value: (subcommand, --flag).
+    fn valued_flags() -> Vec<(String, String)> {
+        let cli = Cli::command();
+        let mut out = Vec::new();
+        for sub in cli.get_subcommands() {
+            for arg in sub.get_arguments().chain(cli.get_arguments()) {
+                if let (Some(long), true) = (arg.get_long(), arg.get_action().takes_values()) {
+                    out.push((sub.get_name().to_string(), format!("--{long}")));
+                }
+            }
+        }
+        out
+    }
+
+    /// Parses `veltix SUB FLAG VALUE`; a panic fails the test, any clap
+    /// result (Ok or a usage error) is fine.
+    fn parses_without_panic(sub: &str, flag: &str, value: &str) {
+        let argv = ["veltix", sub, flag, value];
+        let r = std::panic::catch_unwind(|| Cli::try_parse_from(argv).map(|_| ()));
+        assert!(r.is_ok(), "{argv:?} panicked");
+    }
+
+    const NASTY: &[&str] = &[
+        "99999999999999999999",
+        "18446744073709551615",
+        "18446744073709551616",
+        "1e19",
+        "1e308",
+        "-1",
+        "-0",
+        "inf",
+        "NaN",
+        "0",
+        "",
+        "99999999999999999999s",
+        "18446744073709551615ms",
+        "9999999999999999999G",
+        "17179869184G",
+        "4G",
+        "1e19s",
+        "0.0000000001",
+    ];
+
+    #[test]
+    fn no_value_of_any_option_panics() {
+        let flags = valued_flags();
+        assert!(flags.len() > 50, "{flags:?}");
+        for (sub, flag) in &flags {
+            for value in NASTY {
+                parses_without_panic(sub, flag, value);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        #[test]
+        fn no_generated_value_panics(
+            pick in 0usize..10_000,
+            value in "-?[0-9]{0,25}(\\.[0-9]{0,12})?(e[0-9]{1,3})?( ?(ns|us|ms|s|m|h|d|w|y|K|M|G|KiB|MiB|GiB|b))?",
+        ) {
+            let flags = valued_flags();
+            let (sub, flag) = &flags[pick % flags.len()];
+            parses_without_panic(sub, flag, &value);
+        }
+    }
+
+    /// Values clap accepts for durations stay within what deadlines take.
+    #[test]
+    fn accepted_durations_are_at_most_a_year() {
+        for v in ["365d", "1y", "31536000", "8760h"] {
+            let r = Cli::try_parse_from(["veltix", "ping", "h:1", "-W", v]);
+            match r {
+                Ok(cli) => match cli.command {
+                    Command::Ping(a) => assert!(a.timeout <= crate::args::MAX_DURATION, "{v}"),
+                    _ => unreachable!(),
+                },
+                Err(e) => assert_eq!(e.exit_code(), 2, "{v}: {e}"),
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! The `veltix` command-line tool.
 
+mod args;
 mod cli;
 mod cmd;
 mod log_args;
@@ -15,7 +16,7 @@ fn main() -> ExitCode {
     veltix::limits::release_large_buffers();
     let cli = cli::Cli::parse();
     let color = cli.global.color.for_stderr();
-    match cmd::run(cli) {
+    match cli::run(cli) {
         Ok(code) => code,
         Err(err) => cli::report_error(&err, color),
     }

@@ -2,10 +2,7 @@
 
 use std::process::ExitCode;
 
-use clap::CommandFactory;
 use clap_complete::Shell;
-
-use crate::cli::Cli;
 
 /// Options of `veltix completions`.
 #[derive(Debug, clap::Args)]
@@ -22,14 +19,13 @@ pub struct Args {
     pub shell: Shell,
 }
 
-/// Writes the script for `shell` into `out`.
-pub fn generate(shell: Shell, out: &mut dyn std::io::Write) {
-    let mut cmd = Cli::command();
-    clap_complete::generate(shell, &mut cmd, "veltix", out);
+/// Writes the script for `shell` and the whole command line `cli` into `out`.
+pub fn generate(shell: Shell, cli: &mut clap::Command, out: &mut dyn std::io::Write) {
+    clap_complete::generate(shell, cli, "veltix", out);
 }
 
-/// Runs `veltix completions`.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    generate(args.shell, &mut std::io::stdout().lock());
+/// Runs `veltix completions`; `cli` is the whole command line to describe.
+pub fn run(args: Args, mut cli: clap::Command) -> anyhow::Result<ExitCode> {
+    generate(args.shell, &mut cli, &mut std::io::stdout().lock());
     Ok(ExitCode::SUCCESS)
 }

@@ -22,7 +22,7 @@ use veltix::inspect::{self, Format};
 use veltix::types::{HELLO, HELLO_ACK};
 use veltix::{Decoder, Header, RawFrame, TypeRegistry, HEADER_LEN};
 
-use crate::cli::{exit, GlobalArgs};
+use crate::args::{exit, GlobalArgs};
 use crate::output::hexdump::write_hexdump;
 use crate::output::{json, time, Palette, Role};
 

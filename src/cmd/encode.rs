@@ -8,7 +8,7 @@ use clap::ValueEnum;
 use veltix::frame::now_ms;
 use veltix::RequestId;
 
-use crate::cli::{GlobalArgs, PayloadArgs};
+use crate::args::{max_payload, parse_message_size, too_large, GlobalArgs, PayloadArgs};
 use crate::output::hex;
 
 const EXAMPLES: &str = "\
@@ -26,8 +26,15 @@ Text that starts with '@' or is a lone '-' can be piped in with `-`.
 Raw bytes are never written to a terminal by default: when stdout is a
 terminal and --output is not given, the frame is printed as hex instead
 (with a note on stderr). `--output bin` writes raw bytes anyway.
-No size limit is applied beyond the 32-bit size field, so oversized
-frames can be crafted on purpose.";
+A payload over --max-message-size (10M unless given; up to 4G, the most
+the 32-bit size field holds) is refused with exit status 2, after
+reading no more of it than the limit allows plus one byte; raise the
+limit to craft oversized frames on purpose.
+
+Exit status: 0 the frame was written (also when the reader of stdout
+left early, as `| head -c3` does), 1 stdout could not be written or the
+payload not read, 2 usage error (unknown type, bad --id or --hex, a
+payload over the limit).";
 
 /// Options of `veltix encode`.
 #[derive(Debug, clap::Args)]
@@ -40,8 +47,8 @@ pub struct Args {
     #[arg(long = "type", value_name = "TYPE", default_value = "200")]
     pub type_code: String,
     /// Request id, 8 hex digits (default: random).
-    #[arg(long, value_name = "HEX8")]
-    pub id: Option<String>,
+    #[arg(long, value_name = "HEX8", value_parser = parse_request_id)]
+    pub id: Option<RequestId>,
     /// Timestamp in milliseconds since the Unix epoch (default: now).
     #[arg(long, value_name = "MS")]
     pub timestamp: Option<u64>,
@@ -49,6 +56,15 @@ pub struct Args {
     /// hex when stdout is a terminal.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub output: Option<OutputFormat>,
+    /// Largest frame written, header included: bytes or 512K, 10M, 1G
+    /// (1K to 4G).
+    #[arg(long, value_name = "BYTES", default_value = "10M", value_parser = parse_message_size)]
+    pub max_message_size: u64,
+}
+
+fn parse_request_id(s: &str) -> std::result::Result<RequestId, String> {
+    RequestId::from_hex(s.trim())
+        .ok_or_else(|| format!("'{s}' is not a request id: expected 8 hex digits, e.g. a3f21c07"))
 }
 
 /// `--output` values.
@@ -65,14 +81,10 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode> {
     let types = global.types.registry()?;
     let type_code =
         types.resolve(&args.type_code).with_context(|| format!("in --type {}", args.type_code))?;
-    let request_id = match &args.id {
-        Some(s) => RequestId::from_hex(s.trim()).with_context(|| {
-            format!("--id '{s}' is not a request id: expected 8 hex digits, e.g. a3f21c07")
-        })?,
-        None => RequestId::random(),
-    };
+    let request_id = args.id.unwrap_or_else(RequestId::random);
     let timestamp = args.timestamp.unwrap_or_else(now_ms);
-    let payload = args.payload.read()?;
+    let max = args.max_message_size;
+    let payload = args.payload.read(max_payload(max), || too_large("the payload", max))?;
     let mut frame = Vec::new();
     veltix::frame::encode_into(type_code, request_id, timestamp, &payload, &mut frame)
         .context("cannot encode the frame")?;
@@ -91,6 +103,12 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode> {
         OutputFormat::Bin => out.write_all(&frame),
         OutputFormat::Hex => writeln!(out, "{}", hex::encode(&frame)),
     };
-    written.and_then(|()| out.flush()).context("cannot write to stdout")?;
-    Ok(ExitCode::SUCCESS)
+    match written.and_then(|()| out.flush()) {
+        // `veltix encode | head -c3`: the reader has what it wanted.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        other => {
+            other.context("cannot write to stdout")?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }

@@ -4,9 +4,6 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::CommandFactory;
-
-use crate::cli::Cli;
 
 /// Options of `veltix man`.
 #[derive(Debug, clap::Args)]
@@ -16,10 +13,10 @@ Examples:
   veltix man > /usr/local/share/man/man1/veltix.1")]
 pub struct Args {}
 
-/// Runs `veltix man`.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+/// Runs `veltix man`; `cli` is the whole command line to describe.
+pub fn run(_args: Args, cli: clap::Command) -> anyhow::Result<ExitCode> {
     let mut out = Vec::new();
-    clap_mangen::Man::new(Cli::command()).render(&mut out).context("cannot render the man page")?;
+    clap_mangen::Man::new(cli).render(&mut out).context("cannot render the man page")?;
     std::io::stdout().lock().write_all(&out).context("cannot write to stdout")?;
     Ok(ExitCode::SUCCESS)
 }

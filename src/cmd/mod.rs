@@ -1,10 +1,6 @@
 //! One module per subcommand, each with its clap `Args` and its `run`.
 
-use std::process::ExitCode;
-
 use clap::Subcommand;
-
-use crate::cli::Cli;
 
 pub mod bench;
 pub mod completions;
@@ -40,26 +36,4 @@ pub enum Command {
     /// Internal: the client side of `bench`, run in a separate process.
     #[command(hide = true)]
     BenchHelper(bench::HelperArgs),
-}
-
-/// Runs the chosen subcommand.
-pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    use crate::logging::Level;
-    let default_level = match cli.command {
-        Command::Serve(_) => Level::Info,
-        _ => crate::log_args::DEFAULT_LEVEL,
-    };
-    cli.global.log.install_with_default(cli.global.color.for_stderr(), default_level)?;
-    match cli.command {
-        Command::Serve(args) => serve::run(args, &cli.global),
-        Command::Connect(args) => connect::run(args, &cli.global),
-        Command::Request(args) => request::run(args, &cli.global),
-        Command::Ping(args) => ping::run(args, &cli.global),
-        Command::Bench(args) => bench::run(args, &cli.global),
-        Command::BenchHelper(args) => bench::run_helper(args, &cli.global),
-        Command::Decode(args) => decode::run(args, &cli.global),
-        Command::Encode(args) => encode::run(args, &cli.global),
-        Command::Completions(args) => completions::run(args),
-        Command::Man(args) => man::run(args),
-    }
 }

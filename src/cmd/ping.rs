@@ -9,7 +9,7 @@ use anyhow::Context;
 use serde::Serialize;
 use veltix::{Client, Error};
 
-use crate::cli::{exit, parse_addr, parse_duration, ConnArgs, GlobalArgs};
+use crate::args::{exit, parse_addr, parse_duration, ConnArgs, GlobalArgs};
 use crate::output::json::write_line;
 
 /// Options of `veltix ping`.

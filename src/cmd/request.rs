@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use veltix::Client;
 
-use crate::cli::{parse_addr, parse_duration, ConnArgs, GlobalArgs, PayloadArgs};
+use crate::args::{parse_addr, parse_duration, too_large, ConnArgs, GlobalArgs, PayloadArgs};
 use crate::output::json::write_line;
 use crate::output::message::{is_printable, write_message_text, MessageRecord};
 use crate::output::Palette;
@@ -27,8 +27,12 @@ Examples:
   veltix request localhost:8080 --hex 'de ad be ef' --json
   veltix request localhost:8080 'x' --count 100 --json | jq .rtt_us
 
-Exit codes: 0 reply received, 3 cannot connect, 4 no reply within
---timeout, 5 the peer answered with an ERROR frame or broke the protocol.")]
+A payload larger than --max-message-size allows is refused before
+connecting (exit 2), after reading at most one byte more than the limit.
+
+Exit codes: 0 reply received, 2 usage error (also a payload over the
+limit), 3 cannot connect, 4 no reply within --timeout, 5 the peer
+answered with an ERROR frame or broke the protocol.")]
 pub struct Args {
     /// The server, as HOST:PORT ([::1]:8080 for IPv6).
     #[arg(value_name = "HOST:PORT", value_parser = parse_addr)]
@@ -62,7 +66,8 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let types = global.types.registry()?;
     let type_code =
         types.resolve(&args.type_).with_context(|| format!("in --type {}", args.type_))?;
-    let payload = args.payload.read()?;
+    let max = args.conn.max_message_size;
+    let payload = args.payload.read(args.conn.max_payload(), || too_large("the payload", max))?;
     let cfg = args.conn.client_config(&args.addr).connect_timeout(args.connect_timeout);
     let client =
         Client::connect(cfg).with_context(|| format!("cannot connect to {}", args.addr))?;

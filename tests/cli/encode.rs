@@ -142,12 +142,13 @@ fn errors_name_what_the_user_typed() {
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("70000"), "{}", stderr(&out));
 
+    // Bad values are usage errors (exit 2), named by clap.
     let out = run(veltix(["encode", "--id", "xyz", "x"]));
-    assert_eq!(code(&out), 1);
-    assert!(stderr(&out).contains("--id 'xyz'"), "{}", stderr(&out));
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("'xyz' for '--id"), "{}", stderr(&out));
 
     let out = run(veltix(["encode", "--hex", "48 6g"]));
-    assert_eq!(code(&out), 1);
+    assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("'6g'"), "{}", stderr(&out));
 
     let out = run(veltix(["encode", "@/nonexistent/payload.json"]));
@@ -157,4 +158,16 @@ fn errors_name_what_the_user_typed() {
 
     let out = run(veltix(["encode", "--hex", "00", "text"]));
     assert_eq!(code(&out), 2, "--hex and PAYLOAD conflict: {}", stderr(&out));
+}
+
+#[test]
+fn the_error_prefix_is_coloured_only_when_asked() {
+    let out = run(veltix(["--color", "always", "encode", "--type", "no_such_type"]));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let err = stderr(&out);
+    // Red and bold (crossterm's palette), then the plain message.
+    assert!(err.contains("error:\x1b[0m "), "{err:?}");
+    assert!(err.starts_with("\x1b[38;5;9m\x1b[1merror:"), "{err:?}");
+    let out = run(veltix(["--color", "never", "encode", "--type", "no_such_type"]));
+    assert!(stderr(&out).starts_with("error: "), "{}", stderr(&out));
 }

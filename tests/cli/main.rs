@@ -9,6 +9,7 @@ mod connect;
 mod decode;
 mod encode;
 mod interop;
+mod limits;
 mod logging;
 mod ping;
 mod request;

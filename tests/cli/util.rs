@@ -2,7 +2,8 @@
 //! the helpers every test crate shares (tests/common), under the names
 //! the CLI modules use.
 
-use std::process::Stdio;
+use std::io::Write as _;
+use std::process::{Command, Output, Stdio};
 
 pub use crate::common::bin::{
     code, json_lines, line_reader, next_line, run, run_with_stdin, stderr, stdout, veltix,
@@ -81,6 +82,12 @@ impl Serve {
         }
     }
 
+    /// Every stderr line not read yet, up to the end (the child must be
+    /// ending).
+    pub fn rest_of_stderr(&self) -> Vec<String> {
+        self.stderr_lines.iter().collect()
+    }
+
     /// Sends SIGINT and waits for the exit status.
     pub fn interrupt(&mut self) -> std::process::ExitStatus {
         // SAFETY: kill(2) on our own child's pid.
@@ -95,5 +102,88 @@ impl Drop for Serve {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Runs `cmd`, feeding its stdin from `feed` on a thread (which should
+/// stop at the first write error), and returns its output and its peak
+/// resident memory in KiB, failing if it takes longer than `limit`.
+///
+/// The peak is the child's VmHWM, sampled every millisecond while it
+/// runs (the last sample before it exits can miss a final spike, never
+/// add one). wait4's ru_maxrss cannot serve: a child spawned with vfork
+/// inherits the test process's own peak, which other tests inflate.
+pub fn run_measured(
+    mut cmd: Command,
+    feed: impl FnOnce(std::process::ChildStdin) + Send + 'static,
+    limit: std::time::Duration,
+) -> (Output, u64) {
+    use std::io::Read;
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn veltix");
+    let stdin = child.stdin.take().expect("stdin");
+    std::thread::spawn(move || feed(stdin));
+    let mut out_pipe = child.stdout.take().expect("stdout");
+    let mut err_pipe = child.stderr.take().expect("stderr");
+    let out_t = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out_pipe.read_to_end(&mut v);
+        v
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err_pipe.read_to_end(&mut v);
+        v
+    });
+    let deadline = std::time::Instant::now() + limit;
+    let mut peak = 0;
+    let status = loop {
+        if let Some(hwm) = try_vm_hwm_kib(child.id()) {
+            peak = peak.max(hwm);
+        }
+        if let Some(status) = child.try_wait().expect("wait for veltix") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("veltix ran longer than {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    };
+    let out = Output {
+        status,
+        stdout: out_t.join().expect("stdout reader"),
+        stderr: err_t.join().expect("stderr reader"),
+    };
+    (out, peak)
+}
+
+/// A feeder that writes `chunk` over and over until the reader stops.
+pub fn endless(chunk: Vec<u8>) -> impl FnOnce(std::process::ChildStdin) + Send + 'static {
+    move |mut stdin| while stdin.write_all(&chunk).is_ok() {}
+}
+
+/// The resident memory peak of a running process, in KiB (VmHWM).
+pub fn vm_hwm_kib(pid: u32) -> u64 {
+    try_vm_hwm_kib(pid).expect("VmHWM of a running process")
+}
+
+/// VmHWM, if the process still has memory to measure.
+fn try_vm_hwm_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Whether process `pid` has ended (gone, or a zombie nobody reaped).
+pub fn process_ended(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => {
+            stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+        }
     }
 }

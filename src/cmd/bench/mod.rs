@@ -22,7 +22,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context;
 use clap::ValueEnum;
 
-use crate::cli::{parse_addr, parse_duration, ConnArgs, GlobalArgs};
+use crate::args::{parse_addr, parse_duration, ConnArgs, GlobalArgs};
 
 mod machine;
 mod model;

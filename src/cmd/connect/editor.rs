@@ -15,8 +15,9 @@ use rustyline::validate::Validator;
 use rustyline::{ColorMode, CompletionType, Config, Context, Editor};
 use veltix::TypeRegistry;
 
-use super::repl::{self, ArgKind, COMMANDS};
-use super::Args;
+use super::commands::{self, ArgKind, COMMANDS};
+use super::link::Args;
+use crate::output::{Palette, Role};
 
 /// The editor type of the REPL.
 pub(super) type LineEditor = Editor<ReplHelper, FileHistory>;
@@ -74,7 +75,7 @@ impl Completer for ReplHelper {
                 .collect();
             return Ok((0, names));
         };
-        let Ok(command) = repl::lookup(&before[..name_end]) else {
+        let Ok(command) = commands::lookup(&before[..name_end]) else {
             return Ok((pos, Vec::new()));
         };
         let args = before[name_end..].trim_start();
@@ -155,7 +156,7 @@ fn command_hint(line: &str) -> Option<ReplHint> {
 impl Highlighter for ReplHelper {
     fn highlight_hint<'h>(&self, hint: &'h str) -> Cow<'h, str> {
         if self.color {
-            Cow::Owned(format!("\x1b[2m{hint}\x1b[0m"))
+            Cow::Owned(Palette::new(true).paint(Role::Dim, hint).to_string())
         } else {
             Cow::Borrowed(hint)
         }

@@ -7,7 +7,7 @@
 //! text for that thread, so they never wait on the terminal.
 
 use std::fmt::Display;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::mpsc::{self, Sender};
@@ -20,74 +20,12 @@ use rustyline::ExternalPrinter;
 use veltix::frame::now_ms;
 use veltix::{Client, ClientConfig, TypeRegistry};
 
+use super::commands::{lookup, COMMANDS};
 use super::editor::{self, LineEditor};
+use super::link::{connect_error, Args, Link};
 use super::show::{millis, render, type_label};
-use super::{connect_error, Args, Link};
-use crate::cli::ColorChoice;
+use crate::args::{max_payload, too_large, ColorChoice};
 use crate::output::{hex, Palette, Role};
-
-/// What a command's argument is, for completion.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum ArgKind {
-    None,
-    /// A message type, then maybe text.
-    Type,
-    /// A file.
-    Path,
-    /// Anything else.
-    Other,
-}
-
-/// One REPL command.
-#[derive(Debug)]
-pub(super) struct Command {
-    pub name: &'static str,
-    /// The synopsis of its arguments, shown by /help and as a hint.
-    pub args: &'static str,
-    pub help: &'static str,
-    pub arg: ArgKind,
-}
-
-const fn cmd(name: &'static str, args: &'static str, arg: ArgKind, help: &'static str) -> Command {
-    Command { name, args, help, arg }
-}
-
-/// Every command, in the order /help lists them.
-pub(super) const COMMANDS: &[Command] = &[
-    cmd("/type", "[TYPE]", ArgKind::Type, "show or set the type of plain lines"),
-    cmd("/send", "TYPE TEXT", ArgKind::Type, "send TEXT as a message of TYPE"),
-    cmd(
-        "/request",
-        "TYPE TEXT",
-        ArgKind::Type,
-        "send and wait for the reply; show it and the round trip",
-    ),
-    cmd("/ping", "[N]", ArgKind::Other, "ping N times (default 1), then min/avg/max"),
-    cmd("/hex", "HEX", ArgKind::Other, "send bytes given as hex (spaces and 0x allowed)"),
-    cmd("/json", "JSON", ArgKind::Other, "check JSON and send it compact"),
-    cmd("/file", "PATH", ArgKind::Path, "send the bytes of a file"),
-    cmd("/types", "", ArgKind::None, "list the named types"),
-    cmd("/status", "", ArgKind::None, "peer, state, version, uptime and traffic"),
-    cmd("/reconnect", "", ArgKind::None, "close the connection and connect again"),
-    cmd("/help", "", ArgKind::None, "this list"),
-    cmd("/quit", "", ArgKind::None, "leave (Ctrl-D too)"),
-];
-
-/// The command a word names: exactly, or as the only one it starts.
-pub(super) fn lookup(word: &str) -> Result<&'static Command, String> {
-    if let Some(c) = COMMANDS.iter().find(|c| c.name == word) {
-        return Ok(c);
-    }
-    let matches: Vec<&Command> = COMMANDS.iter().filter(|c| c.name.starts_with(word)).collect();
-    match matches.as_slice() {
-        [one] => Ok(one),
-        [] => Err(format!("unknown command {word}; /help lists the commands")),
-        many => {
-            let names: Vec<&str> = many.iter().map(|c| c.name).collect();
-            Err(format!("{word} could be {}", names.join(", ")))
-        }
-    }
-}
 
 pub(super) fn run(
     args: &Args,
@@ -372,7 +310,11 @@ impl Repl {
             "/file" => {
                 need("a path")?;
                 let path = expand_home(rest);
-                let bytes = std::fs::read(&path)
+                let mut bytes = Vec::new();
+                std::fs::File::open(&path)
+                    .and_then(|f| {
+                        f.take(self.max_payload().saturating_add(1)).read_to_end(&mut bytes)
+                    })
                     .with_context(|| format!("cannot read {}", path.display()))?;
                 self.send(self.current, &bytes, true)
             }
@@ -403,7 +345,21 @@ impl Repl {
         bail!("not connected (the connection was lost); /reconnect connects again")
     }
 
+    /// The largest payload --max-message-size lets us send.
+    fn max_payload(&self) -> u64 {
+        max_payload(self.cfg.conn.max_message_size as u64)
+    }
+
+    /// Refuses a payload the limit does not let us send.
+    fn check_size(&self, payload: &[u8]) -> anyhow::Result<()> {
+        if payload.len() as u64 > self.max_payload() {
+            bail!("{}", too_large("that message", self.cfg.conn.max_message_size as u64));
+        }
+        Ok(())
+    }
+
     fn send(&self, ty: u16, payload: &[u8], confirm: bool) -> anyhow::Result<Flow> {
+        self.check_size(payload)?;
         let id = self.client()?.send(ty, payload)?;
         if confirm {
             let what =
@@ -424,6 +380,7 @@ impl Repl {
     }
 
     fn request(&self, ty: u16, payload: &[u8]) -> anyhow::Result<Flow> {
+        self.check_size(payload)?;
         let client = self.client()?;
         let start = Instant::now();
         let reply = client.send_and_wait(ty, payload, self.timeout)?;

@@ -2,8 +2,8 @@
 //! (plain or spaced hex, `xxd` and `hexdump -C` dumps).
 //!
 //! [`HexReader`] parses one line at a time, so a long dump can be decoded
-//! as it arrives; [`HexStream`] drives it over any [`BufRead`]; [`decode`]
-//! parses a whole text at once.
+//! as it arrives; [`HexStream`] drives it over any [`BufRead`] in bounded
+//! memory, however long a line is; [`decode`] parses a whole text at once.
 //!
 //! ```
 //! use veltix::inspect::hex;
@@ -39,7 +39,25 @@ pub struct HexReader {
     line: usize,
     half: Option<u8>,
     hexdump_c: bool,
+    /// A line too long to hold, parsed piece by piece.
+    long: Option<LongLine>,
 }
+
+/// Where a [`HexReader`] is inside a long line.
+#[derive(Debug, Default)]
+struct LongLine {
+    /// The line is a `#` comment (or has not started yet: `None`).
+    comment: Option<bool>,
+    /// Inside a group of digits (not after whitespace).
+    in_group: bool,
+    /// A group started with `0`, which may be the start of `0x`.
+    zero: bool,
+    /// The first bytes of the current group, to quote in an error.
+    head: Vec<u8>,
+}
+
+/// How much of a group an error about a long line quotes.
+const QUOTE: usize = 24;
 
 impl HexReader {
     /// A reader at line 1.
@@ -64,11 +82,7 @@ impl HexReader {
                     return Err(self.error(format!("'{group}' is not hex")));
                 };
                 // `to_digit(16)` is below 16, so this fits a byte.
-                let v = v as u8;
-                match self.half.take() {
-                    Some(hi) => out.push((hi << 4) | v),
-                    None => self.half = Some(v),
-                }
+                self.digit(v as u8, out);
             }
         }
         Ok(())
@@ -80,6 +94,89 @@ impl HexReader {
     pub fn line_bytes(&mut self, line: &[u8], out: &mut Vec<u8>) -> Result<(), HexError> {
         let text = String::from_utf8_lossy(line);
         self.line(text.trim_end_matches(['\n', '\r']), out)
+    }
+
+    fn digit(&mut self, v: u8, out: &mut Vec<u8>) {
+        match self.half.take() {
+            Some(hi) => out.push((hi << 4) | v),
+            None => self.half = Some(v),
+        }
+    }
+
+    /// Parses a piece of a line too long to hold whole, appending its
+    /// bytes to `out`; [`HexReader::end_long_line`] ends the line. Only
+    /// plain hex (and `#` comments) make such lines: no dump format does.
+    pub fn long_line_bytes(&mut self, piece: &[u8], out: &mut Vec<u8>) -> Result<(), HexError> {
+        let mut long = match self.long.take() {
+            Some(l) => l,
+            None => {
+                self.line += 1;
+                LongLine::default()
+            }
+        };
+        let r = self.long_piece(&mut long, piece, out);
+        self.long = Some(long);
+        r
+    }
+
+    fn long_piece(
+        &mut self,
+        long: &mut LongLine,
+        piece: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), HexError> {
+        for &b in piece {
+            if long.comment.is_none() {
+                if b.is_ascii_whitespace() {
+                    continue;
+                }
+                long.comment = Some(b == b'#');
+            }
+            if long.comment == Some(true) {
+                return Ok(());
+            }
+            if b.is_ascii_whitespace() {
+                if std::mem::take(&mut long.zero) {
+                    self.digit(0, out);
+                }
+                long.in_group = false;
+                long.head.clear();
+                continue;
+            }
+            if long.head.len() < QUOTE {
+                long.head.push(b);
+            }
+            if !long.in_group {
+                long.in_group = true;
+                if b == b'0' {
+                    long.zero = true;
+                    continue;
+                }
+            } else if std::mem::take(&mut long.zero) {
+                if b == b'x' || b == b'X' {
+                    continue;
+                }
+                self.digit(0, out);
+            }
+            match char::from(b).to_digit(16) {
+                // Below 16, so it fits a byte.
+                Some(v) => self.digit(v as u8, out),
+                None => {
+                    let quoted = String::from_utf8_lossy(&long.head);
+                    return Err(self.error(format!("'{quoted}...' is not hex")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends a line begun with [`HexReader::long_line_bytes`].
+    pub fn end_long_line(&mut self, out: &mut Vec<u8>) {
+        if let Some(long) = self.long.take() {
+            if long.zero {
+                self.digit(0, out);
+            }
+        }
     }
 
     /// Checks that the text ended on a whole byte.
@@ -143,7 +240,9 @@ pub enum ReadError {
     Hex(#[from] HexError),
 }
 
-/// Hex text read from a [`BufRead`] one line at a time.
+/// Hex text read from a [`BufRead`] one line at a time. A line longer
+/// than [`LINE_CAP`] bytes is parsed as plain hex in pieces of at most
+/// that size, so memory stays bounded whatever the input.
 ///
 /// ```
 /// use veltix::inspect::hex::HexStream;
@@ -159,29 +258,61 @@ pub struct HexStream<R> {
     input: R,
     reader: Option<HexReader>,
     line: Vec<u8>,
+    /// Inside a line longer than [`LINE_CAP`].
+    long: bool,
 }
+
+/// The longest line a [`HexStream`] holds whole (dump lines are far
+/// shorter); longer ones are parsed in pieces of this size.
+pub const LINE_CAP: usize = 64 * 1024;
 
 impl<R: BufRead> HexStream<R> {
     /// Reads hex text from `input`.
     pub fn new(input: R) -> HexStream<R> {
-        HexStream { input, reader: Some(HexReader::new()), line: Vec::new() }
+        HexStream { input, reader: Some(HexReader::new()), line: Vec::new(), long: false }
     }
 
-    /// Reads and parses the next line, appending its bytes to `out`.
-    /// Returns `Ok(false)` at the end of the input, once the text is known
-    /// to end on a whole byte; every call after that returns `Ok(false)`.
+    /// Reads and parses the next line (or the next piece of a long one),
+    /// appending its bytes to `out`. Returns `Ok(false)` at the end of the
+    /// input, once the text is known to end on a whole byte; every call
+    /// after that returns `Ok(false)`.
     pub fn read_line(&mut self, out: &mut Vec<u8>) -> Result<bool, ReadError> {
         let Some(reader) = &mut self.reader else {
             return Ok(false);
         };
+        if self.long {
+            let buf = self.input.fill_buf()?;
+            let (len, found) = match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => (i, true),
+                None => (buf.len(), false),
+            };
+            let len = len.min(LINE_CAP);
+            let found = found && len < LINE_CAP;
+            if buf.is_empty() || found {
+                reader.long_line_bytes(&buf[..len], out)?;
+                reader.end_long_line(out);
+                self.long = false;
+                self.input.consume(len + usize::from(found));
+                return Ok(true);
+            }
+            reader.long_line_bytes(&buf[..len], out)?;
+            self.input.consume(len);
+            return Ok(true);
+        }
         self.line.clear();
-        if self.input.read_until(b'\n', &mut self.line)? == 0 {
+        let limit = LINE_CAP as u64;
+        if io::Read::take(self.input.by_ref(), limit).read_until(b'\n', &mut self.line)? == 0 {
             if let Some(reader) = self.reader.take() {
                 reader.finish()?;
             }
             return Ok(false);
         }
-        reader.line_bytes(&self.line, out)?;
+        if self.line.len() < LINE_CAP || self.line.last() == Some(&b'\n') {
+            reader.line_bytes(&self.line, out)?;
+        } else {
+            reader.long_line_bytes(&self.line, out)?;
+            self.long = true;
+        }
         Ok(true)
     }
 }
@@ -229,6 +360,46 @@ mod tests {
         assert!(e.to_string().contains("'zz'"), "{e}");
         assert!(decode("486").unwrap_err().message.contains("odd"));
         assert!(decode("00000000  00 01  |..|\n*\n").unwrap_err().message.contains("hexdump -Cv"));
+    }
+
+    /// Parses `text` with a stream and with `decode`, which must agree.
+    fn streamed(text: &[u8]) -> Result<Vec<u8>, String> {
+        let mut stream = HexStream::new(io::BufReader::with_capacity(1000, text));
+        let mut out = Vec::new();
+        loop {
+            match stream.read_line(&mut out) {
+                Ok(true) => assert!(stream.line.capacity() <= 2 * LINE_CAP),
+                Ok(false) => return Ok(out),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    }
+
+    #[test]
+    fn long_lines_stream_and_parse_as_short_ones_do() {
+        let n = LINE_CAP * 3 + 7;
+        let plain: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
+        let hex: String = plain.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(streamed(hex.as_bytes()), Ok(plain.clone()));
+        let mut spaced: String = plain.iter().map(|b| format!("0x{b:02x} ")).collect();
+        spaced.push_str("\r\n4865\n");
+        let mut want = plain.clone();
+        want.extend_from_slice(b"He");
+        assert_eq!(streamed(spaced.as_bytes()), Ok(want));
+        // A long comment, then a short line; `0` groups; an odd end.
+        let comment = format!("  # {}\n41\n", "z".repeat(3 * LINE_CAP));
+        assert_eq!(streamed(comment.as_bytes()), Ok(b"A".to_vec()));
+        let zeros = format!("{} 0 0 0x1 1\n", "00".repeat(LINE_CAP));
+        let mut want = vec![0u8; LINE_CAP];
+        want.extend_from_slice(&[0x00, 0x11]);
+        assert_eq!(streamed(zeros.as_bytes()), Ok(want));
+        assert!(streamed(format!("{}0", "00".repeat(LINE_CAP)).as_bytes())
+            .unwrap_err()
+            .contains("odd"));
+        // An error names the line and quotes the group.
+        let bad = format!("00\n{}zz{}\n", "0".repeat(LINE_CAP), "0".repeat(10));
+        let e = streamed(bad.as_bytes()).unwrap_err();
+        assert!(e.starts_with("line 2: '000") && e.contains("...' is not hex"), "{e}");
     }
 
     #[test]

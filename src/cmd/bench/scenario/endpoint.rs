@@ -10,7 +10,7 @@ use anyhow::Context;
 use indicatif::ProgressBar;
 use veltix::{Client, CoreKind, Server, ServerConfig};
 
-use crate::cli::ConnArgs;
+use crate::args::ConnArgs;
 
 /// PLAYER_MOVE, as in the reference's suite: 32-byte position updates.
 pub const PLAYER_MOVE: u16 = 401;

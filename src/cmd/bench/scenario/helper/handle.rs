@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::ValueEnum;
 
-use crate::cli::ConnArgs;
+use crate::args::ConnArgs;
 use crate::cmd::bench::scenario::endpoint::Ctx;
 
 /// The parent's handle on a helper process; killed if dropped unclosed.

@@ -24,7 +24,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use serde::{Deserialize, Serialize};
 use veltix::{handshake, types, Decoder, Frame, RequestId};
 
-use crate::cli::ConnArgs;
+use crate::args::ConnArgs;
 use crate::cmd::bench::machine::ensure_open_files;
 
 /// Threads that open connections in parallel. A few hide the server's

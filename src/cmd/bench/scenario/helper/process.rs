@@ -12,7 +12,7 @@ use veltix::Client;
 
 use super::game;
 use super::idle::Pool;
-use crate::cli::{parse_addr, parse_duration, ConnArgs};
+use crate::args::{parse_addr, parse_duration, ConnArgs};
 use crate::cmd::bench::scenario::endpoint::Arrivals;
 
 /// Options of the hidden client-side helper process (see `helper`).
@@ -40,7 +40,7 @@ pub fn serve(args: HelperArgs) -> anyhow::Result<ExitCode> {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) => {
             println!("error {}", format!("{e:#}").replace('\n', " "));
-            Ok(ExitCode::from(crate::cli::exit::ERROR))
+            Ok(ExitCode::from(crate::args::exit::ERROR))
         }
     }
 }

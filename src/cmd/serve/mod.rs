@@ -1,7 +1,9 @@
 //! `veltix serve`: a Veltix server for testing, relaying and scripting.
 
-use std::io::{self, BufRead, Read, Write};
-use std::process::{Command, ExitCode, Stdio};
+mod exec;
+
+use std::io::{self, BufRead, Write};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -12,7 +14,8 @@ use clap::ValueEnum;
 use serde::Serialize;
 use veltix::{types, Frame, Peer, Server, ServerConfig, TypeRegistry};
 
-use crate::cli::{parse_duration, ConnArgs, GlobalArgs};
+use self::exec::{Exec, Jobs, Outcome};
+use crate::args::{parse_duration, parse_host, ConnArgs, GlobalArgs};
 use crate::output::json::write_line;
 use crate::output::message::{write_message_text, MessageRecord};
 use crate::output::time::format_utc_ms;
@@ -31,9 +34,28 @@ Modes:
              with its stderr. CMD sees VELTIX_TYPE, VELTIX_TYPE_NAME,
              VELTIX_REQUEST_ID, VELTIX_PEER and VELTIX_CLIENT_ID.
 
+System messages (types 0-199 the protocol defines: HELLO, HELLO_ACK,
+ERROR, HEARTBEAT, INVALID_REQUEST; PING is answered by the library) are
+printed and counted in log mode only. echo, broadcast, sink and exec leave
+them alone: they are not echoed, relayed, counted or run; an ERROR from a
+client is logged as a warning.
+
+Exec jobs: each CMD runs in a process group of its own, killed whole at
+--exec-timeout (the client gets an ERROR frame then), when its output
+grows past what one frame may carry (--max-message-size; an ERROR frame),
+when its client disconnects (no job starts for a client that has gone),
+at shutdown, and after it has answered, so that nothing it started lives
+on. Its stdin is the payload; of its stderr the first 4 KiB are kept for
+the ERROR frame.
+
 Lines typed on stdin are broadcast to every client (type set by --type).
-Ctrl-C or SIGTERM stops the server cleanly and prints a summary; a second
-Ctrl-C exits at once.
+
+Shutdown: Ctrl-C or SIGTERM stops accepting, kills running exec jobs,
+flushes what is queued for each client (for up to 2 s), closes the
+connections and prints a summary. Whatever is still blocked (a client or
+stdout that does not read), serve exits at most 5 s after the signal; the
+summary then says what was left. A second Ctrl-C or SIGTERM exits at once
+(status 130), killing exec jobs first.
 
 Examples:
   veltix serve --port 8080
@@ -43,7 +65,8 @@ Examples:
   veltix serve -p 0 --json | jq .payload_text")]
 pub struct Args {
     /// Address to listen on (0.0.0.0: all IPv4; :: for IPv6).
-    #[arg(long, default_value = "0.0.0.0", value_name = "HOST")]
+    /// IPv6 with or without brackets: ::1 or [::1].
+    #[arg(long, default_value = "0.0.0.0", value_name = "HOST", value_parser = parse_host)]
     pub host: String,
     /// Port to listen on (0: any free port; the log says which).
     #[arg(short, long, default_value_t = 8080, value_name = "PORT")]
@@ -63,7 +86,8 @@ pub struct Args {
     /// In log mode, dump at most this many bytes of a binary payload (0: all).
     #[arg(long, default_value_t = 256, value_name = "N")]
     pub max_bytes: usize,
-    /// In exec mode, kill CMD if it runs longer than this.
+    /// In exec mode, kill CMD (and all it started) if it runs longer than
+    /// this, and answer with an ERROR frame.
     #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DUR")]
     pub exec_timeout: Duration,
     #[command(flatten)]
@@ -83,11 +107,29 @@ pub enum Mode {
     Exec,
 }
 
+/// The longest serve takes to exit after the first Ctrl-C or SIGTERM.
+const GRACE: Duration = Duration::from_secs(5);
+
 /// Counters for the summary line and the sink rate.
 #[derive(Default)]
 struct Counts {
+    /// Messages handled (system messages only in log mode).
     msgs: AtomicU64,
     bytes: AtomicU64,
+    /// Messages sent: replies, relays and lines from stdin (one per
+    /// recipient).
+    sent: AtomicU64,
+}
+
+impl Counts {
+    fn received(&self, f: &Frame) {
+        self.msgs.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(f.payload.len() as u64, Ordering::Relaxed);
+    }
+
+    fn sent(&self, n: usize) {
+        self.sent.fetch_add(n as u64, Ordering::Relaxed);
+    }
 }
 
 /// Where events are printed (stdout), shared by the callback threads.
@@ -98,8 +140,11 @@ struct Printer {
     palette: Palette,
     max_bytes: usize,
     out: io::Stdout,
-    /// Set when stdout is gone (a closed pipe): stop the server.
+    /// Told when stdout cannot be written (a closed pipe, a full disk):
+    /// stop the server.
     broken: mpsc::Sender<Stop>,
+    /// Events being written now (a writer blocked on stdout stays here).
+    writing: AtomicU64,
 }
 
 #[derive(Debug, Serialize)]
@@ -116,16 +161,20 @@ struct ConnEvent<'a> {
 
 enum Stop {
     Signal,
-    BrokenPipe,
+    /// Stdout cannot be written: why.
+    Stdout(io::Error),
 }
 
 impl Printer {
     fn write(&self, f: impl FnOnce(&mut dyn Write) -> io::Result<()>) {
+        self.writing.fetch_add(1, Ordering::SeqCst);
         // Stdout's own lock keeps one event's bytes together.
         let mut lock = self.out.lock();
-        if f(&mut lock).and_then(|()| lock.flush()).is_err() {
-            let _ = self.broken.send(Stop::BrokenPipe);
+        if let Err(e) = f(&mut lock).and_then(|()| lock.flush()) {
+            let _ = self.broken.send(Stop::Stdout(e));
         }
+        drop(lock);
+        self.writing.fetch_sub(1, Ordering::SeqCst);
     }
 
     fn conn_event(&self, event: &str, peer: &Peer, reason: Option<String>) {
@@ -148,16 +197,8 @@ impl Printer {
             };
             let line = format!("#{} {} {what}\n", peer.id(), peer.addr());
             self.write(|w| w.write_all(line.as_bytes()));
-        } else if event == "connect" {
-            log::info!("client #{} {} connected", peer.id(), peer.addr());
-        } else {
-            log::info!(
-                "client #{} {} disconnected: {}",
-                peer.id(),
-                peer.addr(),
-                reason.unwrap_or_default()
-            );
         }
+        // Otherwise the library's own log line says it (at info).
     }
 
     fn message(&self, peer: &Peer, frame: &Frame) {
@@ -201,15 +242,17 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         max_bytes: args.max_bytes,
         out: io::stdout(),
         broken: stop_tx.clone(),
+        writing: AtomicU64::new(0),
     });
     let counts = Arc::new(Counts::default());
+    let jobs = Arc::new(Jobs::default());
 
     let mut cfg = ServerConfig::default()
         .host(args.host.clone())
         .port(args.port)
         .max_connections(args.max_connections);
     cfg.conn = args.conn.conn_config();
-    let handler = message_handler(&args, printer.clone(), counts.clone());
+    let handler = message_handler(&args, printer.clone(), counts.clone(), jobs.clone());
     let (p1, p2) = (printer.clone(), printer.clone());
     let server = Server::builder(cfg)
         .on_connect(move |peer| p1.conn_event("connect", peer, None))
@@ -218,158 +261,202 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         })
         .on_message(move |peer, frame| handler(peer, frame))
         .start()
-        .with_context(|| format!("cannot serve on {}:{}", args.host, args.port))?;
+        .with_context(|| format!("cannot serve on {}", host_port(&args.host, args.port)))?;
     let server = Arc::new(server);
     let addr = server.local_addr();
     veltix::success!("listening on {addr} (mode {})", mode_name(args.mode));
 
-    install_signal_handler(stop_tx.clone())?;
-    spawn_stdin_broadcaster(server.clone(), stdin_type);
+    install_signal_handler(stop_tx.clone(), jobs.clone())?;
+    spawn_stdin_broadcaster(server.clone(), stdin_type, counts.clone());
     let started = Instant::now();
     if args.mode == Mode::Sink {
         spawn_rate_printer(printer.clone(), counts.clone());
     }
 
     let why = stop_rx.recv().unwrap_or(Stop::Signal);
-    let stats = server.stats();
-    server.shutdown();
+    let stopped = Instant::now();
+    let killed = jobs.stop_all();
+    let clients = server.stats().clients_served;
+    // The library's shutdown waits for slow peers and for callbacks (one
+    // may be blocked on stdout); it gets what is left of the grace period.
+    let (done_tx, done_rx) = mpsc::channel();
+    let stopping = server.clone();
+    std::thread::spawn(move || {
+        stopping.shutdown();
+        let _ = done_tx.send(());
+    });
+    let finished = done_rx.recv_timeout(GRACE.saturating_sub(stopped.elapsed())).is_ok();
     let secs = started.elapsed().as_secs_f64();
-    let summary = format!(
-        "served {} client{} in {secs:.1}s: {} messages in, {} out",
-        stats.clients_served,
-        if stats.clients_served == 1 { "" } else { "s" },
-        stats.frames_in,
-        stats.frames_out
+    let msgs = counts.msgs.load(Ordering::Relaxed);
+    let mut summary = format!(
+        "served {clients} client{} in {secs:.1}s: {msgs} message{} in, {} out",
+        plural(clients),
+        plural(msgs),
+        counts.sent.load(Ordering::Relaxed)
     );
-    match why {
-        Stop::Signal => eprintln!("{summary}"),
-        Stop::BrokenPipe => {
-            eprintln!("stdout closed; {summary}");
-            return Ok(ExitCode::from(crate::cli::exit::ERROR));
-        }
+    if killed > 0 {
+        summary.push_str(&format!("; {killed} exec job{} killed", plural(killed as u64)));
     }
-    Ok(ExitCode::SUCCESS)
+    let code = match why {
+        Stop::Signal => ExitCode::SUCCESS,
+        Stop::Stdout(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+            summary = format!("stdout closed; {summary}");
+            ExitCode::from(crate::args::exit::ERROR)
+        }
+        Stop::Stdout(e) => {
+            summary = format!("cannot write to stdout ({e}); {summary}");
+            ExitCode::from(crate::args::exit::ERROR)
+        }
+    };
+    if finished {
+        eprintln!("{summary}");
+        return Ok(code);
+    }
+    let mut left = Vec::new();
+    let open = server.client_count();
+    if open > 0 {
+        left.push(format!("{open} connection{} not closed cleanly", plural(open as u64)));
+    }
+    if printer.writing.load(Ordering::SeqCst) > 0 {
+        left.push("events not written to stdout (it is not being read)".to_string());
+    }
+    if left.is_empty() {
+        left.push("callbacks still running".to_string());
+    }
+    eprintln!(
+        "{summary}; shutdown did not finish within {}s, exiting with {}",
+        GRACE.as_secs(),
+        left.join(", ")
+    );
+    exit_now(if code == ExitCode::SUCCESS { 0 } else { i32::from(crate::args::exit::ERROR) })
+}
+
+/// Ends the process without the flush of stdout that a normal exit does
+/// (it would block on a stdout nobody reads). Stderr is unbuffered.
+fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit(2) ends the process at once; nothing after it runs.
+    unsafe { libc::_exit(code) }
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// `host:port`, with an IPv6 host in brackets.
+fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
 }
 
 type Handler = Box<dyn Fn(&Peer, Frame) + Send + Sync>;
 
-fn message_handler(args: &Args, printer: Arc<Printer>, counts: Arc<Counts>) -> Handler {
-    let count = move |f: &Frame| {
-        counts.msgs.fetch_add(1, Ordering::Relaxed);
-        counts.bytes.fetch_add(f.payload.len() as u64, Ordering::Relaxed);
-    };
-    match args.mode {
-        Mode::Log => Box::new(move |peer, frame| {
-            count(&frame);
-            printer.message(peer, &frame);
-        }),
-        Mode::Echo => Box::new(move |peer, frame| {
-            count(&frame);
-            if let Err(e) = peer.reply(&frame, &frame.payload) {
-                log::warn!("cannot echo to {}: {e}", peer.addr());
-            }
-        }),
-        Mode::Broadcast => Box::new(move |peer, frame| {
-            count(&frame);
-            if let Some(server) = peer.server() {
-                if let Err(e) = server.broadcast(frame.type_code, &frame.payload, Some(peer.id())) {
-                    log::warn!("cannot relay a message from {}: {e}", peer.addr());
-                }
-            }
-        }),
-        Mode::Sink => Box::new(move |_, frame| count(&frame)),
-        Mode::Exec => {
-            let cmd = args.command.clone();
-            let timeout = args.exec_timeout;
-            let types = printer.types.clone();
+/// Handles a system message in the modes that leave them alone (all but
+/// log): an ERROR is worth a warning, the rest a debug line.
+fn system_message(peer: &Peer, frame: &Frame) {
+    if frame.type_code == types::ERROR {
+        log::warn!(
+            "client #{} {} sent an ERROR: {}",
+            peer.id(),
+            peer.addr(),
+            String::from_utf8_lossy(&frame.payload)
+        );
+    } else {
+        log::debug!(
+            "ignored a system message (type {}) from client #{} {}",
+            frame.type_code,
+            peer.id(),
+            peer.addr()
+        );
+    }
+}
+
+fn message_handler(
+    args: &Args,
+    printer: Arc<Printer>,
+    counts: Arc<Counts>,
+    jobs: Arc<Jobs>,
+) -> Handler {
+    let inner: Handler = match args.mode {
+        Mode::Log => {
+            return Box::new(move |peer, frame| {
+                counts.received(&frame);
+                printer.message(peer, &frame);
+            })
+        }
+        Mode::Echo => {
+            let counts = counts.clone();
+            Box::new(move |peer, frame| match peer.reply(&frame, &frame.payload) {
+                Ok(()) => counts.sent(1),
+                Err(e) => log::warn!("cannot echo to {}: {e}", peer.addr()),
+            })
+        }
+        Mode::Broadcast => {
+            let counts = counts.clone();
             Box::new(move |peer, frame| {
-                count(&frame);
-                let (type_code, body) = match run_command(&cmd, peer, &frame, &types, timeout) {
-                    Ok(out) => (frame.type_code, out),
-                    Err(e) => {
-                        log::warn!("exec for a message from {}: {e:#}", peer.addr());
-                        (types::ERROR, format!("{e:#}").into_bytes())
+                if let Some(server) = peer.server() {
+                    match server.broadcast(frame.type_code, &frame.payload, Some(peer.id())) {
+                        Ok(n) => counts.sent(n),
+                        Err(e) => log::warn!("cannot relay a message from {}: {e}", peer.addr()),
                     }
-                };
-                if let Err(e) = peer.send_with_id(type_code, frame.request_id, &body) {
-                    log::warn!("cannot reply to {}: {e}", peer.addr());
                 }
             })
         }
-    }
-}
-
-/// Runs `cmd` with the payload on stdin; its stdout is the reply. A spawn
-/// failure, a non-zero exit or a time-out is an error carrying stderr.
-fn run_command(
-    cmd: &[String],
-    peer: &Peer,
-    frame: &Frame,
-    types: &TypeRegistry,
-    timeout: Duration,
-) -> anyhow::Result<Vec<u8>> {
-    let (prog, rest) = cmd.split_first().context("no command")?;
-    let mut child = Command::new(prog)
-        .args(rest)
-        .env("VELTIX_TYPE", frame.type_code.to_string())
-        .env("VELTIX_TYPE_NAME", types.label(frame.type_code))
-        .env("VELTIX_REQUEST_ID", frame.request_id.to_string())
-        .env("VELTIX_PEER", peer.addr().to_string())
-        .env("VELTIX_CLIENT_ID", peer.id().to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("cannot run {prog}"))?;
-    // Feed stdin and drain stdout/stderr on their own threads so a chatty
-    // command cannot deadlock against a full pipe.
-    let mut stdin = child.stdin.take().context("no stdin pipe")?;
-    let payload = frame.payload.clone();
-    let feeder = std::thread::spawn(move || {
-        let _ = stdin.write_all(&payload);
-    });
-    let mut stdout = child.stdout.take().context("no stdout pipe")?;
-    let mut stderr = child.stderr.take().context("no stderr pipe")?;
-    let out_t = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = stdout.read_to_end(&mut v);
-        v
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = stderr.read_to_end(&mut v);
-        v
-    });
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        if let Some(s) = child.try_wait().context("cannot wait for the command")? {
-            break s;
+        Mode::Sink => Box::new(|_, _| {}),
+        Mode::Exec => {
+            let exec = Exec {
+                command: args.command.clone(),
+                timeout: args.exec_timeout,
+                max_output: args.conn.max_payload(),
+                types: printer.types.clone(),
+                jobs,
+            };
+            let counts = counts.clone();
+            Box::new(move |peer, frame| {
+                let (type_code, body) = match exec.run(peer, &frame) {
+                    Outcome::Reply(out) => (frame.type_code, out),
+                    Outcome::Failed(e) => {
+                        log::warn!("exec for a message from {}: {e}", peer.addr());
+                        let e = exec::fit(&e, exec.max_output);
+                        (types::ERROR, e.as_bytes().to_vec())
+                    }
+                    Outcome::Cancelled(why) => {
+                        log::info!("exec for a message from {}: not answered: {why}", peer.addr());
+                        return;
+                    }
+                };
+                match peer.send_with_id(type_code, frame.request_id, &body) {
+                    Ok(()) => counts.sent(1),
+                    Err(e) => log::warn!("cannot reply to {}: {e}", peer.addr()),
+                }
+            })
         }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            bail!("{prog} ran longer than {} and was killed", humantime::format_duration(timeout));
-        }
-        std::thread::sleep(Duration::from_millis(2));
     };
-    let _ = feeder.join();
-    let out = out_t.join().unwrap_or_default();
-    let err = err_t.join().unwrap_or_default();
-    if !status.success() {
-        let err = String::from_utf8_lossy(&err);
-        bail!("{prog} failed ({status}): {}", err.trim_end());
-    }
-    Ok(out)
+    Box::new(move |peer, frame| {
+        if types::is_system(frame.type_code) {
+            system_message(peer, &frame);
+            return;
+        }
+        counts.received(&frame);
+        inner(peer, frame)
+    })
 }
 
-fn install_signal_handler(stop: mpsc::Sender<Stop>) -> anyhow::Result<()> {
+fn install_signal_handler(stop: mpsc::Sender<Stop>, jobs: Arc<Jobs>) -> anyhow::Result<()> {
     let hits = AtomicU64::new(0);
     ctrlc::set_handler(move || {
         if hits.fetch_add(1, Ordering::SeqCst) > 0 {
+            jobs.stop_all();
             eprintln!("interrupted again: exiting at once");
-            std::process::exit(130);
+            exit_now(130);
         }
-        eprintln!("shutting down (Ctrl-C again to exit at once)");
+        eprintln!("shutting down within {}s (Ctrl-C again to exit at once)", GRACE.as_secs());
         let _ = stop.send(Stop::Signal);
     })
     .context("cannot install the Ctrl-C handler")
@@ -377,13 +464,16 @@ fn install_signal_handler(stop: mpsc::Sender<Stop>) -> anyhow::Result<()> {
 
 /// Broadcasts each line typed on stdin. End of input is not a reason to
 /// stop: a server started from a script usually has no stdin at all.
-fn spawn_stdin_broadcaster(server: Arc<Server>, type_code: u16) {
+fn spawn_stdin_broadcaster(server: Arc<Server>, type_code: u16, counts: Arc<Counts>) {
     std::thread::spawn(move || {
         let stdin = io::stdin();
         for line in stdin.lock().lines() {
             let Ok(line) = line else { break };
             match server.broadcast(type_code, line.as_bytes(), None) {
-                Ok(n) => log::info!("sent to {n} client{}", if n == 1 { "" } else { "s" }),
+                Ok(n) => {
+                    counts.sent(n);
+                    log::info!("sent to {n} client{}", plural(n as u64));
+                }
                 Err(e) => log::warn!("cannot broadcast: {e}"),
             }
         }
