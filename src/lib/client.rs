@@ -127,6 +127,7 @@ impl Client {
     }
 
     fn connect_with(cfg: ClientConfig, handlers: Handlers<ClientDisconnectFn>) -> Result<Client> {
+        cfg.conn.validate()?;
         let conn_cfg = Arc::new(cfg.conn.clone());
         let inner = Arc::new(Inner {
             mailbox: Mailbox::new(

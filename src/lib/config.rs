@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::codec::frame::DEFAULT_MAX_MESSAGE_SIZE;
+use crate::codec::frame::{DEFAULT_MAX_MESSAGE_SIZE, HEADER_LEN};
 use crate::handshake::PROTOCOL_VERSION;
 
 /// How eagerly a connection checks that a silent peer is still alive.
@@ -133,6 +133,30 @@ pub struct ConnConfig {
     /// application; on two cores one I/O thread wakes less often and
     /// preempts less than two.
     pub io_threads: usize,
+}
+
+impl ConnConfig {
+    /// Checks the settings that would make every connection fail: an
+    /// empty protocol version or one longer than the HELLO's 16-bit length
+    /// field, and a `max_message_size` too small for our own HELLO.
+    pub fn validate(&self) -> Result<(), crate::error::Error> {
+        let bad = |m: String| Err(crate::error::Error::Config(m));
+        let v = self.protocol_version.len();
+        if v == 0 {
+            return bad("protocol_version is empty".into());
+        }
+        if v > usize::from(u16::MAX) {
+            return bad(format!("protocol_version is {v} bytes; at most 65535 fit a HELLO"));
+        }
+        let hello = HEADER_LEN + 2 + v;
+        if self.max_message_size < hello {
+            return bad(format!(
+                "max_message_size {} is smaller than our own HELLO ({hello} bytes)",
+                self.max_message_size
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The default number of poll-core I/O threads: half the CPUs, rounded up,
@@ -311,5 +335,25 @@ impl ClientConfig {
     pub fn retry_delay(mut self, v: Duration) -> Self {
         self.retry_delay = v;
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_that_would_fail_every_connection_are_refused() {
+        assert!(ConnConfig::default().validate().is_ok());
+        let with = |v: &str, max: usize| ConnConfig {
+            protocol_version: v.into(),
+            max_message_size: max,
+            ..ConnConfig::default()
+        };
+        assert!(with("", 1 << 20).validate().is_err());
+        assert!(with(&"9".repeat(65_536), 1 << 20).validate().is_err());
+        assert!(with(&"9".repeat(65_535), 1 << 20).validate().is_ok());
+        assert!(with("1.6.3", 28).validate().is_err(), "a HELLO is 29 bytes");
+        assert!(with("1.6.3", 29).validate().is_ok());
     }
 }

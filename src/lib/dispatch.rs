@@ -251,23 +251,50 @@ impl Pool {
         self.worker_ids.contains(&me)
     }
 
-    /// Runs what is queued, then stops the workers. Safe to call from a
-    /// callback (that worker is not joined).
+    /// Runs what is queued, then stops the workers, waiting for them at
+    /// most [`SHUTDOWN_GRACE`]: a callback stuck for good (blocked on a
+    /// full stdout, say) is left running on its detached thread rather than
+    /// holding up shutdown. Safe to call from a callback (that worker is not
+    /// waited for).
     pub(crate) fn shutdown(&self) {
+        self.shutdown_within(SHUTDOWN_GRACE);
+    }
+
+    /// [`Pool::shutdown`], waiting at most `grace`.
+    pub(crate) fn shutdown_within(&self, grace: std::time::Duration) {
         self.shared.stop.store(true, Ordering::Release);
         // Under the lock, so no worker is between its check of `stop` and
         // its wait.
         drop(lock(&self.shared.ready));
         self.shared.wake.notify_all();
         let me = thread::current().id();
-        let handles: Vec<_> = lock(&self.workers).drain(..).collect();
-        for h in handles {
-            if h.thread().id() != me {
+        let mut handles: Vec<_> =
+            lock(&self.workers).drain(..).filter(|h| h.thread().id() != me).collect();
+        let deadline = std::time::Instant::now() + grace;
+        while !handles.is_empty() {
+            let (done, running): (Vec<_>, Vec<_>) =
+                handles.into_iter().partition(JoinHandle::is_finished);
+            for h in done {
                 let _ = h.join();
             }
+            handles = running;
+            if handles.is_empty() {
+                break;
+            }
+            if std::time::Instant::now() >= deadline {
+                log::warn!(
+                    "{} callback(s) still running after {grace:?}; not waiting for them",
+                    handles.len()
+                );
+                break;
+            }
+            thread::sleep(std::time::Duration::from_millis(2));
         }
     }
 }
+
+/// How long [`Pool::shutdown`] waits for running callbacks.
+pub(crate) const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Drop for Pool {
     fn drop(&mut self) {
@@ -419,5 +446,21 @@ mod tests {
         assert!(rx.recv_timeout(Duration::from_secs(5)).unwrap());
         waiter.join().unwrap();
         p.shutdown();
+    }
+
+    #[test]
+    fn shutdown_does_not_wait_for_a_stuck_callback_past_its_grace() {
+        let pool = Pool::new(2, "t");
+        let mb = Mailbox::new(8, usize::MAX);
+        let (_keep, stuck) = mpsc::channel::<()>();
+        pool.submit(&mb, move || {
+            let _ = stuck.recv();
+        });
+        std::thread::sleep(Duration::from_millis(20));
+        let start = std::time::Instant::now();
+        pool.shutdown_within(Duration::from_millis(200));
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(200), "{took:?}");
+        assert!(took < Duration::from_secs(3), "{took:?}");
     }
 }

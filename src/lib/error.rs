@@ -140,6 +140,25 @@ pub enum Error {
     /// A configuration value is out of range.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A message we were asked to send is larger than `max_message_size`
+    /// (header included): it was not sent, since a peer with the same
+    /// limit would close the connection on it.
+    #[error("message of {size} bytes (header included) exceeds max_message_size ({limit} bytes); not sent")]
+    MessageTooLarge {
+        /// The frame's size, header included.
+        size: u64,
+        /// The configured limit.
+        limit: u64,
+    },
+    /// The server could not listen on its address (in use, not ours, no
+    /// permission).
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address as given.
+        addr: String,
+        /// What went wrong.
+        source: io::Error,
+    },
     /// `send_and_wait` or `ping` was called from a callback that runs on
     /// the reading thread (`max_workers` 0), which is the thread that would
     /// have to read the reply.

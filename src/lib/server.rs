@@ -108,6 +108,7 @@ impl Server {
     }
 
     fn start_with(cfg: ServerConfig, handlers: Handlers<ServerDisconnectFn>) -> Result<Server> {
+        cfg.conn.validate()?;
         let listener = bind(&cfg.host, cfg.port)?;
         let local_addr = listener.local_addr()?;
         let poll = match cfg.conn.core {
@@ -344,9 +345,10 @@ impl Inner {
 }
 
 fn bind(host: &str, port: u16) -> Result<TcpListener> {
+    let addr = format!("{host}:{port}");
     let addrs: Vec<SocketAddr> = (host, port)
         .to_socket_addrs()
-        .map_err(|e| Error::Connect { addr: format!("{host}:{port}"), source: e })?
+        .map_err(|e| Error::Bind { addr: addr.clone(), source: e })?
         .collect();
     let mut last = None;
     for a in &addrs {
@@ -356,10 +358,8 @@ fn bind(host: &str, port: u16) -> Result<TcpListener> {
         }
     }
     Err(match last {
-        Some(e) => {
-            Error::Io(std::io::Error::new(e.kind(), format!("cannot listen on {host}:{port}: {e}")))
-        }
-        None => Error::NoAddress(format!("{host}:{port}")),
+        Some(source) => Error::Bind { addr, source },
+        None => Error::NoAddress(addr),
     })
 }
 

@@ -89,7 +89,7 @@ fn verbose_serve_logs_trace_to_success_on_stderr_and_in_the_file() {
     for want in ["TRACE", "DEBUG", "INFO", "SUCCESS"] {
         assert!(levels.contains(&want), "{want} missing: {text}");
     }
-    assert!(text.contains(" SUCCESS  [src/cmd/serve.rs:"), "{text}");
+    assert!(text.contains(" SUCCESS  [src/cmd/serve/mod.rs:"), "{text}");
     assert!(text.contains("] listening on "), "{text}");
 }
 

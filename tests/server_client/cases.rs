@@ -663,3 +663,33 @@ pub fn a_client_sending_faster_than_the_server_reads_waits_and_loses_nothing(cor
     }
     wait_until("every message", || got.load(Ordering::SeqCst) == 20_000);
 }
+
+pub fn a_message_over_max_message_size_is_refused_before_sending(core: CoreKind) {
+    let s = echo_server(core);
+    let c = Client::connect(ccfg(s.local_addr().to_string(), core).max_message_size(1024)).unwrap();
+    let big = vec![7u8; 1024 - veltix::HEADER_LEN + 1];
+    match c.send(200, &big) {
+        Err(Error::MessageTooLarge { size: 1025, limit: 1024 }) => {}
+        other => panic!("expected MessageTooLarge, got {other:?}"),
+    }
+    assert!(matches!(c.send_and_wait(200, &big, T), Err(Error::MessageTooLarge { .. })));
+    // Nothing was written: the connection goes on, and a frame at the
+    // limit passes.
+    let fits = &big[1..];
+    assert_eq!(c.send_and_wait(200, fits, T).unwrap().payload, fits);
+}
+
+pub fn settings_that_cannot_work_and_a_port_in_use_are_refused_at_start(core: CoreKind) {
+    match Server::start(cfg(core).protocol_version("")) {
+        Err(Error::Config(m)) => assert!(m.contains("protocol_version"), "{m}"),
+        other => panic!("expected a configuration error, got {:?}", other.err()),
+    }
+    let s = echo_server(core);
+    match Server::start(cfg(core).port(s.local_addr().port())) {
+        Err(Error::Bind { addr, source }) => {
+            assert!(addr.ends_with(&s.local_addr().port().to_string()), "{addr}");
+            assert_eq!(source.kind(), std::io::ErrorKind::AddrInUse);
+        }
+        other => panic!("expected a bind error, got {:?}", other.err()),
+    }
+}

@@ -227,6 +227,17 @@ impl Conn {
         lock(&self.close_reason).clone()
     }
 
+    /// Refuses a frame of `payload_len` bytes of payload over our own
+    /// `max_message_size`.
+    pub(crate) fn check_size(&self, payload_len: usize) -> Result<()> {
+        let size = crate::codec::frame::HEADER_LEN as u64 + payload_len as u64;
+        let limit = self.cfg.max_message_size as u64;
+        if size > limit {
+            return Err(Error::MessageTooLarge { size, limit });
+        }
+        Ok(())
+    }
+
     /// Sends one frame built from its parts.
     pub(crate) fn send_parts(
         self: &Arc<Self>,

@@ -120,8 +120,11 @@ impl Peer {
         self.conn.stats()
     }
 
-    /// Sends a message with a fresh request id; returns the id used.
+    /// Sends a message with a fresh request id; returns the id used. Every
+    /// send refuses a message over `max_message_size` (header included)
+    /// with [`Error::MessageTooLarge`], before anything is written.
     pub fn send(&self, type_code: u16, payload: &[u8]) -> Result<RequestId> {
+        self.conn.check_size(payload.len())?;
         let id = self.conn.pending.fresh_id();
         self.conn.send_parts(type_code, id, payload)?;
         Ok(id)
@@ -129,17 +132,20 @@ impl Peer {
 
     /// Sends a message with the given request id.
     pub fn send_with_id(&self, type_code: u16, id: RequestId, payload: &[u8]) -> Result<()> {
+        self.conn.check_size(payload.len())?;
         self.conn.send_parts(type_code, id, payload)
     }
 
     /// Sends a whole frame as it is (its timestamp is kept).
     pub fn send_frame(&self, frame: &Frame) -> Result<()> {
+        self.conn.check_size(frame.payload.len())?;
         let bytes = frame.encode()?;
         self.conn.send_bytes(&[&bytes], 1)
     }
 
     /// Answers `request` with the same type and request id.
     pub fn reply(&self, request: &Frame, payload: &[u8]) -> Result<()> {
+        self.conn.check_size(payload.len())?;
         self.conn.send_parts(request.type_code, request.request_id, payload)
     }
 
@@ -155,6 +161,7 @@ impl Peer {
         if in_inline_callback() {
             return Err(Error::InlineCallback);
         }
+        self.conn.check_size(payload.len())?;
         let deadline = Instant::now() + timeout;
         let (id, slot) = self.conn.pending.register();
         // A client reads the reply on this thread (no hand-off); it says so
