@@ -53,6 +53,8 @@ pub mod limits;
 pub mod logging;
 pub mod server;
 pub mod types;
+#[doc(hidden)]
+pub mod vx;
 
 pub use client::{Client, ClientBuilder, DisconnectReason, DisconnectState};
 pub use config::{BufferSize, ClientConfig, ConnConfig, CoreKind, PerformanceMode, ServerConfig};

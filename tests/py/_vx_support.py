@@ -7,8 +7,10 @@ the 1.6.3 scripts. Their stdout carries machine-readable results only;
 diagnostics go to stderr.
 """
 
+import json
 import sys
-from typing import NoReturn, Optional
+import threading
+from typing import Callable, Dict, NoReturn, Optional
 
 import veltix
 from veltix.network.types import MessageTypeRegistry
@@ -55,15 +57,6 @@ def register_arg(spec: str) -> None:
     message_type(int(code, 0), name or None)
 
 
-def read_hex(arg: Optional[str]) -> bytes:
-    """Bytes from a hex argument; `-` or no argument reads the hex from stdin."""
-    text = sys.stdin.read() if arg in (None, "-") else arg
-    try:
-        return bytes.fromhex(text.strip())
-    except ValueError as e:
-        fail(f"bad hex input: {e}")
-
-
 def set_handshake_identity(version: Optional[str], pv: Optional[str]) -> None:
     """Make this process announce another package version and/or protocol
     version in its handshake, to provoke mismatches on purpose.
@@ -82,3 +75,64 @@ def set_handshake_identity(version: Optional[str], pv: Optional[str]) -> None:
         parts = pv.split(".")
         if len(parts) == 2 and all(p.isdigit() for p in parts):
             compat.PROTOCOL_VERSION = (int(parts[0]), int(parts[1]))
+
+
+_out_lock = threading.Lock()
+
+
+def emit(line: dict) -> None:
+    """Writes one JSON line on stdout (whole, even from several threads)."""
+    with _out_lock:
+        sys.stdout.write(json.dumps(line) + "\n")
+        sys.stdout.flush()
+
+
+def request(cmd: dict) -> veltix.Request:
+    """The Request a command describes: "type", "hex", optional "request_id"
+    (None lets 3.3.0 allocate one when it sends)."""
+    return veltix.Request(
+        message_type(cmd["type"]),
+        content=bytes.fromhex(cmd.get("hex", "")),
+        request_id=cmd.get("request_id"),
+    )
+
+
+def reply_answer(req: veltix.Request, resp: Optional[veltix.Response]) -> dict:
+    """The answer to a send_and_wait command."""
+    if resp is None:
+        return {"ok": False, "error": "no reply"}
+    return {
+        "ok": True,
+        "type": resp.type.code,
+        "request_id": resp.request_id,
+        "sent_request_id": req.request_id,
+        "hex": resp.content.hex(),
+    }
+
+
+def latency_answer(latency: Optional[float]) -> dict:
+    """The answer to a ping command."""
+    if latency is None:
+        return {"ok": False, "error": "no pong"}
+    return {"ok": True, "latency_ms": latency}
+
+
+def command_loop(handlers: Dict[str, Callable[[dict, float], dict]]) -> None:
+    """Reads one JSON command per line on stdin and emits the answer of
+    `handlers[op](cmd, timeout)` (timeout: the command's, default 5 s), until
+    end of stdin or {"op": "quit"}."""
+    while True:
+        line = sys.stdin.readline()
+        if not line:
+            return
+        if not line.strip():
+            continue
+        cmd = json.loads(line)
+        op = cmd["op"]
+        if op == "quit":
+            return
+        handler = handlers.get(op)
+        if handler is None:
+            emit({"ok": False, "error": f"unknown op {op!r}"})
+        else:
+            emit(handler(cmd, float(cmd.get("timeout", 5))))
