@@ -53,6 +53,8 @@ pub mod server;
 mod session;
 mod sync;
 pub mod types;
+#[doc(hidden)]
+pub mod vx;
 
 pub use codec::{decoder, frame};
 
