@@ -312,13 +312,14 @@ impl Inner {
             stream,
             peer,
             Role::Client,
+            session.wire(),
             self.conn_cfg.clone(),
             pending,
             self.mailbox.clone(),
         );
         conn.set_established(version);
         *self.conn.write().unwrap_or_else(|e| e.into_inner()) = Some(conn.clone());
-        log::info!("connected to {} ({peer})", self.cfg.addr);
+        log::info!("connected to {} ({peer}, wire {})", self.cfg.addr, session.wire());
         self.established(&conn);
         Ok((conn, session))
     }

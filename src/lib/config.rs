@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use crate::codec::frame::{DEFAULT_MAX_MESSAGE_SIZE, HEADER_LEN};
+use crate::codec::Wire;
 use crate::handshake::PROTOCOL_VERSION;
 
 /// How eagerly a connection checks that a silent peer is still alive.
@@ -90,6 +91,30 @@ impl BufferSize {
     }
 }
 
+/// Which wire profile a connection speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WireMode {
+    /// veltix 1.6.3's frames and HELLO handshake (the server default).
+    V1_6,
+    /// The VX profile of veltix 2.0.3 to 3.3.x.
+    Vx,
+    /// A client learns the profile from the server's first bytes (the
+    /// server speaks first in both): a HELLO frame, or a JSON handshake
+    /// message. The client default; a server must choose.
+    #[default]
+    Auto,
+}
+
+impl WireMode {
+    /// The profile a server speaks with this setting (`Auto`: 1.6.3).
+    pub fn for_server(self) -> Wire {
+        match self {
+            WireMode::Vx => Wire::Vx,
+            WireMode::V1_6 | WireMode::Auto => Wire::V1_6,
+        }
+    }
+}
+
 /// Settings shared by both ends of a connection.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -133,6 +158,9 @@ pub struct ConnConfig {
     /// application; on two cores one I/O thread wakes less often and
     /// preempts less than two.
     pub io_threads: usize,
+    /// The wire profile. Default [`WireMode::Auto`] (clients detect it);
+    /// [`ServerConfig::default`] sets [`WireMode::V1_6`].
+    pub wire: WireMode,
 }
 
 impl ConnConfig {
@@ -180,6 +208,7 @@ impl Default for ConnConfig {
             handshake_timeout: Duration::from_secs(5),
             core: CoreKind::Threads,
             io_threads: default_io_threads(),
+            wire: WireMode::Auto,
         }
     }
 }
@@ -206,7 +235,7 @@ impl Default for ServerConfig {
             host: "0.0.0.0".into(),
             port: 8080,
             max_connections: None,
-            conn: ConnConfig::default(),
+            conn: ConnConfig { wire: WireMode::V1_6, ..ConnConfig::default() },
         }
     }
 }
@@ -274,6 +303,12 @@ macro_rules! conn_setters {
             /// connection may hold (see [`ConnConfig::max_pending_callback_bytes`]).
             pub fn max_pending_callback_bytes(mut self, v: usize) -> Self {
                 self.conn.max_pending_callback_bytes = v;
+                self
+            }
+            /// Sets the wire profile (a server speaks `V1_6` or `Vx`; a
+            /// client may also detect it with `Auto`).
+            pub fn wire(mut self, v: WireMode) -> Self {
+                self.conn.wire = v;
                 self
             }
             /// Sets the announced protocol version.

@@ -72,6 +72,13 @@ pub enum ProtocolError {
     /// The peer sent an ERROR frame; its payload is the reason.
     #[error("peer reported an error: {0}")]
     PeerError(String),
+    /// A fault of the VX profile: a bad magic, reserved flags, an oversize
+    /// header, or a handshake message that is not what it must be.
+    #[error("{0}")]
+    Vx(#[from] crate::codec::vx::VxError),
+    /// A request id too large for the profile (VX ids are 16 bits).
+    #[error("request id {0} does not fit the 16-bit request id of the VX profile")]
+    RequestIdTooLarge(u32),
 }
 
 impl ProtocolError {
@@ -159,6 +166,10 @@ pub enum Error {
         /// What went wrong.
         source: io::Error,
     },
+    /// Every request id of the profile is taken by a request still
+    /// waiting (VX: 32,768 per side).
+    #[error("no free request id: every id is taken by a request still waiting")]
+    IdsExhausted,
     /// `send_and_wait` or `ping` was called from a callback that runs on
     /// the reading thread (`max_workers` 0), which is the thread that would
     /// have to read the reply.

@@ -53,13 +53,13 @@ pub mod server;
 mod session;
 mod sync;
 pub mod types;
-#[doc(hidden)]
-pub mod vx;
 
-pub use codec::{decoder, frame};
+pub use codec::{decoder, frame, vx, Wire};
 
 pub use client::{Client, ClientBuilder, DisconnectReason, DisconnectState};
-pub use config::{BufferSize, ClientConfig, ConnConfig, CoreKind, PerformanceMode, ServerConfig};
+pub use config::{
+    BufferSize, ClientConfig, ConnConfig, CoreKind, PerformanceMode, ServerConfig, WireMode,
+};
 pub use conn::{ConnStats, Peer};
 pub use decoder::{Decoder, FrameReader, FrameRef, RawFrame};
 pub use error::{EndKind, EndReason, Error, ProtocolError, Result};

@@ -22,7 +22,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::codec::frame::{encode_into, now_ms, Frame, RequestId};
+use crate::codec::frame::{Frame, RequestId};
+use crate::codec::{encode_frame_into, Wire};
 use crate::config::{ConnConfig, CoreKind, ServerConfig};
 use crate::conn::{Conn, Hub, Peer, Role};
 pub use crate::conn::{ServerHandle, ServerStats};
@@ -292,8 +293,14 @@ impl Hub for Inner {
     }
 
     fn broadcast(&self, type_code: u16, payload: &[u8], except: Option<u64>) -> Result<usize> {
+        // One id from the server's half of the VX space, as 3.x does.
+        let wire = self.conn_cfg.wire.for_server();
+        let id = match wire {
+            Wire::V1_6 => RequestId::random(),
+            Wire::Vx => RequestId::from(32768 + RequestId::random().as_u32() % 32768),
+        };
         let mut bytes = Vec::new();
-        encode_into(type_code, RequestId::random(), now_ms(), payload, &mut bytes)?;
+        encode_frame_into(wire, type_code, id, payload, &mut bytes)?;
         let conns: Vec<Arc<Conn>> = self
             .conns
             .read()
@@ -404,7 +411,8 @@ fn accept_loop(inner: &Arc<Inner>, listener: &TcpListener) {
         let pending = Arc::new(Pending::new());
         let cfg = inner.conn_cfg.clone();
         let mut session = Session::server(peer, cfg.clone(), pending.clone(), Instant::now());
-        let conn = Conn::new(id, stream, peer, Role::Server, cfg, pending, mailbox);
+        let wire = session.wire();
+        let conn = Conn::new(id, stream, peer, Role::Server, wire, cfg, pending, mailbox);
         let hub: Arc<dyn Hub> = inner.clone();
         conn.set_hub(Arc::downgrade(&hub));
         log::debug!("accepted {peer} as client {id}");
@@ -441,7 +449,8 @@ fn refuse(inner: &Inner, mut stream: TcpStream, peer: SocketAddr, max: usize) {
     let reason = format!("server full: {max} connections is the limit");
     log::warn!("refused {peer}: {reason}");
     let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
-    let _ = stream.write_all(&session::refusal(&reason));
+    let wire = inner.conn_cfg.wire.for_server();
+    let _ = stream.write_all(&session::refusal(wire, &reason));
     let _ = stream.shutdown(std::net::Shutdown::Write);
 }
 

@@ -9,7 +9,8 @@
 
 use std::io::{self, Read};
 
-use super::frame::{Frame, Header, DEFAULT_MAX_MESSAGE_SIZE, HEADER_LEN};
+use super::frame::{Frame, Header, RequestId, DEFAULT_MAX_MESSAGE_SIZE};
+use super::{vx, Wire};
 use crate::error::{Error, ProtocolError};
 
 /// A frame whose CRC has not been checked, with its position in the stream.
@@ -88,6 +89,7 @@ pub struct Decoder {
     failed: Option<ProtocolError>,
     /// The chunk size of the last read (storage up to twice it is kept).
     chunk: usize,
+    wire: Wire,
 }
 
 /// Storage an idle decoder keeps at most (or twice its read size, if more):
@@ -112,6 +114,72 @@ impl Decoder {
             max_message_size,
             failed: None,
             chunk: 0,
+            wire: Wire::V1_6,
+        }
+    }
+
+    /// A decoder of the given wire profile.
+    pub fn with_wire(max_message_size: usize, wire: Wire) -> Decoder {
+        Decoder { wire, ..Decoder::new(max_message_size) }
+    }
+
+    /// The wire profile frames are read in.
+    pub fn wire(&self) -> Wire {
+        self.wire
+    }
+
+    /// Reads the following frames in `wire` (a client learns the profile
+    /// from the server's first bytes).
+    pub fn set_wire(&mut self, wire: Wire) {
+        self.wire = wire;
+    }
+
+    /// Drops `n` bytes from the front of what is buffered, unread as frames
+    /// (the VX handshake's messages, which come before any frame).
+    pub fn consume(&mut self, n: usize) {
+        let n = n.min(self.end - self.start);
+        self.start += n;
+        self.consumed += n as u64;
+    }
+
+    /// The header at the front of the buffer, in this decoder's profile,
+    /// with the whole frame's length; `Ok(None)` until it is all in.
+    fn peek_header(&self) -> Result<Option<(Header, u64)>, ProtocolError> {
+        let buf = self.buffered();
+        match self.wire {
+            Wire::V1_6 => {
+                let Some(h) = Header::peek(buf) else { return Ok(None) };
+                h.check_size(self.max_message_size)?;
+                Ok(Some((h, h.frame_len())))
+            }
+            Wire::Vx => {
+                // A bad magic shows from the first byte: no need to wait
+                // for a whole header of junk.
+                if buf.len() < vx::HEADER_LEN {
+                    if !buf.is_empty() && !vx::MAGIC.starts_with(&buf[..buf.len().min(2)]) {
+                        vx::VxHeader::parse(buf, self.max_message_size)?;
+                    }
+                    return Ok(None);
+                }
+                let h = vx::VxHeader::parse(buf, self.max_message_size)?;
+                let header = Header {
+                    type_code: h.type_code,
+                    size: h.size,
+                    crc: h.crc,
+                    timestamp_ms: 0,
+                    request_id: RequestId::from(u32::from(h.request_id)),
+                };
+                Ok(Some((header, h.frame_len())))
+            }
+        }
+    }
+
+    /// The length of the frame whose start is buffered, when its header is
+    /// in (else the header's length): what a stream cut here lost.
+    pub fn pending_frame_len(&self) -> u64 {
+        match self.peek_header() {
+            Ok(Some((_, len))) => len,
+            _ => self.wire.header_len() as u64,
         }
     }
 
@@ -153,9 +221,9 @@ impl Decoder {
         let have = self.end - self.start;
         // How much the frame in progress still needs, if its header is in
         // and within the limit; grow towards it at most geometrically.
-        let want = match Header::peek(self.buffered()) {
-            Some(h) if h.check_size(self.max_message_size).is_ok() => {
-                let need = (h.frame_len() as usize).saturating_sub(have);
+        let want = match self.peek_header() {
+            Ok(Some((_, len))) => {
+                let need = (len as usize).saturating_sub(have);
                 need.clamp(chunk, chunk.max(have))
             }
             _ => chunk,
@@ -196,19 +264,22 @@ impl Decoder {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
-        let Some(header) = Header::peek(self.buffered()) else {
-            self.release_if_idle();
-            return Ok(None);
+        let (header, total) = match self.peek_header() {
+            Ok(Some(h)) => h,
+            Ok(None) => {
+                self.release_if_idle();
+                return Ok(None);
+            }
+            Err(e) => {
+                self.failed = Some(e.clone());
+                return Err(e);
+            }
         };
-        if let Err(e) = header.check_size(self.max_message_size) {
-            self.failed = Some(e.clone());
-            return Err(e);
-        }
-        let total = header.frame_len() as usize;
+        let total = total as usize;
         if self.end - self.start < total {
             return Ok(None);
         }
-        let body = self.start + HEADER_LEN..self.start + total;
+        let body = self.start + self.wire.header_len()..self.start + total;
         let offset = self.consumed;
         self.start += total;
         self.consumed += total as u64;
@@ -274,7 +345,7 @@ impl<R: Read> FrameReader<R> {
                 if left.is_empty() {
                     return Ok(None);
                 }
-                let needed = Header::peek(left).map_or(HEADER_LEN as u64, |h| h.frame_len());
+                let needed = self.decoder.pending_frame_len();
                 return Err(
                     ProtocolError::Truncated { needed, available: left.len() as u64 }.into()
                 );

@@ -3,9 +3,107 @@
 //! | module | what lives there |
 //! |---|---|
 //! | [`frame`] | the 22-byte header, [`Frame`](frame::Frame), the one header builder ([`Header::for_payload`](frame::Header::for_payload)) and the one CRC check ([`Header::verify`](frame::Header::verify)) |
-//! | [`decoder`] | incremental decoding of a byte stream into frames |
+//! | [`decoder`] | incremental decoding of a byte stream into frames, in either wire profile |
+//! | [`vx`] | the VX profile of veltix 2.0.3–3.3.x: its 15-byte header and JSON handshake messages |
 //!
-//! This layer imports only errors and [`crate::sync`].
+//! Both profiles share one frame model ([`Frame`](frame::Frame): type,
+//! request id, payload; a VX frame has no timestamp and a 16-bit id) and
+//! one decoder. This layer imports only errors and [`crate::sync`].
 
 pub mod decoder;
 pub mod frame;
+pub mod vx;
+
+use crate::error::ProtocolError;
+use frame::{now_ms, Header, RequestId, HEADER_LEN};
+
+/// The wire profile a connection speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Wire {
+    /// veltix 1.6.3: 22-byte headers with a timestamp and a 4-byte request
+    /// id; HELLO / HELLO_ACK frames for the handshake.
+    #[default]
+    V1_6,
+    /// veltix 2.0.3 to 3.3.x: 15-byte headers starting with `VX`, a 16-bit
+    /// request id; a JSON handshake before any frame.
+    Vx,
+}
+
+impl Wire {
+    /// The header's length in bytes.
+    pub fn header_len(self) -> usize {
+        match self {
+            Wire::V1_6 => HEADER_LEN,
+            Wire::Vx => vx::HEADER_LEN,
+        }
+    }
+
+    /// The short name people use: `1.6` or `vx`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Wire::V1_6 => "1.6",
+            Wire::Vx => "vx",
+        }
+    }
+}
+
+impl std::fmt::Display for Wire {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A frame's header bytes, as long as the profile's header.
+#[derive(Debug, Clone, Copy)]
+pub struct HeaderBytes {
+    buf: [u8; HEADER_LEN],
+    len: usize,
+}
+
+impl HeaderBytes {
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// The header of a frame carrying `payload` in profile `wire`, stamped
+/// with the current time (1.6.3; VX has no timestamp). A VX request id
+/// must fit 16 bits.
+pub fn encode_header(
+    wire: Wire,
+    type_code: u16,
+    id: RequestId,
+    payload: &[u8],
+) -> Result<HeaderBytes, ProtocolError> {
+    let mut buf = [0u8; HEADER_LEN];
+    match wire {
+        Wire::V1_6 => {
+            buf = Header::for_payload(type_code, id, now_ms(), payload)?.to_bytes();
+            Ok(HeaderBytes { buf, len: HEADER_LEN })
+        }
+        Wire::Vx => {
+            let short = u16::try_from(id.as_u32())
+                .map_err(|_| ProtocolError::RequestIdTooLarge(id.as_u32()))?;
+            let h = vx::VxHeader::for_payload(type_code, short, payload)
+                .map_err(|_| ProtocolError::PayloadTooLarge(payload.len() as u64))?;
+            buf[..vx::HEADER_LEN].copy_from_slice(&h.to_bytes());
+            Ok(HeaderBytes { buf, len: vx::HEADER_LEN })
+        }
+    }
+}
+
+/// Appends one encoded frame in profile `wire` to `out`.
+pub fn encode_frame_into(
+    wire: Wire,
+    type_code: u16,
+    id: RequestId,
+    payload: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), ProtocolError> {
+    let header = encode_header(wire, type_code, id, payload)?;
+    out.reserve(header.len + payload.len());
+    out.extend_from_slice(header.as_slice());
+    out.extend_from_slice(payload);
+    Ok(())
+}

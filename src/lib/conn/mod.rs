@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
-use crate::codec::frame::{now_ms, Header, RequestId};
+use crate::codec::frame::RequestId;
+use crate::codec::{encode_header, Wire};
 use crate::config::ConnConfig;
 use crate::dispatch::Mailbox;
 use crate::error::{EndKind, EndReason, Error, Result};
@@ -114,6 +115,8 @@ pub(crate) struct Conn {
     pub id: u64,
     pub peer: SocketAddr,
     pub role: Role,
+    /// The wire profile the connection speaks.
+    pub wire: Wire,
     pub stream: TcpStream,
     pub cfg: Arc<ConnConfig>,
     pub pending: Arc<Pending>,
@@ -169,11 +172,14 @@ impl Conn {
         self.hub.get().cloned()
     }
 
+    // Each argument is a distinct part of a connection, set once.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         id: u64,
         stream: TcpStream,
         peer: SocketAddr,
         role: Role,
+        wire: Wire,
         cfg: Arc<ConnConfig>,
         pending: Arc<Pending>,
         mailbox: Arc<Mailbox>,
@@ -184,6 +190,7 @@ impl Conn {
             id,
             peer,
             role,
+            wire,
             stream,
             cfg,
             pending,
@@ -230,7 +237,7 @@ impl Conn {
     /// Refuses a frame of `payload_len` bytes of payload over our own
     /// `max_message_size`.
     pub(crate) fn check_size(&self, payload_len: usize) -> Result<()> {
-        let size = crate::codec::frame::HEADER_LEN as u64 + payload_len as u64;
+        let size = self.wire.header_len() as u64 + payload_len as u64;
         let limit = self.cfg.max_message_size as u64;
         if size > limit {
             return Err(Error::MessageTooLarge { size, limit });
@@ -245,8 +252,8 @@ impl Conn {
         id: RequestId,
         payload: &[u8],
     ) -> Result<()> {
-        let header = Header::for_payload(type_code, id, now_ms(), payload)?.to_bytes();
-        self.send_bytes(&[&header, payload], 1)
+        let header = encode_header(self.wire, type_code, id, payload)?;
+        self.send_bytes(&[header.as_slice(), payload], 1)
     }
 
     /// Sends already-encoded bytes holding `frames` whole frames.

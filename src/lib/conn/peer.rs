@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::{Conn, Hub, ServerStats};
 use crate::codec::frame::{Frame, RequestId};
+use crate::codec::{encode_frame_into, Wire};
 use crate::dispatch::in_inline_callback;
 #[cfg(doc)]
 use crate::error::ProtocolError;
@@ -89,7 +90,14 @@ impl Peer {
         self.conn.peer
     }
 
-    /// The protocol version the peer announced in the handshake.
+    /// The wire profile the connection speaks (for a client that detected
+    /// it: what the server spoke).
+    pub fn wire(&self) -> Wire {
+        self.conn.wire
+    }
+
+    /// The protocol version the peer announced in the handshake (in VX,
+    /// its package version `v`).
     pub fn peer_version(&self) -> Option<String> {
         self.conn.peer_version()
     }
@@ -139,7 +147,21 @@ impl Peer {
     /// Sends a whole frame as it is (its timestamp is kept).
     pub fn send_frame(&self, frame: &Frame) -> Result<()> {
         self.conn.check_size(frame.payload.len())?;
-        let bytes = frame.encode()?;
+        let bytes = match self.conn.wire {
+            // The frame's own timestamp is kept.
+            Wire::V1_6 => frame.encode()?,
+            Wire::Vx => {
+                let mut out = Vec::new();
+                encode_frame_into(
+                    Wire::Vx,
+                    frame.type_code,
+                    frame.request_id,
+                    &frame.payload,
+                    &mut out,
+                )?;
+                out
+            }
+        };
         self.conn.send_bytes(&[&bytes], 1)
     }
 
@@ -163,7 +185,9 @@ impl Peer {
         }
         self.conn.check_size(payload.len())?;
         let deadline = Instant::now() + timeout;
-        let (id, slot) = self.conn.pending.register();
+        let Some((id, slot)) = self.conn.pending.register() else {
+            return Err(Error::IdsExhausted);
+        };
         // A client reads the reply on this thread (no hand-off); it says so
         // before sending, so the core leaves the reply to it.
         let side = self.conn.read_side();

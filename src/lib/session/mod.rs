@@ -31,7 +31,9 @@ use std::time::{Duration, Instant};
 
 use crate::codec::decoder::{Decoder, FrameRef};
 use crate::codec::frame::{encode_into, now_ms, Frame, Header, RequestId, HEADER_LEN};
-use crate::config::ConnConfig;
+use crate::codec::vx::{self, Expect, HandshakeMsg, HandshakeRead, VxError};
+use crate::codec::{encode_frame_into, Wire};
+use crate::config::{ConnConfig, WireMode};
 use crate::error::{EndKind, EndReason, ProtocolError};
 use crate::handshake;
 use crate::types::{self, TypeRegistry};
@@ -65,20 +67,65 @@ pub(crate) enum Event {
     Message(Frame),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a VX peer announces as its package version (`v`; 3.3.0 only logs it).
+pub(crate) const VX_PACKAGE_VERSION: &str = concat!("veltix-rs ", env!("CARGO_PKG_VERSION"));
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Phase {
     /// Server: our HELLO carried `hello_id`; the ACK is due by `deadline`.
     AwaitAck { hello_id: RequestId, deadline: Instant },
     /// Client: the server's HELLO is due by `deadline`.
     AwaitHello { deadline: Instant },
+    /// Client with `WireMode::Auto`: the server's first bytes tell its
+    /// profile.
+    Detect { deadline: Instant },
+    /// VX server: the client's hello is due.
+    VxAwaitClientHello { deadline: Instant },
+    /// VX client: the server's hello (or its refusal) is due.
+    VxAwaitServerHello { deadline: Instant },
+    /// VX client: our hello was sent; the server's `{"result": "ok"}` is due.
+    VxAwaitAck { deadline: Instant, server_version: String },
     /// The handshake is done.
     Established,
+}
+
+impl Phase {
+    /// Whether the bytes due now are not frames (detection, VX handshake).
+    fn is_raw(&self) -> bool {
+        matches!(
+            self,
+            Phase::Detect { .. }
+                | Phase::VxAwaitClientHello { .. }
+                | Phase::VxAwaitServerHello { .. }
+                | Phase::VxAwaitAck { .. }
+        )
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        match self {
+            Phase::AwaitAck { deadline, .. }
+            | Phase::AwaitHello { deadline }
+            | Phase::Detect { deadline }
+            | Phase::VxAwaitClientHello { deadline }
+            | Phase::VxAwaitServerHello { deadline }
+            | Phase::VxAwaitAck { deadline, .. } => Some(*deadline),
+            Phase::Established => None,
+        }
+    }
+}
+
+/// What handling the raw bytes of a handshake did.
+enum Raw {
+    NeedMore,
+    Progress,
+    Close(EndReason),
 }
 
 /// The protocol state apart from the decoder (so that a frame borrowed
 /// from the decoder can be handled without copying it first).
 struct Machine {
     role: Role,
+    wire: Wire,
     peer: SocketAddr,
     cfg: Arc<ConnConfig>,
     requests: Arc<Pending>,
@@ -102,23 +149,36 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    /// The server side: queues our HELLO and starts the handshake clock.
+    /// The server side: queues our greeting (a HELLO frame, or the VX
+    /// server hello) and starts the handshake clock.
     pub(crate) fn server(
         peer: SocketAddr,
         cfg: Arc<ConnConfig>,
         requests: Arc<Pending>,
         now: Instant,
     ) -> Session {
-        let hello_id = requests.fresh_id();
         let deadline = now + cfg.handshake_timeout;
-        let mut s = Session::new(Role::Server, peer, cfg, requests, now);
-        s.m.phase = Phase::AwaitAck { hello_id, deadline };
-        let hello = handshake::encode_hello(&s.m.cfg.protocol_version);
-        s.m.send(types::HELLO, hello_id, &hello);
+        let wire = cfg.wire.for_server();
+        let mut s = Session::new(Role::Server, wire, peer, cfg, requests, now);
+        match wire {
+            Wire::V1_6 => {
+                let hello_id = s.m.requests.fresh_id();
+                s.m.phase = Phase::AwaitAck { hello_id, deadline };
+                let hello = handshake::encode_hello(&s.m.cfg.protocol_version);
+                s.m.send(types::HELLO, hello_id, &hello);
+            }
+            Wire::Vx => {
+                s.m.phase = Phase::VxAwaitClientHello { deadline };
+                if let Ok(hello) = vx::server_hello(VX_PACKAGE_VERSION, vx::PROTOCOL_VERSION) {
+                    s.m.transmit.extend_from_slice(&hello);
+                }
+            }
+        }
         s
     }
 
-    /// The client side: waits for the server's HELLO.
+    /// The client side: waits for the server's greeting (detecting its
+    /// profile first with [`WireMode::Auto`]).
     pub(crate) fn client(
         peer: SocketAddr,
         cfg: Arc<ConnConfig>,
@@ -126,34 +186,46 @@ impl Session {
         now: Instant,
     ) -> Session {
         let deadline = now + cfg.handshake_timeout;
-        let mut s = Session::new(Role::Client, peer, cfg, requests, now);
-        s.m.phase = Phase::AwaitHello { deadline };
+        let mode = cfg.wire;
+        let wire = if mode == WireMode::Vx { Wire::Vx } else { Wire::V1_6 };
+        let mut s = Session::new(Role::Client, wire, peer, cfg, requests, now);
+        s.m.phase = match mode {
+            WireMode::V1_6 => Phase::AwaitHello { deadline },
+            WireMode::Vx => Phase::VxAwaitServerHello { deadline },
+            WireMode::Auto => Phase::Detect { deadline },
+        };
         s
     }
 
     fn new(
         role: Role,
+        wire: Wire,
         peer: SocketAddr,
         cfg: Arc<ConnConfig>,
         requests: Arc<Pending>,
         now: Instant,
     ) -> Session {
-        Session {
-            decoder: Decoder::new(cfg.max_message_size),
-            m: Machine {
-                role,
-                peer,
-                cfg,
-                requests,
-                phase: Phase::Established,
-                heartbeat: None,
-                last_rx: now,
-                transmit: Vec::new(),
-                transmit_frames: 0,
-                frames_in: 0,
-                events: VecDeque::new(),
-            },
-        }
+        let mut m = Machine {
+            role,
+            wire,
+            peer,
+            cfg,
+            requests,
+            phase: Phase::Established,
+            heartbeat: None,
+            last_rx: now,
+            transmit: Vec::new(),
+            transmit_frames: 0,
+            frames_in: 0,
+            events: VecDeque::new(),
+        };
+        m.use_wire(wire);
+        Session { decoder: Decoder::with_wire(m.cfg.max_message_size, wire), m }
+    }
+
+    /// The wire profile (for a detecting client: once detected).
+    pub(crate) fn wire(&self) -> Wire {
+        self.m.wire
     }
 
     /// The decoder, for a read straight into its buffer.
@@ -175,6 +247,13 @@ impl Session {
     /// Handles every whole frame the decoder holds.
     pub(crate) fn process(&mut self, now: Instant) -> Flow {
         loop {
+            if self.m.phase.is_raw() {
+                match self.m.on_raw(&mut self.decoder, now) {
+                    Raw::NeedMore => return Flow::Continue,
+                    Raw::Progress => continue,
+                    Raw::Close(end) => return Flow::Close(end),
+                }
+            }
             match self.decoder.next_ref() {
                 Ok(Some(raw)) => {
                     if let Flow::Close(end) = self.m.on_frame(raw, now) {
@@ -212,7 +291,7 @@ impl Session {
         if left.is_empty() {
             return EndReason::new(EndKind::PeerClosed, "the peer closed the connection");
         }
-        let need = Header::peek(left).map_or(HEADER_LEN as u64, |h| h.frame_len());
+        let need = self.decoder.pending_frame_len();
         let msg = format!(
             "the peer closed the connection mid-frame: a truncated frame was lost ({} of {need} bytes received)",
             left.len()
@@ -250,12 +329,111 @@ impl Session {
 }
 
 impl Machine {
+    /// Speaks `wire` from now on: its request id space and error type.
+    fn use_wire(&mut self, wire: Wire) {
+        self.wire = wire;
+        match (wire, self.role) {
+            (Wire::V1_6, _) => {
+                self.requests.set_space(0, 0);
+                self.requests.set_error_type(Some(types::ERROR));
+            }
+            (Wire::Vx, role) => {
+                let ids = if role == Role::Client {
+                    u32::from(vx::CLIENT_REQUEST_IDS.start)
+                } else {
+                    u32::from(*vx::SERVER_REQUEST_IDS.start())
+                };
+                self.requests.set_space(ids, 32768);
+                self.requests.set_error_type(None);
+            }
+        }
+    }
+
     /// Queues one frame to send.
     fn send(&mut self, type_code: u16, id: RequestId, payload: &[u8]) {
-        // Only a payload over 4 GiB fails to encode; ours are short texts.
-        if encode_into(type_code, id, now_ms(), payload, &mut self.transmit).is_ok() {
+        // Only a payload over 4 GiB (or a VX id over 16 bits, which ours
+        // never are) fails to encode; ours are short texts.
+        if encode_frame_into(self.wire, type_code, id, payload, &mut self.transmit).is_ok() {
             self.transmit_frames += 1;
         }
+    }
+
+    /// Whether this profile has an ERROR frame to tell the peer why.
+    fn has_error_frame(&self) -> bool {
+        self.wire == Wire::V1_6
+    }
+
+    /// The bytes before the first frame: the profile's first bytes, or a
+    /// VX handshake message.
+    fn on_raw(&mut self, decoder: &mut Decoder, now: Instant) -> Raw {
+        let Some(deadline) = self.phase.deadline() else { return Raw::Progress };
+        let buf = decoder.buffered();
+        let (expect, why) = match &self.phase {
+            Phase::Detect { .. } => {
+                // A 1.6.3 HELLO starts with its type and size: byte 2 is the
+                // top of a size under 16 MiB, never `{`; a VX handshake
+                // message is a length and a JSON object.
+                let Some(&third) = buf.get(2) else { return Raw::NeedMore };
+                let wire = if third == b'{' { Wire::Vx } else { Wire::V1_6 };
+                log::debug!("{} speaks the {wire} wire profile", self.peer);
+                self.use_wire(wire);
+                decoder.set_wire(wire);
+                self.phase = match wire {
+                    Wire::V1_6 => Phase::AwaitHello { deadline },
+                    Wire::Vx => Phase::VxAwaitServerHello { deadline },
+                };
+                return Raw::Progress;
+            }
+            Phase::VxAwaitClientHello { .. } => (Expect::ClientHello, "the client's hello"),
+            Phase::VxAwaitServerHello { .. } => (Expect::ServerHello, "the server's hello"),
+            Phase::VxAwaitAck { .. } => (Expect::Ack, "the handshake acknowledgement"),
+            _ => return Raw::Progress,
+        };
+        let (msg, len) = match vx::read_handshake(buf, expect, vx::PROTOCOL_VERSION) {
+            Ok(HandshakeRead::NeedMore(_)) => return Raw::NeedMore,
+            Ok(HandshakeRead::Message { msg, len }) => (msg, len),
+            Err(VxError::Rejected(reason)) => {
+                let msg = format!("the server refused the connection: {reason}");
+                return Raw::Close(EndReason::fault(ProtocolError::PeerError(reason), msg));
+            }
+            Err(e) => {
+                let msg = format!("handshake failed: {why}: {e}");
+                log::debug!("{}: {msg}", self.peer);
+                return Raw::Close(EndReason::fault(ProtocolError::Vx(e), msg));
+            }
+        };
+        decoder.consume(len);
+        self.last_rx = now;
+        let phase = std::mem::replace(&mut self.phase, Phase::Established);
+        match (phase, msg) {
+            (Phase::VxAwaitClientHello { .. }, HandshakeMsg::Hello(hello)) => {
+                self.transmit.extend_from_slice(&vx::result_ok());
+                self.events.push_back(Event::Established(hello.version.unwrap_or_default()));
+            }
+            (Phase::VxAwaitServerHello { deadline }, HandshakeMsg::Hello(hello)) => {
+                let ours = vx::client_hello(
+                    VX_PACKAGE_VERSION,
+                    vx::PROTOCOL_VERSION,
+                    &serde_json::Map::new(),
+                );
+                if let Ok(bytes) = ours {
+                    self.transmit.extend_from_slice(&bytes);
+                }
+                self.phase = Phase::VxAwaitAck {
+                    deadline,
+                    server_version: hello.version.unwrap_or_default(),
+                };
+            }
+            (Phase::VxAwaitAck { server_version, .. }, HandshakeMsg::Ok) => {
+                self.events.push_back(Event::Established(server_version));
+            }
+            (phase, msg) => {
+                // read_handshake answers what was expected; this is a bug.
+                let e = format!("unexpected handshake message {msg:?} in {phase:?}");
+                return Raw::Close(EndReason::new(EndKind::Error, e));
+            }
+        }
+        Raw::Progress
     }
 
     /// Handles one received frame (CRC not yet checked).
@@ -271,7 +449,7 @@ impl Machine {
             // request of ours waiting on it fails now; otherwise the
             // sender is told, so a request of theirs fails fast.
             log::warn!("dropped a frame from {}: {e}", self.peer);
-            if !self.requests.fail(id, e.clone()) {
+            if !self.requests.fail(id, e.clone()) && self.has_error_frame() {
                 self.send(types::ERROR, id, e.to_string().as_bytes());
             }
             return Flow::Continue;
@@ -286,14 +464,14 @@ impl Machine {
         match self.phase {
             Phase::AwaitAck { hello_id, .. } => return self.on_ack(frame, hello_id),
             Phase::AwaitHello { .. } => return self.on_hello(frame),
-            Phase::Established => {}
+            _ => {}
         }
         match frame.type_code {
             types::PONG if self.heartbeat == Some(frame.request_id) => {
                 self.heartbeat = None;
                 return Flow::Continue;
             }
-            types::HELLO if self.role == Role::Client => {
+            types::HELLO if self.role == Role::Client && self.wire == Wire::V1_6 => {
                 log::debug!("ignored a second HELLO from {}", self.peer);
                 return Flow::Continue;
             }
@@ -391,19 +569,15 @@ impl Machine {
     }
 
     fn on_tick(&mut self, now: Instant) -> Flow {
-        match self.phase {
-            Phase::AwaitAck { deadline, .. } | Phase::AwaitHello { deadline } => {
-                if now < deadline {
-                    return Flow::Continue;
-                }
-                let msg =
-                    format!("handshake not completed within {:?}", self.cfg.handshake_timeout);
-                if self.role == Role::Server {
-                    self.send(types::ERROR, RequestId::default(), msg.as_bytes());
-                }
-                return Flow::Close(EndReason::new(EndKind::Error, msg));
+        if let Some(deadline) = self.phase.deadline() {
+            if now < deadline {
+                return Flow::Continue;
             }
-            Phase::Established => {}
+            let msg = format!("handshake not completed within {:?}", self.cfg.handshake_timeout);
+            if self.role == Role::Server && self.has_error_frame() {
+                self.send(types::ERROR, RequestId::default(), msg.as_bytes());
+            }
+            return Flow::Close(EndReason::new(EndKind::Error, msg));
         }
         let silent = now.saturating_duration_since(self.last_rx);
         let mode = self.cfg.performance_mode;
@@ -428,17 +602,26 @@ impl Machine {
     fn on_fatal(&mut self, e: &ProtocolError, id: Option<RequestId>) -> Flow {
         log::warn!("{}: {e}; closing the connection", self.peer);
         let msg = e.to_string();
-        self.send(types::ERROR, id.unwrap_or_default(), msg.as_bytes());
+        if self.has_error_frame() {
+            self.send(types::ERROR, id.unwrap_or_default(), msg.as_bytes());
+        }
         Flow::Close(EndReason::fault(e.clone(), msg))
     }
 }
 
-/// The bytes that turn away a client over `max_connections`: one ERROR
-/// frame saying why, sent before the handshake.
-pub(crate) fn refusal(reason: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    let _ = encode_into(types::ERROR, RequestId::random(), now_ms(), reason.as_bytes(), &mut out);
-    out
+/// The bytes that turn away a client over `max_connections`, sent before
+/// the handshake: in 1.6.3 one ERROR frame saying why; in VX the
+/// `{"error": "server_full"}` answer 3.x clients know.
+pub(crate) fn refusal(wire: Wire, reason: &str) -> Vec<u8> {
+    match wire {
+        Wire::V1_6 => {
+            let mut out = Vec::new();
+            let id = RequestId::random();
+            let _ = encode_into(types::ERROR, id, now_ms(), reason.as_bytes(), &mut out);
+            out
+        }
+        Wire::Vx => vx::error_answer("server_full").unwrap_or_default(),
+    }
 }
 
 #[cfg(test)]

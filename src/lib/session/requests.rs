@@ -76,6 +76,13 @@ pub(crate) struct Pending {
     /// (and dropped) rather than taken for a new message.
     expired: Mutex<VecDeque<RequestId>>,
     next: AtomicU32,
+    /// Ids are drawn from `space_start..space_start + space_len` (the VX
+    /// profile splits 16-bit ids between the two sides); 0: any u32.
+    space_start: AtomicU32,
+    space_len: AtomicU32,
+    /// The type of a reply that fails its request (ERROR in 1.6.3;
+    /// `u32::MAX`: none, as in VX).
+    error_type: AtomicU32,
 }
 
 /// What became of a received frame offered to [`Pending::complete`].
@@ -100,19 +107,47 @@ impl Pending {
             expired_len: AtomicUsize::new(0),
             expired: Mutex::new(VecDeque::new()),
             next: AtomicU32::new(random_u32()),
+            space_start: AtomicU32::new(0),
+            space_len: AtomicU32::new(0),
+            error_type: AtomicU32::new(u32::from(types::ERROR)),
         }
     }
 
-    /// Allocates an id no pending request uses and registers a waiter for it.
-    pub(crate) fn register(&self) -> (RequestId, Arc<Slot>) {
+    /// Draws ids from `start..start + len` from now on (`len` 0: any u32).
+    pub(crate) fn set_space(&self, start: u32, len: u32) {
+        self.space_start.store(start, Ordering::Relaxed);
+        self.space_len.store(len, Ordering::Relaxed);
+    }
+
+    /// Which reply type fails its request (`None`: none does).
+    pub(crate) fn set_error_type(&self, code: Option<u16>) {
+        self.error_type.store(code.map_or(u32::MAX, u32::from), Ordering::Relaxed);
+    }
+
+    /// The next id of our space (pending or not).
+    fn draw(&self) -> RequestId {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        match self.space_len.load(Ordering::Relaxed) {
+            0 => RequestId::from(n),
+            len => RequestId::from(self.space_start.load(Ordering::Relaxed) + n % len),
+        }
+    }
+
+    /// Allocates an id no pending request uses and registers a waiter for
+    /// it; `None` when every id of our space is pending.
+    pub(crate) fn register(&self) -> Option<(RequestId, Arc<Slot>)> {
         let slot = Arc::new(Slot::default());
         let mut map = lock(&self.map);
+        let len = self.space_len.load(Ordering::Relaxed);
+        if len != 0 && map.len() >= len as usize {
+            return None;
+        }
         loop {
-            let id = RequestId::from(self.next.fetch_add(1, Ordering::Relaxed));
+            let id = self.draw();
             if let std::collections::hash_map::Entry::Vacant(e) = map.entry(id) {
                 e.insert(slot.clone());
                 self.waiting.store(map.len(), Ordering::Release);
-                return (id, slot);
+                return Some((id, slot));
             }
         }
     }
@@ -122,15 +157,21 @@ impl Pending {
         if self.waiting.load(Ordering::Acquire) == 0 {
             // Nothing pending: any id is free (a request registered
             // meanwhile draws another value of the same counter).
-            return RequestId::from(self.next.fetch_add(1, Ordering::Relaxed));
+            return self.draw();
         }
         let map = lock(&self.map);
-        loop {
-            let id = RequestId::from(self.next.fetch_add(1, Ordering::Relaxed));
+        let len = self.space_len.load(Ordering::Relaxed);
+        for _ in 0..map.len() + 1 {
+            let id = self.draw();
             if !map.contains_key(&id) {
                 return id;
             }
         }
+        // Every id of a small space is pending: a message that expects no
+        // reply may share one (it is not taken for a reply unless it
+        // answers, which it does not).
+        debug_assert!(len != 0);
+        self.draw()
     }
 
     /// Hands `frame` to its waiter, if one waits for its id.
@@ -142,7 +183,8 @@ impl Pending {
         };
         match slot {
             Some(slot) => {
-                let v = if frame.type_code == types::ERROR {
+                let error = self.error_type.load(Ordering::Relaxed);
+                let v = if u32::from(frame.type_code) == error {
                     Err(Error::Protocol(ProtocolError::PeerError(
                         String::from_utf8_lossy(&frame.payload).into_owned(),
                     )))
@@ -269,11 +311,11 @@ mod tests {
     fn ids_are_never_reused_while_pending() {
         let p = Pending::new();
         p.next.store(u32::MAX - 1, Ordering::Relaxed);
-        let (a, _) = p.register();
-        let (b, _) = p.register();
+        let (a, _) = p.register().unwrap();
+        let (b, _) = p.register().unwrap();
         // Wrap around onto `a` and `b` while they are pending.
         p.next.store(a.as_u32(), Ordering::Relaxed);
-        let (c, _) = p.register();
+        let (c, _) = p.register().unwrap();
         assert!(c != a && c != b);
         assert_eq!(c, RequestId::from(0));
     }
@@ -281,7 +323,7 @@ mod tests {
     #[test]
     fn reply_goes_to_its_waiter_and_late_replies_are_returned() {
         let p = Pending::new();
-        let (id, slot) = p.register();
+        let (id, slot) = p.register().unwrap();
         assert!(matches!(p.complete(Frame::new(200, id, b"x".to_vec())), Completion::Delivered));
         assert_eq!(p.wait(id, &slot, Duration::from_secs(1)).unwrap().payload, b"x");
         // No longer pending: a second frame with that id is a new message.
@@ -294,7 +336,7 @@ mod tests {
     #[test]
     fn timeout_cancels() {
         let p = Pending::new();
-        let (id, slot) = p.register();
+        let (id, slot) = p.register().unwrap();
         assert!(matches!(
             p.wait(id, &slot, Duration::from_millis(10)),
             Err(Error::Timeout { what: "reply", .. })
@@ -308,11 +350,28 @@ mod tests {
     #[test]
     fn error_frame_fails_the_waiter_and_close_fails_all() {
         let p = Pending::new();
-        let (id, slot) = p.register();
+        let (id, slot) = p.register().unwrap();
         p.complete(Frame::new(types::ERROR, id, b"bad".to_vec()));
         assert!(matches!(p.wait(id, &slot, Duration::from_secs(1)), Err(Error::Protocol(_))));
-        let (id, slot) = p.register();
+        let (id, slot) = p.register().unwrap();
         p.fail_all(&EndReason::new(crate::error::EndKind::PeerClosed, "gone"));
         assert!(matches!(p.wait(id, &slot, Duration::from_secs(1)), Err(Error::Closed(_))));
+    }
+
+    #[test]
+    fn a_split_id_space_is_kept_and_runs_out_cleanly() {
+        let p = Pending::new();
+        p.set_space(32768, 4);
+        let mut ids: Vec<u32> = (0..4).map(|_| p.register().unwrap().0.as_u32()).collect();
+        ids.sort();
+        assert_eq!(ids, [32768, 32769, 32770, 32771]);
+        assert!(p.register().is_none(), "every id of the space is pending");
+        assert!((32768..32772).contains(&p.fresh_id().as_u32()));
+        // No error type: an ERROR-coded reply is a reply like any other.
+        let p = Pending::new();
+        p.set_error_type(None);
+        let (id, slot) = p.register().unwrap();
+        p.complete(Frame::new(types::ERROR, id, b"x".to_vec()));
+        assert_eq!(p.wait(id, &slot, Duration::from_secs(1)).unwrap().payload, b"x");
     }
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::codec::frame::DEFAULT_MAX_MESSAGE_SIZE;
-use crate::config::PerformanceMode;
+use crate::config::{PerformanceMode, WireMode};
 use crate::error::Error;
 
 fn peer() -> SocketAddr {
@@ -212,13 +212,13 @@ fn messages_replies_and_late_replies() {
         other => panic!("{other:?}"),
     }
     // A reply to our request completes it and is not delivered.
-    let (id, slot) = pending.register();
+    let (id, slot) = pending.register().unwrap();
     s.receive(&bytes(200, id, b"answer"), t0);
     assert!(events(&mut s).is_empty());
     let reply = pending.wait_until(id, &slot, Instant::now(), Duration::ZERO).unwrap();
     assert_eq!(reply.payload, b"answer");
     // A reply after its request timed out is dropped once.
-    let (id, slot) = pending.register();
+    let (id, slot) = pending.register().unwrap();
     assert!(pending.wait_until(id, &slot, Instant::now(), Duration::ZERO).is_err());
     s.receive(&bytes(200, id, b"late"), t0);
     assert!(events(&mut s).is_empty());
@@ -231,7 +231,7 @@ fn messages_replies_and_late_replies() {
 fn an_error_frame_in_reply_fails_the_request() {
     let t0 = Instant::now();
     let (mut s, pending) = established_server(t0);
-    let (id, slot) = pending.register();
+    let (id, slot) = pending.register().unwrap();
     s.receive(&bytes(types::ERROR, id, b"nope"), t0);
     match pending.wait_until(id, &slot, Instant::now(), Duration::ZERO) {
         Err(Error::Protocol(ProtocolError::PeerError(m))) => assert_eq!(m, "nope"),
@@ -254,7 +254,7 @@ fn bad_crc_is_reported_and_the_stream_goes_on() {
         other => panic!("{other:?}"),
     }
     // A corrupted reply fails its request instead, with nothing sent.
-    let (id, slot) = pending.register();
+    let (id, slot) = pending.register().unwrap();
     let mut bad = bytes(200, id, b"xyz");
     bad[HEADER_LEN + 1] ^= 1;
     s.receive(&bad, t0);
@@ -342,8 +342,223 @@ fn any_split_gives_the_same_events() {
 
 #[test]
 fn refusal_is_one_error_frame() {
-    let b = refusal("server full: 1 connections is the limit");
+    let b = refusal(Wire::V1_6, "server full: 1 connections is the limit");
     let f = Frame::decode(&b, DEFAULT_MAX_MESSAGE_SIZE).unwrap();
     assert_eq!(f.type_code, types::ERROR);
     assert_eq!(f.payload, b"server full: 1 connections is the limit");
+}
+
+// --- The VX profile (veltix 2.0.3 to 3.3.x) ---
+
+const SERVER_HELLO_33: &[u8] = b"\x00\x27{\"v\": \"3.3.0\", \"pv\": \"1.0\", \"meta\": {}}";
+const CLIENT_HELLO_33: &[u8] = b"\x00\x27{\"v\": \"3.3.0\", \"pv\": \"1.0\", \"meta\": {}}";
+const OK: &[u8] = b"\x00\x10{\"result\": \"ok\"}";
+
+/// A handshake message: `body` behind its u16 length.
+fn json_msg(body: &[u8]) -> Vec<u8> {
+    let mut m = (body.len() as u16).to_be_bytes().to_vec();
+    m.extend_from_slice(body);
+    m
+}
+
+fn vx_cfg(wire: WireMode) -> Arc<ConnConfig> {
+    Arc::new(ConnConfig { wire, ..ConnConfig::default() })
+}
+
+fn vx_bytes(type_code: u16, id: u16, payload: &[u8]) -> Vec<u8> {
+    vx::encode_frame(type_code, id, payload).unwrap()
+}
+
+/// Everything a VX session wants sent, as frames, and clears it.
+fn vx_sent(s: &mut Session) -> Vec<(u16, u16, Vec<u8>)> {
+    let (b, n) = s.transmit();
+    let mut out = Vec::new();
+    let mut rest = b;
+    while !rest.is_empty() {
+        match vx::split_frame(rest, usize::MAX).unwrap() {
+            vx::Split::Frame { header, payload, len } => {
+                out.push((header.type_code, header.request_id, payload.to_vec()));
+                rest = &rest[len..];
+            }
+            vx::Split::NeedMore(_) => panic!("a partial frame in transmit"),
+        }
+    }
+    assert_eq!(out.len() as u64, n);
+    s.transmitted();
+    out
+}
+
+fn raw_sent(s: &mut Session) -> Vec<u8> {
+    let b = s.transmit().0.to_vec();
+    s.transmitted();
+    b
+}
+
+fn vx_server(t0: Instant) -> (Session, Arc<Pending>) {
+    let pending = Arc::new(Pending::new());
+    let mut s = Session::server(peer(), vx_cfg(WireMode::Vx), pending.clone(), t0);
+    let hello = raw_sent(&mut s);
+    assert!(hello.starts_with(b"\x00") && hello[2] == b'{', "{hello:?}");
+    assert!(String::from_utf8_lossy(&hello).contains("\"pv\": \"1.0\""));
+    assert_eq!(s.receive(CLIENT_HELLO_33, t0), Flow::Continue);
+    assert_eq!(raw_sent(&mut s), OK);
+    assert_eq!(events(&mut s), [Event::Established("3.3.0".into())]);
+    (s, pending)
+}
+
+#[test]
+fn vx_server_greets_with_json_and_acks_a_compatible_client() {
+    let (mut s, _) = vx_server(Instant::now());
+    assert_eq!(s.wire(), Wire::Vx);
+    // PING (0) is answered with an empty PONG (1) of the same id.
+    s.receive(&vx_bytes(0, 5, b"abc"), Instant::now());
+    assert_eq!(vx_sent(&mut s), [(1, 5, vec![])]);
+    s.receive(&vx_bytes(200, 7, b"hello"), Instant::now());
+    match &events(&mut s)[..] {
+        [Event::Message(f)] => {
+            assert_eq!(
+                (f.type_code, f.request_id.as_u32(), &f.payload[..]),
+                (200, 7, &b"hello"[..])
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn vx_server_closes_on_a_bad_client_hello_and_says_nothing() {
+    let bad: [Vec<u8>; 5] = [
+        json_msg(b"{\"v\": \"3.3.0\"}"), // no pv
+        json_msg(b"{\"pv\": \"2.0\"}"),  // another major
+        json_msg(b"\"1.0\""),            // not an object
+        b"\x78\x01".to_vec(),            // announces over 30 KiB
+        json_msg(b"\xff\xfe\xfd"),       // not UTF-8
+    ];
+    for msg in &bad {
+        let t0 = Instant::now();
+        let mut s = Session::server(peer(), vx_cfg(WireMode::Vx), Arc::new(Pending::new()), t0);
+        raw_sent(&mut s);
+        match s.receive(msg, t0) {
+            Flow::Close(EndReason { fault: Some(ProtocolError::Vx(_)), .. }) => {}
+            other => panic!("{msg:?}: {other:?}"),
+        }
+        assert!(raw_sent(&mut s).is_empty(), "3.x servers answer nothing: {msg:?}");
+    }
+}
+
+#[test]
+fn vx_client_answers_the_server_hello_and_waits_for_ok() {
+    let t0 = Instant::now();
+    let mut s = Session::client(peer(), vx_cfg(WireMode::Vx), Arc::new(Pending::new()), t0);
+    assert_eq!(s.receive(SERVER_HELLO_33, t0), Flow::Continue);
+    let ours = raw_sent(&mut s);
+    let reply = vx::read_handshake(&ours, vx::Expect::ClientHello, vx::PROTOCOL_VERSION).unwrap();
+    assert!(matches!(reply, vx::HandshakeRead::Message { len, .. } if len == ours.len()));
+    assert!(events(&mut s).is_empty(), "not before the ok");
+    // The ok and a first frame in one read.
+    let mut input = OK.to_vec();
+    input.extend(vx_bytes(0, 40000, b""));
+    assert_eq!(s.receive(&input, t0), Flow::Continue);
+    assert_eq!(events(&mut s), [Event::Established("3.3.0".into())]);
+    assert_eq!(vx_sent(&mut s), [(1, 40000, vec![])]);
+}
+
+#[test]
+fn vx_client_refused_or_mismatched() {
+    let t0 = Instant::now();
+    let new = || Session::client(peer(), vx_cfg(WireMode::Vx), Arc::new(Pending::new()), t0);
+    let mut s = new();
+    let f = fault(s.receive(b"\x00\x18{\"error\": \"server_full\"}", t0));
+    assert_eq!(f, ProtocolError::PeerError("server_full".into()));
+    let mut s = new();
+    let f = fault(s.receive(&json_msg(b"{\"pv\": \"2.0\"}"), t0));
+    assert!(matches!(f, ProtocolError::Vx(VxError::PvMismatch { .. })), "{f:?}");
+    assert!(raw_sent(&mut s).is_empty());
+}
+
+#[test]
+fn auto_detects_either_profile_from_the_first_bytes() {
+    let t0 = Instant::now();
+    // A 1.6.3 server's HELLO, one byte at a time.
+    let mut s = Session::client(peer(), vx_cfg(WireMode::Auto), Arc::new(Pending::new()), t0);
+    for b in bytes(types::HELLO, RequestId::from(9), b"\x00\x051.6.3") {
+        assert_eq!(s.receive(&[b], t0), Flow::Continue);
+    }
+    assert_eq!(s.wire(), Wire::V1_6);
+    assert_eq!(sent(&mut s)[0].type_code, types::HELLO_ACK);
+    assert_eq!(events(&mut s), [Event::Established("1.6.3".into())]);
+    // A 3.x server's hello.
+    let mut s = Session::client(peer(), vx_cfg(WireMode::Auto), Arc::new(Pending::new()), t0);
+    s.receive(&SERVER_HELLO_33[..2], t0);
+    assert!(raw_sent(&mut s).is_empty(), "two bytes do not tell");
+    s.receive(&SERVER_HELLO_33[2..], t0);
+    assert_eq!(s.wire(), Wire::Vx);
+    assert!(!raw_sent(&mut s).is_empty(), "our hello");
+    // A 1.6.3 refusal (an ERROR frame) is read as one.
+    let mut s = Session::client(peer(), vx_cfg(WireMode::Auto), Arc::new(Pending::new()), t0);
+    let f = fault(s.receive(&bytes(types::ERROR, RequestId::from(1), b"server full"), t0));
+    assert_eq!(f, ProtocolError::PeerError("server full".into()));
+}
+
+#[test]
+fn vx_faults_close_without_an_error_frame_and_a_bad_crc_is_skipped() {
+    let t0 = Instant::now();
+    let (mut s, pending) = vx_server(t0);
+    // A bad CRC skips that frame only; nothing is sent back (VX has no ERROR).
+    let mut input = vx_bytes(200, 1, b"abc");
+    input[vx::HEADER_LEN] ^= 1;
+    input.extend(vx_bytes(200, 2, b"ok"));
+    assert_eq!(s.receive(&input, t0), Flow::Continue);
+    assert!(vx_sent(&mut s).is_empty());
+    assert_eq!(events(&mut s).len(), 1);
+    // A reply of type 20 is a reply like any other in VX.
+    let (id, slot) = pending.register().unwrap();
+    assert!(id.as_u32() >= 32768 && id.as_u32() < 65536, "server ids: {id}");
+    s.receive(&vx_bytes(types::ERROR, id.as_u32() as u16, b"fine"), t0);
+    assert_eq!(
+        pending.wait_until(id, &slot, Instant::now(), Duration::ZERO).unwrap().payload,
+        b"fine"
+    );
+    // Junk, flags, oversize: the connection ends, silently.
+    for junk in [
+        b"xx".to_vec(),
+        {
+            let mut f = vx_bytes(200, 3, b"");
+            f[2] = 0x80;
+            f
+        },
+        {
+            let mut f = vx_bytes(200, 3, b"");
+            f[5..9].copy_from_slice(&u32::MAX.to_be_bytes());
+            f
+        },
+    ] {
+        let (mut s, _) = vx_server(t0);
+        assert!(matches!(fault(s.receive(&junk, t0)), ProtocolError::Vx(_)), "{junk:?}");
+        assert!(raw_sent(&mut s).is_empty());
+    }
+}
+
+#[test]
+fn vx_client_ids_and_heartbeat_stay_in_the_client_half() {
+    let t0 = Instant::now();
+    let pending = Arc::new(Pending::new());
+    let mut s = Session::client(peer(), vx_cfg(WireMode::Vx), pending.clone(), t0);
+    s.receive(SERVER_HELLO_33, t0);
+    s.receive(OK, t0);
+    raw_sent(&mut s);
+    for _ in 0..100 {
+        let (id, _) = pending.register().unwrap();
+        assert!(id.as_u32() < 32768, "{id}");
+    }
+    s.on_tick(t0 + PerformanceMode::Balanced.heartbeat_idle());
+    let ping = vx_sent(&mut s);
+    assert_eq!(ping.len(), 1);
+    assert_eq!(ping[0].0, 0);
+    assert!(ping[0].1 < 32768);
+}
+
+#[test]
+fn vx_refusal_is_server_full() {
+    assert_eq!(refusal(Wire::Vx, "anything"), b"\x00\x18{\"error\": \"server_full\"}");
 }

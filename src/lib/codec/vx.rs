@@ -610,7 +610,7 @@ mod tests {
     use super::*;
 
     /// Written by tests/py/make_vx_vectors.py from the real veltix 3.3.0.
-    const GOLDEN: &str = include_str!("../../tests/data/veltix-3.3.0-vx-frames.json");
+    const GOLDEN: &str = include_str!("../../../tests/data/veltix-3.3.0-vx-frames.json");
 
     fn golden() -> Value {
         serde_json::from_str(GOLDEN).expect("the golden file is JSON")
