@@ -131,7 +131,7 @@ _veltix() {
             return 0
             ;;
         veltix__subcmd__bench)
-            opts="-v -q -h -V --only --target --json --save --compare --runs --warmup --no-baseline --drain-timeout --latency-iterations --latency-warmup --latency-timeout --fps-players --fps-tick-rate --fps-duration --fps2-players --fps2-tick-rate --burst-count --burst-payload --stress-clients --stress-msgs --memory-clients --memory-detail --conn-count --conn-sample --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
+            opts="-v -q -h -V --only --target --json --save --compare --runs --warmup --no-baseline --drain-timeout --latency-iterations --latency-warmup --latency-timeout --fps-players --fps-tick-rate --fps-duration --fps2-players --fps2-tick-rate --burst-count --burst-payload --stress-clients --stress-msgs --memory-clients --memory-detail --conn-count --conn-sample --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -265,6 +265,10 @@ _veltix() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --wire)
+                    COMPREPLY=($(compgen -W "1.6 vx auto" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -301,7 +305,7 @@ _veltix() {
             return 0
             ;;
         veltix__subcmd__bench__subcmd__helper)
-            opts="-v -q -h -V --addr --clients --count-echoes --drain-timeout --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
+            opts="-v -q -h -V --addr --clients --count-echoes --drain-timeout --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -353,6 +357,10 @@ _veltix() {
                     ;;
                 --io-threads)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wire)
+                    COMPREPLY=($(compgen -W "1.6 vx auto" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -433,7 +441,7 @@ _veltix() {
             return 0
             ;;
         veltix__subcmd__connect)
-            opts="-t -0 -v -q -h -V --type --null --raw --json --linger --retry --retry-delay --connect-timeout --timeout --history --no-history --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
+            opts="-t -0 -v -q -h -V --type --null --raw --json --linger --retry --retry-delay --connect-timeout --timeout --history --no-history --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -505,6 +513,10 @@ _veltix() {
                     ;;
                 --io-threads)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wire)
+                    COMPREPLY=($(compgen -W "1.6 vx auto" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -877,7 +889,7 @@ _veltix() {
             return 0
             ;;
         veltix__subcmd__ping)
-            opts="-c -i -W -v -q -h -V --count --interval --timeout --json --connect-timeout --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
+            opts="-c -i -W -v -q -h -V --count --interval --timeout --json --connect-timeout --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -947,6 +959,10 @@ _veltix() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --wire)
+                    COMPREPLY=($(compgen -W "1.6 vx auto" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -983,7 +999,7 @@ _veltix() {
             return 0
             ;;
         veltix__subcmd__request)
-            opts="-t -n -v -q -h -V --hex --type --timeout --count --json --max-bytes --connect-timeout --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
+            opts="-t -n -v -q -h -V --hex --type --timeout --count --json --max-bytes --connect-timeout --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1057,6 +1073,10 @@ _veltix() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --wire)
+                    COMPREPLY=($(compgen -W "1.6 vx auto" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1093,7 +1113,7 @@ _veltix() {
             return 0
             ;;
         veltix__subcmd__serve)
-            opts="-p -m -t -v -q -h -V --host --port --mode --json --type --max-connections --max-bytes --exec-timeout --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
+            opts="-p -m -t -v -q -h -V --host --port --mode --json --type --max-connections --max-bytes --exec-timeout --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1173,6 +1193,10 @@ _veltix() {
                     ;;
                 --io-threads)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wire)
+                    COMPREPLY=($(compgen -W "1.6 vx auto" -- "${cur}"))
                     return 0
                     ;;
                 --color)

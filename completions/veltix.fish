@@ -78,6 +78,9 @@ complete -c veltix -n "__fish_veltix_using_subcommand serve" -l core -d 'Socket 
 poll\t''"
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l workers -d 'Threads that run message callbacks; 0 runs each callback on the thread that read the message (no hand-off, for quick callbacks)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l io-threads -d 'I/O threads of the poll core\'s server (default: half the CPUs, rounded up, at most 4)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l wire -d 'Wire profile: 1.6 (veltix 1.6.3), vx (veltix 2.0.3 to 3.3.x) or auto. A client with auto (the default) learns it from the server\'s first bytes; a server speaks 1.6 unless given vx' -r -f -a "1.6\t'veltix 1.6.3'
+vx\t'veltix 2.0.3 to 3.3.x'
+auto\t'Detect (clients); 1.6 for a server'"
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -118,6 +121,9 @@ complete -c veltix -n "__fish_veltix_using_subcommand connect" -l core -d 'Socke
 poll\t''"
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l workers -d 'Threads that run message callbacks; 0 runs each callback on the thread that read the message (no hand-off, for quick callbacks)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l io-threads -d 'I/O threads of the poll core\'s server (default: half the CPUs, rounded up, at most 4)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand connect" -l wire -d 'Wire profile: 1.6 (veltix 1.6.3), vx (veltix 2.0.3 to 3.3.x) or auto. A client with auto (the default) learns it from the server\'s first bytes; a server speaks 1.6 unless given vx' -r -f -a "1.6\t'veltix 1.6.3'
+vx\t'veltix 2.0.3 to 3.3.x'
+auto\t'Detect (clients); 1.6 for a server'"
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -160,6 +166,9 @@ complete -c veltix -n "__fish_veltix_using_subcommand request" -l core -d 'Socke
 poll\t''"
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l workers -d 'Threads that run message callbacks; 0 runs each callback on the thread that read the message (no hand-off, for quick callbacks)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l io-threads -d 'I/O threads of the poll core\'s server (default: half the CPUs, rounded up, at most 4)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand request" -l wire -d 'Wire profile: 1.6 (veltix 1.6.3), vx (veltix 2.0.3 to 3.3.x) or auto. A client with auto (the default) learns it from the server\'s first bytes; a server speaks 1.6 unless given vx' -r -f -a "1.6\t'veltix 1.6.3'
+vx\t'veltix 2.0.3 to 3.3.x'
+auto\t'Detect (clients); 1.6 for a server'"
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -197,6 +206,9 @@ complete -c veltix -n "__fish_veltix_using_subcommand ping" -l core -d 'Socket c
 poll\t''"
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l workers -d 'Threads that run message callbacks; 0 runs each callback on the thread that read the message (no hand-off, for quick callbacks)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l io-threads -d 'I/O threads of the poll core\'s server (default: half the CPUs, rounded up, at most 4)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand ping" -l wire -d 'Wire profile: 1.6 (veltix 1.6.3), vx (veltix 2.0.3 to 3.3.x) or auto. A client with auto (the default) learns it from the server\'s first bytes; a server speaks 1.6 unless given vx' -r -f -a "1.6\t'veltix 1.6.3'
+vx\t'veltix 2.0.3 to 3.3.x'
+auto\t'Detect (clients); 1.6 for a server'"
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -258,6 +270,9 @@ complete -c veltix -n "__fish_veltix_using_subcommand bench" -l core -d 'Socket 
 poll\t''"
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l workers -d 'Threads that run message callbacks; 0 runs each callback on the thread that read the message (no hand-off, for quick callbacks)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l io-threads -d 'I/O threads of the poll core\'s server (default: half the CPUs, rounded up, at most 4)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l wire -d 'Wire profile: 1.6 (veltix 1.6.3), vx (veltix 2.0.3 to 3.3.x) or auto. A client with auto (the default) learns it from the server\'s first bytes; a server speaks 1.6 unless given vx' -r -f -a "1.6\t'veltix 1.6.3'
+vx\t'veltix 2.0.3 to 3.3.x'
+auto\t'Detect (clients); 1.6 for a server'"
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -389,6 +404,9 @@ complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l core -d '
 poll\t''"
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l workers -d 'Threads that run message callbacks; 0 runs each callback on the thread that read the message (no hand-off, for quick callbacks)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l io-threads -d 'I/O threads of the poll core\'s server (default: half the CPUs, rounded up, at most 4)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l wire -d 'Wire profile: 1.6 (veltix 1.6.3), vx (veltix 2.0.3 to 3.3.x) or auto. A client with auto (the default) learns it from the server\'s first bytes; a server speaks 1.6 unless given vx' -r -f -a "1.6\t'veltix 1.6.3'
+vx\t'veltix 2.0.3 to 3.3.x'
+auto\t'Detect (clients); 1.6 for a server'"
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -408,7 +426,7 @@ complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l log-backu
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l count-echoes -d 'Count the messages the server sends back (for --target)'
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -s v -l verbose -d 'More log output (-v: debug, -vv: trace)'
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -s q -l quiet -d 'Less log output (-q: errors only, -qq: nothing)'
-complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -s h -l help -d 'Print help'
+complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -s V -l version -d 'Print version'
 complete -c veltix -n "__fish_veltix_using_subcommand help; and not __fish_seen_subcommand_from serve connect request ping bench decode encode completions man bench-helper help" -f -a "serve" -d 'Run a server: log, echo, broadcast, count or exec each message'
 complete -c veltix -n "__fish_veltix_using_subcommand help; and not __fish_seen_subcommand_from serve connect request ping bench decode encode completions man bench-helper help" -f -a "connect" -d 'Talk to a server: an interactive REPL, or netcat-like pipe mode'

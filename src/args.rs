@@ -143,6 +143,33 @@ pub struct ConnArgs {
     /// rounded up, at most 4).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub io_threads: Option<u16>,
+    /// Wire profile: 1.6 (veltix 1.6.3), vx (veltix 2.0.3 to 3.3.x) or
+    /// auto. A client with auto (the default) learns it from the server's
+    /// first bytes; a server speaks 1.6 unless given vx.
+    #[arg(long, value_enum, value_name = "WIRE", default_value_t = WireArg::Auto)]
+    pub wire: WireArg,
+}
+
+/// `--wire` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WireArg {
+    /// veltix 1.6.3.
+    #[value(name = "1.6")]
+    V1_6,
+    /// veltix 2.0.3 to 3.3.x.
+    Vx,
+    /// Detect (clients); 1.6 for a server.
+    Auto,
+}
+
+impl From<WireArg> for veltix::WireMode {
+    fn from(w: WireArg) -> Self {
+        match w {
+            WireArg::V1_6 => veltix::WireMode::V1_6,
+            WireArg::Vx => veltix::WireMode::Vx,
+            WireArg::Auto => veltix::WireMode::Auto,
+        }
+    }
 }
 
 /// `--core` values.
@@ -269,6 +296,7 @@ impl ConnArgs {
             CoreArg::Threads => veltix::CoreKind::Threads,
             CoreArg::Poll => veltix::CoreKind::Poll,
         };
+        c.wire = self.wire.into();
         c
     }
 

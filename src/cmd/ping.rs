@@ -164,6 +164,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         Client::connect(cfg).with_context(|| format!("cannot connect to {}", args.addr))?;
     let peer = args.addr.clone();
     let version = client.peer().and_then(|p| p.peer_version()).unwrap_or_default();
+    let wire = client.peer().map(|p| p.wire()).unwrap_or_default();
     let stats = Arc::new(Mutex::new(Stats { started: Some(Instant::now()), ..Stats::default() }));
     {
         let (stats, peer, json) = (stats.clone(), peer.clone(), args.json);
@@ -175,7 +176,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         .context("cannot install the Ctrl-C handler")?;
     }
     if !args.json && !quiet {
-        println!("PING {peer} (veltix {version})");
+        println!("PING {peer} (veltix {version}, wire {wire})");
     }
     let start = Instant::now();
     let mut seq = 0u64;

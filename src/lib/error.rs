@@ -76,6 +76,15 @@ pub enum ProtocolError {
     /// header, or a handshake message that is not what it must be.
     #[error("{0}")]
     Vx(#[from] crate::codec::vx::VxError),
+    /// The peer speaks the other wire profile than the one we were told to
+    /// speak (detected from its first bytes).
+    #[error("the peer speaks the {seen} wire profile, not {expected} (let the client detect it: wire auto)")]
+    WrongWire {
+        /// The profile we were told to speak.
+        expected: crate::codec::Wire,
+        /// The profile its first bytes show.
+        seen: crate::codec::Wire,
+    },
     /// A request id too large for the profile (VX ids are 16 bits).
     #[error("request id {0} does not fit the 16-bit request id of the VX profile")]
     RequestIdTooLarge(u32),

@@ -96,7 +96,7 @@ fn ping_gets_three_pongs_from_a_python_server() {
     let out = run(veltix(["ping", &addr, "-c", "3", "-i", "10ms"]));
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.starts_with(&format!("PING {addr} (veltix 1.6.3)")), "{text}");
+    assert!(text.starts_with(&format!("PING {addr} (veltix 1.6.3, wire 1.6)")), "{text}");
     assert_eq!(text.matches(&format!("pong from {addr}: seq=")).count(), 3, "{text}");
     assert!(text.contains("3 sent, 3 received, 0% loss"), "{text}");
 }

@@ -11,7 +11,7 @@ fn prints_a_line_per_pong_and_a_summary() {
     let out = run(veltix(["ping", &s.addr, "-c", "4", "-i", "500us"]));
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.starts_with(&format!("PING {} (veltix 1.6.3)", s.addr)), "{text}");
+    assert!(text.starts_with(&format!("PING {} (veltix 1.6.3, wire 1.6)", s.addr)), "{text}");
     for seq in 1..=4 {
         assert!(text.contains(&format!("seq={seq} time=")), "{text}");
     }

@@ -264,7 +264,8 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot serve on {}", host_port(&args.host, args.port)))?;
     let server = Arc::new(server);
     let addr = server.local_addr();
-    veltix::success!("listening on {addr} (mode {})", mode_name(args.mode));
+    let wire = veltix::WireMode::from(args.conn.wire).for_server();
+    veltix::success!("listening on {addr} (mode {}, wire {wire})", mode_name(args.mode));
 
     install_signal_handler(stop_tx.clone(), jobs.clone())?;
     spawn_stdin_broadcaster(server.clone(), stdin_type, counts.clone());

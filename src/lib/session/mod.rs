@@ -262,6 +262,9 @@ impl Session {
                 }
                 Ok(None) => return Flow::Continue,
                 Err(e) => {
+                    if let Some(end) = self.m.wrong_wire(self.decoder.buffered()) {
+                        return Flow::Close(end);
+                    }
                     let id = Header::peek(self.decoder.buffered()).map(|h| h.request_id);
                     return self.m.on_fatal(&e, id);
                 }
@@ -358,6 +361,21 @@ impl Machine {
         }
     }
 
+    /// A client told to speak one profile that meets a server speaking the
+    /// other: what its first bytes show, as a fault that says so.
+    fn wrong_wire(&self, buf: &[u8]) -> Option<EndReason> {
+        if self.role != Role::Client {
+            return None;
+        }
+        let seen = match (&self.phase, buf.get(2)) {
+            (Phase::AwaitHello { .. }, Some(b'{')) => Wire::Vx,
+            (Phase::VxAwaitServerHello { .. }, Some(&b)) if b != b'{' => Wire::V1_6,
+            _ => return None,
+        };
+        let e = ProtocolError::WrongWire { expected: self.wire, seen };
+        Some(EndReason::fault(e.clone(), format!("handshake failed: {e}")))
+    }
+
     /// Whether this profile has an ERROR frame to tell the peer why.
     fn has_error_frame(&self) -> bool {
         self.wire == Wire::V1_6
@@ -397,6 +415,9 @@ impl Machine {
                 return Raw::Close(EndReason::fault(ProtocolError::PeerError(reason), msg));
             }
             Err(e) => {
+                if let Some(end) = self.wrong_wire(buf) {
+                    return Raw::Close(end);
+                }
                 let msg = format!("handshake failed: {why}: {e}");
                 log::debug!("{}: {msg}", self.peer);
                 return Raw::Close(EndReason::fault(ProtocolError::Vx(e), msg));
