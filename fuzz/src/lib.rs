@@ -443,22 +443,100 @@ fn check_capture(capture: &pcap::Capture, port: Option<u16>) {
     }
 }
 
-/// `session`: the protocol session, server or client side, fed arbitrary
-/// bytes in pieces with clock advances between them (see
-/// `veltix::fuzz_session` for the invariants it checks).
+/// `session`: the protocol session, server or client side, either wire
+/// profile, fed arbitrary bytes in pieces with clock advances between them
+/// (see `veltix::fuzz_session` for the invariants it checks).
 ///
-/// Input layout: byte 0 bit 0 = server side, bit 1 = complete the handshake
-/// first, bits 2..7 select the size limit (64 << n bytes, at least the
-/// header); then steps, each `len: u8, advance: u8` (advance in units of
-/// 250 ms) followed by up to `len` bytes.
+/// Input layout: byte 0 bit 0 = server side, bit 1 = complete the
+/// handshake first, bits 2..5 select the size limit (64 << n bytes, at
+/// least the header), bits 6..7 the wire (0: 1.6, 1: vx, 2 and 3: auto);
+/// then steps, each `len: u8, advance: u8` (advance in units of 250 ms)
+/// followed by up to `len` bytes.
 pub fn session(data: &[u8]) {
     let Some((&flags, mut rest)) = data.split_first() else { return };
     let limit = 64usize << ((flags >> 2) & 15);
+    let wire = match flags >> 6 {
+        0 => veltix::WireMode::V1_6,
+        1 => veltix::WireMode::Vx,
+        _ => veltix::WireMode::Auto,
+    };
     let mut steps = Vec::new();
     while let [len, advance, tail @ ..] = rest {
         let n = usize::from(*len).min(tail.len());
         steps.push((&tail[..n], u16::from(*advance) * 250));
         rest = &tail[n..];
     }
-    veltix::fuzz_session(flags & 1 == 1, flags & 2 == 2, limit, &steps);
+    veltix::fuzz_session(flags & 1 == 1, wire, flags & 2 == 2, limit, &steps);
+}
+
+/// `vx_decoder`: arbitrary bytes through a VX-profile decoder, whole and
+/// in two pieces: every frame is the bytes at its offset (its header
+/// rebuilt from the fields, flags 0), frames tile the stream, both ways
+/// give the same frames and the same error.
+pub fn vx_decoder(data: &[u8]) {
+    use veltix::vx;
+    let run = |pieces: &[&[u8]]| {
+        let mut d = Decoder::with_wire(SMALL_LIMIT * 4, veltix::Wire::Vx);
+        let mut events = Vec::new();
+        for p in pieces {
+            d.push(p);
+            if !drain(&mut d, &mut events) {
+                break;
+            }
+        }
+        events
+    };
+    let whole = run(&[data]);
+    let mut offset = 0usize;
+    for event in &whole {
+        match event {
+            Event::Frame(raw) => {
+                assert_eq!(raw.offset, offset as u64);
+                let h = vx::VxHeader {
+                    flags: 0,
+                    type_code: raw.header.type_code,
+                    size: raw.header.size,
+                    crc: raw.header.crc,
+                    request_id: u16::try_from(raw.header.request_id.as_u32())
+                        .expect("a VX id fits 16 bits"),
+                };
+                let len = vx::HEADER_LEN + raw.payload.len();
+                assert!(len <= SMALL_LIMIT * 4);
+                assert_eq!(&data[offset..offset + vx::HEADER_LEN], h.to_bytes());
+                assert_eq!(&data[offset + vx::HEADER_LEN..offset + len], raw.payload);
+                offset += len;
+            }
+            Event::Error(e) => assert!(matches!(e, ProtocolError::Vx(_)), "{e:?}"),
+        }
+    }
+    let mid = data.len() / 2;
+    assert_eq!(run(&[&data[..mid], &data[mid..]]), whole, "a split changed the frames");
+}
+
+/// `vx_handshake`: arbitrary bytes read as each VX handshake message:
+/// never a panic, a message's length is its prefix, and what we build
+/// reads back.
+pub fn vx_handshake(data: &[u8]) {
+    use veltix::vx::{self, Expect, HandshakeRead};
+    for expect in [Expect::ServerHello, Expect::ClientHello, Expect::Ack] {
+        match vx::read_handshake(data, expect, vx::PROTOCOL_VERSION) {
+            Ok(HandshakeRead::Message { len, .. }) => {
+                assert_eq!(len, 2 + usize::from(u16::from_be_bytes([data[0], data[1]])));
+                assert!(len <= data.len() && len <= 2 + vx::HANDSHAKE_MAX_LEN);
+            }
+            Ok(HandshakeRead::NeedMore(n)) => assert!(n > 0),
+            Err(_) => {}
+        }
+    }
+    let text = String::from_utf8_lossy(data);
+    let text: String = text.chars().take(1000).collect();
+    if let Ok(hello) = vx::server_hello(&text, vx::PROTOCOL_VERSION) {
+        match vx::read_handshake(&hello, Expect::ServerHello, vx::PROTOCOL_VERSION) {
+            Ok(HandshakeRead::Message { msg: vx::HandshakeMsg::Hello(h), len }) => {
+                assert_eq!(len, hello.len());
+                assert_eq!(h.version.as_deref(), Some(&text[..]));
+            }
+            other => panic!("our own hello does not read back: {other:?}"),
+        }
+    }
 }

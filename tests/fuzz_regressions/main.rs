@@ -13,8 +13,16 @@ mod common;
 
 use common::golden::golden_frames;
 
-const TARGETS: [&str; 6] =
-    ["decoder_whole", "decoder_split", "handshake", "session", "hex_input", "pcap_input"];
+const TARGETS: [&str; 8] = [
+    "decoder_whole",
+    "decoder_split",
+    "handshake",
+    "session",
+    "vx_decoder",
+    "vx_handshake",
+    "hex_input",
+    "pcap_input",
+];
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -110,7 +118,55 @@ fn session() {
             replay(vec![(format!("{name} split ({flags})"), split)], checks::session);
         }
     }
+    // The same on the VX profile (bits 6..7 of the flags: vx, then auto).
+    for v in vx_golden() {
+        for flags in [0x40u8, 0x41, 0x42, 0x43, 0x80, 0x82] {
+            let mut one = vec![flags];
+            for chunk in v.chunks(255) {
+                one.extend([chunk.len() as u8, 4]);
+                one.extend_from_slice(chunk);
+            }
+            replay(vec![(format!("vx whole ({flags:#x})"), one)], checks::session);
+        }
+    }
     replay(saved("session"), checks::session);
+}
+
+/// Every frame and handshake message veltix 3.3.0 made (tests/data).
+fn vx_golden() -> Vec<Vec<u8>> {
+    let text = fs::read_to_string(root().join("tests/data/veltix-3.3.0-vx-frames.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let hex = |v: &serde_json::Value| common::hex::unhex(v.as_str().unwrap());
+    // Frames over 256 bytes are stored as a header and a pattern: skipped.
+    let mut out: Vec<Vec<u8>> = json["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["frame_hex"].is_string())
+        .map(|v| hex(&v["frame_hex"]))
+        .collect();
+    out.extend(
+        json["handshake"]["messages"].as_array().unwrap().iter().map(|m| hex(&m["bytes_hex"])),
+    );
+    out
+}
+
+#[test]
+fn vx_decoder() {
+    let all = vx_golden();
+    let stream: Vec<u8> = all.iter().flatten().copied().collect();
+    let mut inputs: Vec<(String, Vec<u8>)> =
+        all.into_iter().enumerate().map(|(i, v)| (format!("vx golden {i}"), v)).collect();
+    inputs.push(("vx stream".into(), stream));
+    replay(inputs, checks::vx_decoder);
+    replay(saved("vx_decoder"), checks::vx_decoder);
+}
+
+#[test]
+fn vx_handshake() {
+    let inputs = vx_golden().into_iter().enumerate().map(|(i, v)| (format!("vx golden {i}"), v));
+    replay(inputs.collect(), checks::vx_handshake);
+    replay(saved("vx_handshake"), checks::vx_handshake);
 }
 
 #[test]

@@ -648,8 +648,6 @@ pub(crate) fn refusal(wire: Wire, reason: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests;
 
-const PROTOCOL_VERSION_FOR_FUZZ: &str = handshake::PROTOCOL_VERSION;
-
 /// Drives a session through arbitrary input and checks its invariants; the
 /// `session` fuzz target calls it (not a stable API).
 ///
@@ -664,12 +662,14 @@ const PROTOCOL_VERSION_FOR_FUZZ: &str = handshake::PROTOCOL_VERSION;
 #[doc(hidden)]
 pub fn fuzz_session(
     server: bool,
+    wire: WireMode,
     handshake: bool,
     max_message_size: usize,
     steps: &[(&[u8], u16)],
 ) {
     let cfg = Arc::new(ConnConfig {
         max_message_size: max_message_size.max(HEADER_LEN),
+        wire,
         ..ConnConfig::default()
     });
     let peer = SocketAddr::from(([127, 0, 0, 1], 9));
@@ -682,8 +682,14 @@ pub fn fuzz_session(
     };
     let mut established = false;
     let check = |s: &mut Session, established: &mut bool| {
-        let (bytes, frames) = s.transmit();
-        let mut d = Decoder::new(usize::MAX);
+        let (mut bytes, frames) = s.transmit();
+        // VX handshake messages come before any frame and are not frames.
+        while s.wire() == Wire::Vx && bytes.get(2) == Some(&b'{') {
+            let len = 2 + usize::from(u16::from_be_bytes([bytes[0], bytes[1]]));
+            assert!(len <= bytes.len(), "a partial handshake message");
+            bytes = &bytes[len..];
+        }
+        let mut d = Decoder::with_wire(usize::MAX, s.wire());
         d.push(bytes);
         let mut n = 0;
         while let Some(f) = d.next_frame().expect("the session sent a bad frame") {
@@ -705,11 +711,26 @@ pub fn fuzz_session(
         assert_eq!(*established, s.is_established());
     };
     if handshake {
-        let id = Header::peek(s.transmit().0).map_or(RequestId::default(), |h| h.request_id);
-        let (code, id) = if server { (types::HELLO_ACK, id) } else { (types::HELLO, id) };
-        let mut greeting = Vec::new();
-        let version = handshake::encode_hello(PROTOCOL_VERSION_FOR_FUZZ);
-        let _ = encode_into(code, id, 0, &version, &mut greeting);
+        let greeting = match (server, s.wire(), wire) {
+            (true, Wire::Vx, _) => {
+                vx::client_hello("3.3.0", vx::PROTOCOL_VERSION, &serde_json::Map::new())
+                    .unwrap_or_default()
+            }
+            (false, _, WireMode::Vx | WireMode::Auto) => {
+                let mut g = vx::server_hello("3.3.0", vx::PROTOCOL_VERSION).unwrap_or_default();
+                g.extend_from_slice(&vx::result_ok());
+                g
+            }
+            _ => {
+                let id =
+                    Header::peek(s.transmit().0).map_or(RequestId::default(), |h| h.request_id);
+                let code = if server { types::HELLO_ACK } else { types::HELLO };
+                let mut g = Vec::new();
+                let version = handshake::encode_hello(handshake::PROTOCOL_VERSION);
+                let _ = encode_into(code, id, 0, &version, &mut g);
+                g
+            }
+        };
         assert_eq!(s.receive(&greeting, now), Flow::Continue);
     }
     check(&mut s, &mut established);

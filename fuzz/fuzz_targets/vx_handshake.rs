@@ -1,0 +1,6 @@
+//! See veltix_fuzz::vx_handshake.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| veltix_fuzz::vx_handshake(data));
