@@ -20,19 +20,23 @@ mod client_side;
 mod delivery;
 mod peer;
 mod target;
+mod vx;
 
 /// Runs each listed case of `attacks` on the four targets: `serve` and
 /// the library, each on the threads and the poll core. Attributes before
 /// a case (`#[ignore = "..."]`) apply to its four tests.
 macro_rules! on_every_target {
-    ($($(#[$attr:meta])* $case:ident),* $(,)?) => {$(
+    ($($(#[$attr:meta])* $case:ident),* $(,)?) => {
+        on_every_target!(attacks: $($(#[$attr])* $case),*);
+    };
+    ($module:ident: $($(#[$attr:meta])* $case:ident),* $(,)?) => {$(
         mod $case {
             use crate::target::Kind::{Bin, Lib};
             use veltix::CoreKind::{Poll, Threads};
-            $(#[$attr])* #[test] fn serve_threads() { crate::attacks::$case(Bin, Threads) }
-            $(#[$attr])* #[test] fn serve_poll() { crate::attacks::$case(Bin, Poll) }
-            $(#[$attr])* #[test] fn lib_threads() { crate::attacks::$case(Lib, Threads) }
-            $(#[$attr])* #[test] fn lib_poll() { crate::attacks::$case(Lib, Poll) }
+            $(#[$attr])* #[test] fn serve_threads() { crate::$module::$case(Bin, Threads) }
+            $(#[$attr])* #[test] fn serve_poll() { crate::$module::$case(Bin, Poll) }
+            $(#[$attr])* #[test] fn lib_threads() { crate::$module::$case(Lib, Threads) }
+            $(#[$attr])* #[test] fn lib_poll() { crate::$module::$case(Lib, Poll) }
         }
     )*};
 }
@@ -67,6 +71,8 @@ on_every_target!(
     slow_consumer_of_a_broadcast,
     client_killed_mid_frame,
 );
+
+on_every_target!(vx: vx_bad_handshakes, vx_slow_handshakes, vx_bad_frames);
 
 on_serve!(
     server_killed_while_clients_wait,

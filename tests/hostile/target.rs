@@ -52,6 +52,8 @@ pub struct Opts {
     pub high: bool,
     pub max_connections: Option<usize>,
     pub max_outbound: Option<u64>,
+    /// Speak the VX profile (veltix 2.0.3 to 3.3.x) instead of 1.6.3.
+    pub vx: bool,
 }
 
 impl Opts {
@@ -81,6 +83,10 @@ impl Opts {
     }
     pub fn max_outbound(mut self, n: u64) -> Self {
         self.max_outbound = Some(n);
+        self
+    }
+    pub fn vx(mut self) -> Self {
+        self.vx = true;
         self
     }
 
@@ -116,6 +122,9 @@ impl Opts {
         if let Some(n) = self.max_outbound {
             a.extend(["--max-outbound".into(), n.to_string()]);
         }
+        if self.vx {
+            a.extend(["--wire".into(), "vx".into()]);
+        }
         a
     }
 
@@ -136,6 +145,9 @@ impl Opts {
         }
         if let Some(n) = self.max_outbound {
             c = c.max_outbound_bytes(n as usize);
+        }
+        if self.vx {
+            c = c.wire(veltix::WireMode::Vx);
         }
         c
     }
