@@ -6,16 +6,20 @@
 mod common;
 
 mod cases;
+mod vx;
 
 /// Makes a test of each listed case of `cases` in `mod threads` and in
 /// `mod poll`, run on that socket core.
 macro_rules! on_both_cores {
     ($($case:ident),* $(,)?) => {
-        mod threads {
-            $(#[test] fn $case() { crate::cases::$case(veltix::CoreKind::Threads) })*
+        on_both_cores!(cases, threads, poll: $($case),*);
+    };
+    ($module:ident, $threads:ident, $poll:ident: $($case:ident),* $(,)?) => {
+        mod $threads {
+            $(#[test] fn $case() { crate::$module::$case(veltix::CoreKind::Threads) })*
         }
-        mod poll {
-            $(#[test] fn $case() { crate::cases::$case(veltix::CoreKind::Poll) })*
+        mod $poll {
+            $(#[test] fn $case() { crate::$module::$case(veltix::CoreKind::Poll) })*
         }
     };
 }
@@ -54,4 +58,15 @@ on_both_cores!(
     a_client_sending_faster_than_the_server_reads_waits_and_loses_nothing,
     a_message_over_max_message_size_is_refused_before_sending,
     settings_that_cannot_work_and_a_port_in_use_are_refused_at_start,
+);
+
+on_both_cores!(vx, vx_threads, vx_poll:
+    vx_detected_and_echo_of_every_size,
+    vx_ping_and_requests_both_ways_with_ids_in_each_half,
+    vx_routes_callbacks_and_tags,
+    vx_broadcast_reaches_all_but_the_excepted,
+    vx_a_full_server_says_server_full,
+    vx_a_client_of_the_wrong_profile_is_told,
+    vx_reconnects_after_a_server_restart,
+    vx_messages_over_the_limit_are_refused_both_ways,
 );
