@@ -12,6 +12,9 @@ use crate::common::wait_until;
 
 const T: Duration = Duration::from_secs(5);
 
+/// What a client's on_message saw: payload and request id.
+type Inbox = Receiver<(Vec<u8>, u32)>;
+
 fn cfg(core: CoreKind) -> ServerConfig {
     ServerConfig::default().core(core).host("127.0.0.1").port(0).wire(WireMode::Vx)
 }
@@ -97,7 +100,7 @@ pub fn vx_routes_callbacks_and_tags(core: CoreKind) {
 
 pub fn vx_broadcast_reaches_all_but_the_excepted(core: CoreKind) {
     let s = echo_server(core);
-    let mut clients: Vec<(Client, Receiver<(Vec<u8>, u32)>)> = vec![];
+    let mut clients: Vec<(Client, Inbox)> = vec![];
     for _ in 0..3 {
         let (tx, rx) = mpsc::channel();
         let c = Client::builder(ccfg(&s, core))
