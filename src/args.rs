@@ -127,8 +127,8 @@ pub struct ConnArgs {
     #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_duration)]
     pub handshake_timeout: Duration,
     /// Bytes that may wait to be sent to one peer before it is judged too
-    /// slow a reader and disconnected (bytes or 512K, 16M, 1G).
-    #[arg(long, value_name = "BYTES", default_value = "16M", value_parser = crate::log_args::parse_size)]
+    /// slow a reader and disconnected (bytes or 512K, 16M, 1G; at least 1K).
+    #[arg(long, value_name = "BYTES", default_value = "16M", value_parser = parse_outbound)]
     pub max_outbound: u64,
     /// Socket core: threads (a reader thread per connection; lowest
     /// latency) or poll (a few I/O threads multiplexing every connection;
@@ -254,6 +254,16 @@ pub fn parse_message_size(s: &str) -> Result<u64, String> {
         return Err(format!(
             "{n} bytes is more than a frame can be ({MAX_MESSAGE_SIZE} bytes: the header and a 32-bit payload size)"
         ));
+    }
+    Ok(n)
+}
+
+/// `--max-outbound`: a size of at least 1 KiB (below that, any peer whose
+/// kernel buffer fills for a moment would be dropped).
+pub fn parse_outbound(s: &str) -> Result<u64, String> {
+    let n = crate::log_args::parse_size(s)?;
+    if n < 1024 {
+        return Err(format!("{n} bytes is too small an outbound queue; use at least 1K"));
     }
     Ok(n)
 }

@@ -334,6 +334,10 @@ fn settings_that_make_serve_useless_are_usage_errors() {
         vec!["--protocol-version", ""],
         vec!["--handshake-timeout", "1e19"],
         vec!["--exec-timeout", "1e19"],
+        vec!["--max-connections", "0"],
+        vec!["--max-outbound", "0"],
+        vec!["--max-outbound", "100"],
+        vec!["--wire", "2.0"],
     ] {
         let mut cmd = veltix(["serve", "-p", "0"]);
         cmd.args(&args);

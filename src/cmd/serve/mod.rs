@@ -80,9 +80,10 @@ pub struct Args {
     /// Type of the messages sent from lines typed on stdin (code or name).
     #[arg(short, long = "type", default_value = "200", value_name = "TYPE")]
     pub type_: String,
-    /// Most clients at once; those over it get an ERROR frame and are closed.
+    /// Most clients at once (1 or more); those over it are told why
+    /// (1.6: an ERROR frame; vx: server_full) and closed.
     #[arg(long, value_name = "N")]
-    pub max_connections: Option<usize>,
+    pub max_connections: Option<std::num::NonZeroUsize>,
     /// In log mode, dump at most this many bytes of a binary payload (0: all).
     #[arg(long, default_value_t = 256, value_name = "N")]
     pub max_bytes: usize,
@@ -250,7 +251,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let mut cfg = ServerConfig::default()
         .host(args.host.clone())
         .port(args.port)
-        .max_connections(args.max_connections);
+        .max_connections(args.max_connections.map(std::num::NonZeroUsize::get));
     cfg.conn = args.conn.conn_config();
     let handler = message_handler(&args, printer.clone(), counts.clone(), jobs.clone());
     let (p1, p2) = (printer.clone(), printer.clone());
