@@ -233,3 +233,78 @@ fn a_4_gib_header_after_the_hello_is_refused() {
     });
     expect_exit(&["ping", &addr, "-c", "1"], 4, &["4294967295 payload", "exceeds the limit"]);
 }
+
+/// The child's resident memory in bytes.
+fn rss_of(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
+/// `connect` whose stdout nobody reads, against a server that floods it
+/// with large messages: what waits for its (blocked) output is bounded in
+/// bytes, so its memory stays bounded; the reader stops and TCP pushes
+/// back on the server instead. (Before the callback queue was bounded in
+/// bytes, this reached hundreds of MiB.)
+#[test]
+fn connect_with_an_unread_stdout_holds_a_flood_in_bounded_memory() {
+    use std::process::Stdio;
+    const BODY: usize = 8 << 20;
+    let server = veltix::Server::builder(
+        veltix::ServerConfig::default()
+            .host("127.0.0.1")
+            .port(0)
+            // The server holds what the client does not take (in this
+            // process, not the one measured).
+            .max_outbound_bytes(1 << 30),
+    )
+    .on_connect(|p| {
+        let p = p.clone();
+        std::thread::spawn(move || {
+            let body = vec![b'z'; BODY];
+            for _ in 0..40 {
+                if p.send(200, &body).is_err() {
+                    break;
+                }
+            }
+        });
+    })
+    .start()
+    .unwrap();
+    let mut child = veltix(["connect", &server.local_addr().to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn veltix connect");
+    let _stdout = child.stdout.take();
+    let pid = child.id();
+    std::thread::sleep(Duration::from_millis(300));
+    let base = rss_of(pid).unwrap_or(0);
+    let (mut last, mut still, mut peak) = (0, 0, 0);
+    for _ in 0..60 {
+        std::thread::sleep(Duration::from_millis(250));
+        let now = rss_of(pid).unwrap_or(0);
+        peak = peak.max(now);
+        assert!(
+            peak.saturating_sub(base) < 64 << 20,
+            "connect grew by {} MiB with its stdout unread",
+            (peak - base) >> 20
+        );
+        still = if now == last { still + 1 } else { 0 };
+        last = now;
+        if still >= 8 {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(server);
+}
