@@ -1,7 +1,8 @@
 //! # veltix
 //!
 //! A synchronous Rust implementation of the Veltix TCP messaging protocol,
-//! wire-compatible with the Python reference `veltix==1.6.3`.
+//! wire-compatible with both generations of the Python reference:
+//! `veltix==1.6.3` and the "VX" wire of veltix 2.0.3 to 3.3.x.
 //!
 //! The crate is built in layers; each module imports only the layers
 //! below it (a check in CI keeps it so):
@@ -9,10 +10,10 @@
 //! | layer | module | what lives there |
 //! |---|---|---|
 //! | 0 | [`error`], [`types`], `sync` | the [`Error`], [`ProtocolError`] and [`EndReason`] types; system type codes and the [`TypeRegistry`]; locking helpers |
-//! | 1 | [`codec`] ([`frame`], [`decoder`]) | the 22-byte header, [`Frame`], the one header builder and the one CRC check; incremental decoding |
+//! | 1 | [`codec`] ([`frame`], [`decoder`], [`vx`]) | both wire profiles ([`Wire`]): the 1.6.3 header and the VX header and handshake messages, [`Frame`], the one header builder and the one CRC check; incremental decoding |
 //! | 2 | [`handshake`] | HELLO / HELLO_ACK payloads and the version rule |
 //! | 3 | [`config`], `dispatch` | settings and presets; the callback pool |
-//! | 4 | `session` | the protocol session, without I/O: handshake, PING → PONG, heartbeat, dead peers, request completion (`session::requests`) |
+//! | 4 | `session` | the protocol session, without I/O: either profile's handshake (and detecting the profile), PING → PONG, heartbeat, dead peers, request completion (`session::requests`) |
 //! | 5 | `net`, `conn` | socket system calls; one connection's state, its bounded outbound queue, and the [`Peer`] and [`ServerHandle`] handles |
 //! | 6 | `core` | the socket cores (`threads`, `poll`): they move bytes and drive the session |
 //! | 7 | [`server`], [`client`] | [`Server`] and [`Client`] with their callbacks, routes, tags, broadcast, reconnection |

@@ -8,7 +8,7 @@
 //!
 //! Both profiles share one frame model ([`Frame`](frame::Frame): type,
 //! request id, payload; a VX frame has no timestamp and a 16-bit id) and
-//! one decoder. This layer imports only errors and [`crate::sync`].
+//! one decoder. This layer imports only errors and `sync`.
 
 pub mod decoder;
 pub mod frame;
