@@ -163,3 +163,17 @@ impl Drop for Piped {
         let _ = self.child.wait();
     }
 }
+
+/// A process's resident memory in bytes (its VmRSS), while it lives.
+pub fn rss_of(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}

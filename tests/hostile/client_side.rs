@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use veltix::{handshake, types, Frame, FrameReader};
 
-use crate::common::bin::{self, code, stderr, veltix, Piped};
+use crate::common::bin::{self, code, rss_of, stderr, veltix, Piped};
 use crate::peer::{frame, garbage, header};
 use crate::target::PATIENCE;
 
@@ -232,20 +232,6 @@ fn a_4_gib_header_after_the_hello_is_refused() {
         let _ = s.read_to_end(&mut Vec::new());
     });
     expect_exit(&["ping", &addr, "-c", "1"], 4, &["4294967295 payload", "exceeds the limit"]);
-}
-
-/// The child's resident memory in bytes.
-fn rss_of(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kb * 1024)
 }
 
 /// `connect` whose stdout nobody reads, against a server that floods it

@@ -328,17 +328,7 @@ impl Target {
     /// the in-process server, whose heap is shared with the tests running
     /// in parallel in this process, so its RSS would not be its own.
     pub fn rss(&self) -> Option<u64> {
-        let pid = self.pid()?;
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        let kb: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))?
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .ok()?;
-        Some(kb * 1024)
+        crate::common::bin::rss_of(self.pid()?)
     }
 
     /// Bytes `peer` sent that the server's kernel holds and the server has
