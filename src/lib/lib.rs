@@ -67,7 +67,7 @@ pub use error::{EndKind, EndReason, Error, ProtocolError, Result};
 pub use frame::{Frame, Header, RequestId, DEFAULT_MAX_MESSAGE_SIZE, HEADER_LEN};
 pub use handlers::{ConnectFn, MessageFn};
 pub use handshake::PROTOCOL_VERSION;
-pub use server::{Server, ServerBuilder, ServerHandle, ServerStats};
+pub use server::{Broadcast, Server, ServerBuilder, ServerHandle, ServerStats};
 pub use types::TypeRegistry;
 
 #[doc(hidden)]

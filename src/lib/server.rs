@@ -39,6 +39,22 @@ use crate::sync::lock;
 /// Called when a client's connection ends, with the reason.
 pub type ServerDisconnectFn = dyn Fn(&Peer, &EndReason) + Send + Sync;
 
+/// A broadcast made on this server, as a relay sees it (see
+/// [`Server::set_broadcast_observer`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Broadcast<'a> {
+    /// The message type.
+    pub type_code: u16,
+    /// The payload.
+    pub payload: &'a [u8],
+    /// The client it was not sent to (its sender, for a relay): the
+    /// `except` of the broadcast.
+    pub except: Option<u64>,
+}
+
+/// Sees every broadcast made on a server (not the relayed ones).
+pub type BroadcastObserver = dyn Fn(&Broadcast<'_>) + Send + Sync;
+
 struct Inner {
     cfg: ServerConfig,
     conn_cfg: Arc<ConnConfig>,
@@ -54,6 +70,8 @@ struct Inner {
     refused: AtomicU64,
     ended_in: AtomicU64,
     ended_out: AtomicU64,
+    /// Told of every broadcast made here (a relay to other nodes).
+    observer: RwLock<Option<Arc<BroadcastObserver>>>,
 }
 
 /// A running Veltix server. Dropping it shuts it down.
@@ -130,6 +148,7 @@ impl Server {
             refused: AtomicU64::new(0),
             ended_in: AtomicU64::new(0),
             ended_out: AtomicU64::new(0),
+            observer: RwLock::new(None),
         });
         let listener = Arc::new(listener);
         let (i, l) = (inner.clone(), listener.clone());
@@ -170,6 +189,28 @@ impl Server {
     /// frame is encoded once. Returns how many clients it was queued for.
     pub fn broadcast(&self, type_code: u16, payload: &[u8], except: Option<u64>) -> Result<usize> {
         self.inner.broadcast(type_code, payload, except)
+    }
+
+    /// Sets what sees every broadcast made on this server
+    /// ([`Server::broadcast`] and [`ServerHandle::broadcast`] from
+    /// callbacks), after it was queued for the local clients: the hook a
+    /// relay between nodes publishes from. Broadcasts made with
+    /// [`Server::relay_broadcast`] are not shown to it, so a relay never
+    /// sends back what it brought in.
+    pub fn set_broadcast_observer(&self, f: impl Fn(&Broadcast<'_>) + Send + Sync + 'static) {
+        handlers::write(&self.inner.observer, Some(Arc::new(f) as Arc<BroadcastObserver>));
+    }
+
+    /// Delivers a broadcast that came from elsewhere (another node, through
+    /// a relay) to every local client but `except`, without telling the
+    /// broadcast observer. Returns how many clients it was queued for.
+    pub fn relay_broadcast(
+        &self,
+        type_code: u16,
+        payload: &[u8],
+        except: Option<u64>,
+    ) -> Result<usize> {
+        self.inner.broadcast_local(type_code, payload, except)
     }
 
     /// Sends a message to one client; returns the request id used.
@@ -293,6 +334,27 @@ impl Hub for Inner {
     }
 
     fn broadcast(&self, type_code: u16, payload: &[u8], except: Option<u64>) -> Result<usize> {
+        let n = self.broadcast_local(type_code, payload, except)?;
+        if let Some(f) = handlers::read(&self.observer) {
+            f(&Broadcast { type_code, payload, except });
+        }
+        Ok(n)
+    }
+
+    fn stats(&self) -> ServerStats {
+        self.stats_now()
+    }
+}
+
+impl Inner {
+    /// One message to every established local client but `except`,
+    /// encoded once.
+    fn broadcast_local(
+        &self,
+        type_code: u16,
+        payload: &[u8],
+        except: Option<u64>,
+    ) -> Result<usize> {
         // One id from the server's half of the VX space, as 3.x does.
         let wire = self.conn_cfg.wire.for_server();
         let id = match wire {
@@ -318,7 +380,7 @@ impl Hub for Inner {
         Ok(n)
     }
 
-    fn stats(&self) -> ServerStats {
+    fn stats_now(&self) -> ServerStats {
         let conns = self.conns.read().unwrap_or_else(|e| e.into_inner());
         let (mut fin, mut fout) = (0, 0);
         for c in conns.values() {

@@ -693,3 +693,36 @@ pub fn settings_that_cannot_work_and_a_port_in_use_are_refused_at_start(core: Co
         other => panic!("expected a bind error, got {:?}", other.err()),
     }
 }
+
+pub fn a_relay_sees_local_broadcasts_and_injects_without_echo(core: CoreKind) {
+    // serve's broadcast mode: each message goes to the others.
+    let s = Server::builder(cfg(core))
+        .on_message(|p, f| {
+            if let Some(h) = p.server() {
+                let _ = h.broadcast(f.type_code, &f.payload, Some(p.id()));
+            }
+        })
+        .start()
+        .unwrap();
+    let (seen_tx, seen) = mpsc::channel();
+    s.set_broadcast_observer(move |b| {
+        seen_tx.send((b.type_code, b.payload.to_vec(), b.except)).unwrap();
+    });
+    let (tx, rx) = mpsc::channel();
+    let a = client(&s, core);
+    let b = Client::builder(ccfg(s.local_addr().to_string(), core))
+        .on_message(move |_, f| tx.send(f.payload).unwrap())
+        .connect()
+        .unwrap();
+    wait_until("2 clients", || s.client_count() == 2);
+    a.send(200, b"from a").unwrap();
+    assert_eq!(rx.recv_timeout(T).unwrap(), b"from a");
+    let (code, payload, except) = seen.recv_timeout(T).unwrap();
+    assert_eq!((code, &payload[..]), (200, &b"from a"[..]));
+    assert_eq!(except, Some(s.clients()[0].id()), "the sender is named");
+    // What a relay brings in reaches the clients and is not observed.
+    assert_eq!(s.relay_broadcast(201, b"from elsewhere", None).unwrap(), 2);
+    assert_eq!(rx.recv_timeout(T).unwrap(), b"from elsewhere");
+    assert!(seen.recv_timeout(Duration::from_millis(200)).is_err(), "a relayed broadcast echoed");
+    drop(b);
+}
