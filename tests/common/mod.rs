@@ -8,9 +8,10 @@
 //!
 //! - [`golden`]: the reference's golden frames (the one loader);
 //! - [`hex`]: hex text of test data (the one encoder and decoder);
-//! - [`python`]: the reference, Python veltix 1.6.3, in a venv the tests
-//!   provision themselves; [`ref_peer`]: its scripts as a server or
-//!   client driven by JSON commands;
+//! - [`python`]: the references, Python veltix 1.6.3 and 3.3.0, each in a
+//!   venv the tests provision themselves; [`python_vx`]: the 3.3.0 one's
+//!   shortcuts; [`ref_peer`]: their scripts as a server or client driven
+//!   by JSON commands;
 //! - [`bin`]: running the `veltix` binary and reading a child's output;
 //! - [`wait_until`], [`data_path`].
 #![allow(dead_code)] // each test crate uses a different part of this tree
@@ -19,6 +20,7 @@ pub mod bin;
 pub mod golden;
 pub mod hex;
 pub mod python;
+pub mod python_vx;
 pub mod ref_peer;
 
 use std::path::PathBuf;
