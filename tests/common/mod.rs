@@ -13,7 +13,7 @@
 //!   shortcuts; [`ref_peer`]: their scripts as a server or client driven
 //!   by JSON commands;
 //! - [`bin`]: running the `veltix` binary and reading a child's output;
-//! - [`wait_until`], [`data_path`].
+//! - [`wait_until`], [`data_path`], [`random_bytes`].
 #![allow(dead_code)] // each test crate uses a different part of this tree
 
 pub mod bin;
@@ -43,4 +43,17 @@ pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// Bytes that look random (xorshift), reproducible from the seed.
+pub fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 32) as u8
+        })
+        .collect()
 }

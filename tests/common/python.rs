@@ -139,7 +139,9 @@ impl Reference {
             Ok(python) => python.clone(),
             // Every test that needs Python fails with the same explanation,
             // not just the first one to ask.
-            Err(why) => panic!("cannot provision the reference Python venv ({}):\n{why}", self.requirement),
+            Err(why) => {
+                panic!("cannot provision the reference Python venv ({}):\n{why}", self.requirement)
+            }
         }
     }
 
@@ -322,9 +324,16 @@ impl Reference {
 
         let python = venv_python(&venv);
         let mut cmd = Command::new(&python);
-        cmd.args(["-m", "pip", "install", "--no-input", "--disable-pip-version-check", requirement])
-            .env_remove("PIP_USER")
-            .env_remove("PIP_REQUIRE_VIRTUALENV");
+        cmd.args([
+            "-m",
+            "pip",
+            "install",
+            "--no-input",
+            "--disable-pip-version-check",
+            requirement,
+        ])
+        .env_remove("PIP_USER")
+        .env_remove("PIP_REQUIRE_VIRTUALENV");
         run_step(&mut cmd, &format!("`pip install {requirement}`")).map_err(|e| {
             format!("{e}\nhint: is PyPI reachable? (pip honours PIP_INDEX_URL and PIP_FIND_LINKS)")
         })?;

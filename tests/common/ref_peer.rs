@@ -7,9 +7,10 @@ use std::io::{Read, Write};
 use std::process::{ChildStdin, ExitStatus, Stdio};
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use veltix::{Peer, Server};
 
 use super::bin::line_reader;
 use super::python::{self, Reference};
@@ -50,7 +51,11 @@ impl Py {
 
     /// Starts a script that must fail instead of printing `READY` (a
     /// client the server refuses): its first line and exit status.
-    pub fn start_refused(reference: &Reference, script: &str, args: &[String]) -> (String, ExitStatus) {
+    pub fn start_refused(
+        reference: &Reference,
+        script: &str,
+        args: &[String],
+    ) -> (String, ExitStatus) {
         let (mut py, first) = Py::spawn(reference, script, args);
         if first.starts_with("READY ") {
             py.fail(&format!("expected a refusal, got {first:?}"));
@@ -109,6 +114,23 @@ impl Py {
     /// A 3.3.0 server (`vx_server.py`) on a free loopback port.
     pub fn vx_server(extra: &[&str]) -> Py {
         Py::start_in(&python::V3_3_0, "vx_server.py", &strings(extra))
+    }
+
+    /// A Rust server's view of this client script, found by the client's
+    /// local port (from its READY line), within [`DEADLINE`]: the script's
+    /// connect() returns once its own side of the handshake is done, the
+    /// server's may complete a moment later.
+    pub fn peer_in(&mut self, server: &Server) -> Peer {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(p) = server.clients().into_iter().find(|p| p.addr().port() == self.port) {
+                return p;
+            }
+            if Instant::now() >= deadline {
+                self.fail("never became a client of the server");
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// Fails the test, with the script's exit status and stderr.

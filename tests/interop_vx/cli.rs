@@ -84,7 +84,8 @@ fn ping_detects_a_vx_server_and_gets_three_pongs() {
     let out = run(veltix(["ping", &addr, "-c", "3", "-i", "10ms"]));
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.starts_with(&format!("PING {addr} (veltix 3.3.0)")), "{text}");
+    // The first line names what was detected.
+    assert!(text.starts_with(&format!("PING {addr} (veltix 3.3.0, wire vx)")), "{text}");
     assert_eq!(text.matches(&format!("pong from {addr}: seq=")).count(), 3, "{text}");
     assert!(text.contains("3 sent, 3 received, 0% loss"), "{text}");
 }

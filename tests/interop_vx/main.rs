@@ -28,6 +28,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+pub use common::random_bytes;
+
 /// Timeout of every request, ping and wait.
 pub const T: Duration = Duration::from_secs(5);
 
@@ -39,19 +41,6 @@ pub const ECHO: u16 = 200;
 pub const ASK: u16 = 201;
 pub const NEWS: u16 = 202;
 pub const ROUTED: u16 = 300;
-
-/// Bytes that look random (xorshift), reproducible from the seed.
-pub fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 32) as u8
-        })
-        .collect()
-}
 
 /// The next item from a callback's channel, within [`T`].
 pub fn next<X>(rx: &Receiver<X>, what: &str) -> X {

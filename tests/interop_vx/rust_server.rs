@@ -1,10 +1,10 @@
 //! A Rust server speaking VX, with 3.3.0 clients (`vx_client.py`).
 
 use std::sync::mpsc::{self, Receiver};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
-use veltix::{CoreKind, Frame, Peer, Server, ServerBuilder, ServerConfig, Wire, WireMode};
+use veltix::{CoreKind, Frame, Server, ServerBuilder, ServerConfig, Wire, WireMode};
 
 use crate::common::hex::{hex, unhex};
 use crate::common::python;
@@ -42,18 +42,6 @@ fn echo_server(core: CoreKind) -> (Server, Receiver<Frame>) {
     (server, rx)
 }
 
-/// The server's view of a 3.3.0 client, found by the client's local port.
-fn peer_of(server: &Server, py: &Py) -> Peer {
-    let deadline = Instant::now() + T;
-    loop {
-        if let Some(p) = server.clients().into_iter().find(|p| p.addr().port() == py.port) {
-            return p;
-        }
-        assert!(Instant::now() < deadline, "{} never became a client of the server", py.name);
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
 fn a_vx_client_completes_the_handshake(core: CoreKind) {
     let (tx, rx) = mpsc::channel();
     let server = rust_server(config(core), |b| {
@@ -74,7 +62,7 @@ fn a_vx_client_completes_the_handshake(core: CoreKind) {
 fn a_vx_client_pings_us_and_we_ping_it(core: CoreKind) {
     let server = rust_server(config(core), |b| b);
     let mut py = Py::vx_client(server.local_addr().port(), &[]);
-    let peer = peer_of(&server, &py);
+    let peer = py.peer_in(&server);
     for _ in 0..3 {
         assert_latency(&py.cmd(json!({"op": "ping"})));
         let rtt = server.ping(peer.id(), T).expect("a pong from the 3.3.0 client");
@@ -85,7 +73,7 @@ fn a_vx_client_pings_us_and_we_ping_it(core: CoreKind) {
 fn payloads_of_every_size_round_trip_both_ways(core: CoreKind) {
     let (server, frames) = echo_server(core);
     let mut py = Py::vx_client(server.local_addr().port(), &["--echo", "201"]);
-    let peer = peer_of(&server, &py);
+    let peer = py.peer_in(&server);
     for (i, size) in SIZES.into_iter().enumerate() {
         // 3.3.0 sends, Rust checks and echoes, 3.3.0 checks.
         let data = random_bytes(size, 2 * i as u64 + 1);
@@ -111,7 +99,7 @@ fn payloads_of_every_size_round_trip_both_ways(core: CoreKind) {
 fn our_send_and_wait_gets_the_vx_route_reply(core: CoreKind) {
     let server = rust_server(config(core), |b| b);
     let mut py = Py::vx_client(server.local_addr().port(), &["--echo", "201"]);
-    let peer = peer_of(&server, &py);
+    let peer = py.peer_in(&server);
     let mut ids = vec![];
     for _ in 0..3 {
         let reply = server.send_and_wait(peer.id(), ASK, b"are you there?", T).expect("reply");
@@ -135,9 +123,9 @@ fn broadcast_reaches_three_vx_clients_but_not_the_excepted_one(core: CoreKind) {
             (0..4).map(|_| s.spawn(move || Py::vx_client(port, &["--register", "202"]))).collect();
         starts.into_iter().map(|h| h.join().expect("start a 3.3.0 client")).collect()
     });
-    let left_out = peer_of(&server, &pys[3]);
-    for py in &pys[..3] {
-        peer_of(&server, py);
+    let left_out = pys[3].peer_in(&server);
+    for py in &mut pys[..3] {
+        py.peer_in(&server);
     }
     assert_eq!(server.broadcast(NEWS, b"extra! extra!", Some(left_out.id())).unwrap(), 3);
     assert_eq!(server.broadcast(NEWS, b"the end", None).unwrap(), 4);
@@ -180,7 +168,7 @@ fn a_vx_client_over_max_connections_gets_server_full(core: CoreKind) {
     let server = rust_server(config(core).max_connections(Some(1)), |b| b);
     let port = server.local_addr().port();
     let mut first = Py::vx_client(port, &[]);
-    peer_of(&server, &first);
+    first.peer_in(&server);
     let args = ["127.0.0.1".to_string(), port.to_string()];
     let (line, status) = Py::start_refused(&python::V3_3_0, "vx_client.py", &args);
     // 3.3.0 raised ServerFullError("server_full").
