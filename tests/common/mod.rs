@@ -8,17 +8,19 @@
 //!
 //! - [`golden`]: the reference's golden frames (the one loader);
 //! - [`hex`]: hex text of test data (the one encoder and decoder);
-//! - [`python`]: the reference, Python veltix 1.6.3, in a venv the tests
-//!   provision themselves; [`ref_peer`]: its scripts as a server or
-//!   client driven by JSON commands;
+//! - [`python`]: the references, Python veltix 1.6.3 and 3.3.0, each in a
+//!   venv the tests provision themselves; [`python_vx`]: the 3.3.0 one's
+//!   shortcuts; [`ref_peer`]: their scripts as a server or client driven
+//!   by JSON commands;
 //! - [`bin`]: running the `veltix` binary and reading a child's output;
-//! - [`wait_until`], [`data_path`].
+//! - [`wait_until`], [`data_path`], [`random_bytes`].
 #![allow(dead_code)] // each test crate uses a different part of this tree
 
 pub mod bin;
 pub mod golden;
 pub mod hex;
 pub mod python;
+pub mod python_vx;
 pub mod ref_peer;
 
 use std::path::PathBuf;
@@ -41,4 +43,17 @@ pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// Bytes that look random (xorshift), reproducible from the seed.
+pub fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 32) as u8
+        })
+        .collect()
 }

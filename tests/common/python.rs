@@ -1,24 +1,29 @@
-//! Test support: the reference implementation, Python `veltix==1.6.3`, in a
-//! venv that the tests provision themselves.
+//! Test support: the references, Python `veltix==1.6.3` (the 1.6.3 wire)
+//! and `veltix==3.3.0` (the VX wire, see `python_vx.rs`), each in a venv
+//! of its own that the tests provision themselves.
 //!
 //! A test crate reaches it as `common::python` (see `tests/common/mod.rs`).
 //! Every path below is derived from `CARGO_MANIFEST_DIR`, never from the
 //! including file.
 //!
-//! The venv lives in `<target dir>/veltix-py-venv` and is built once per
-//! target dir: an in-process [`OnceLock`] serialises the test threads, an
-//! exclusive `flock` on `<target dir>/veltix-py-venv.lock` serialises test
+//! A [`Reference`] names one release and its venv,
+//! `<target dir>/veltix-py-venv` for 1.6.3 ([`V1_6_3`]) and
+//! `<target dir>/veltix-py-venv-3.3.0` for 3.3.0 ([`V3_3_0`]). Each is
+//! built once per target dir: an in-process [`OnceLock`] serialises the
+//! test threads, an exclusive `flock` on `<venv dir>.lock` serialises test
 //! processes (cargo runs test binaries one after another, nextest runs
 //! them side by side), and a marker file written last tells a complete venv
 //! from one whose build was interrupted (which is then rebuilt).
 //!
-//! The base interpreter is `python3` from `PATH`, or `$VELTIX_PYTHON`.
+//! The base interpreter is `python3` from `PATH`, or `$VELTIX_PYTHON`
+//! (3.3.0 needs Python 3.11 or later).
 //! Provisioning needs PyPI (or a pip mirror/wheel dir that pip is configured
 //! with); when that fails the tests fail with pip's own output. They are
 //! never skipped: the interop tests are how wire compatibility is proven.
 //!
 //! Scripts live in `tests/py/`; a bare script name such as
-//! `"make_frame.py"` is looked up there.
+//! `"make_frame.py"` is looked up there. The functions without a
+//! [`Reference`] ([`python`], [`py_command`], [`run_py`], ...) use 1.6.3.
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -27,14 +32,40 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::thread;
 
-/// The reference version the venv holds.
+/// One release of the Python reference, installed in a venv of its own.
+pub struct Reference {
+    /// The version `import veltix` must report.
+    pub version: &'static str,
+    /// What `pip install` is given.
+    requirement: &'static str,
+    /// Name of the venv directory inside the target dir.
+    venv_dir_name: &'static str,
+    /// The oldest Python it runs on, for the hint when the venv fails.
+    min_python: &'static str,
+    /// The provisioned interpreter, or why there is none (once per process).
+    provisioned: OnceLock<Result<PathBuf, String>>,
+}
+
+/// The reference of the 1.6.3 wire.
+pub static V1_6_3: Reference = Reference {
+    version: "1.6.3",
+    requirement: "veltix==1.6.3",
+    venv_dir_name: "veltix-py-venv",
+    min_python: "3",
+    provisioned: OnceLock::new(),
+};
+
+/// The reference of the VX wire (2.0.3 to 3.3.x).
+pub static V3_3_0: Reference = Reference {
+    version: "3.3.0",
+    requirement: "veltix==3.3.0",
+    venv_dir_name: "veltix-py-venv-3.3.0",
+    min_python: "3.11",
+    provisioned: OnceLock::new(),
+};
+
+/// The reference version the 1.6.3 venv holds.
 pub const VELTIX_VERSION: &str = "1.6.3";
-
-/// What `pip install` is given.
-const REQUIREMENT: &str = "veltix==1.6.3";
-
-/// Name of the venv directory inside the target dir.
-const VENV_DIR_NAME: &str = "veltix-py-venv";
 
 /// Written into the venv when, and only when, it is complete.
 const MARKER_NAME: &str = ".veltix-provisioned";
@@ -58,9 +89,9 @@ pub fn target_dir() -> PathBuf {
     }
 }
 
-/// Where the venv lives.
+/// Where the 1.6.3 venv lives.
 pub fn venv_dir() -> PathBuf {
-    target_dir().join(VENV_DIR_NAME)
+    V1_6_3.venv_dir()
 }
 
 /// The directory holding the test scripts (`tests/py`).
@@ -78,36 +109,58 @@ pub fn script_path(script: impl AsRef<Path>) -> PathBuf {
     }
 }
 
-/// The venv's interpreter, provisioning the venv on first use.
+/// The 1.6.3 venv's interpreter, provisioning the venv on first use.
 ///
 /// # Panics
-/// When the venv cannot be built (no Python, no venv module, pip cannot
-/// reach PyPI, ...), with a message saying what failed and how to fix it.
+/// When the venv cannot be built (see [`Reference::python`]).
 pub fn python() -> PathBuf {
-    static PROVISIONED: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    match PROVISIONED.get_or_init(provision) {
-        Ok(python) => python.clone(),
-        // Every test that needs Python fails with the same explanation, not
-        // just the first one to ask.
-        Err(why) => panic!("cannot provision the reference Python venv ({REQUIREMENT}):\n{why}"),
-    }
+    V1_6_3.python()
 }
 
 /// A command that runs `script` (bare names resolve in `tests/py/`) with
-/// the venv's Python and a clean Python environment. Stdio is left to the
-/// caller.
+/// the 1.6.3 venv's Python (see [`Reference::command`]).
 pub fn py_command<S: AsRef<OsStr>>(script: impl AsRef<Path>, args: &[S]) -> Command {
-    let mut cmd = Command::new(python());
-    cmd.arg(script_path(script)).args(args);
-    cmd.env_remove("PYTHONPATH")
-        .env_remove("PYTHONHOME")
-        .env_remove("PYTHONSTARTUP")
-        // No __pycache__ in the source tree; flush stdout line by line so a
-        // test can wait for a readiness line from a long-running script.
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("PYTHONUNBUFFERED", "1")
-        .env("PYTHONIOENCODING", "utf-8");
-    cmd
+    V1_6_3.command(script, args)
+}
+
+impl Reference {
+    /// Where this reference's venv lives.
+    pub fn venv_dir(&self) -> PathBuf {
+        target_dir().join(self.venv_dir_name)
+    }
+
+    /// The venv's interpreter, provisioning the venv on first use.
+    ///
+    /// # Panics
+    /// When the venv cannot be built (no Python, no venv module, pip cannot
+    /// reach PyPI, ...), with a message saying what failed and how to fix it.
+    pub fn python(&self) -> PathBuf {
+        match self.provisioned.get_or_init(|| self.provision()) {
+            Ok(python) => python.clone(),
+            // Every test that needs Python fails with the same explanation,
+            // not just the first one to ask.
+            Err(why) => {
+                panic!("cannot provision the reference Python venv ({}):\n{why}", self.requirement)
+            }
+        }
+    }
+
+    /// A command that runs `script` (bare names resolve in `tests/py/`)
+    /// with the venv's Python and a clean Python environment. Stdio is left
+    /// to the caller.
+    pub fn command<S: AsRef<OsStr>>(&self, script: impl AsRef<Path>, args: &[S]) -> Command {
+        let mut cmd = Command::new(self.python());
+        cmd.arg(script_path(script)).args(args);
+        cmd.env_remove("PYTHONPATH")
+            .env_remove("PYTHONHOME")
+            .env_remove("PYTHONSTARTUP")
+            // No __pycache__ in the source tree; flush stdout line by line so a
+            // test can wait for a readiness line from a long-running script.
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env("PYTHONUNBUFFERED", "1")
+            .env("PYTHONIOENCODING", "utf-8");
+        cmd
+    }
 }
 
 /// Runs a script to completion with empty stdin and returns its output
@@ -224,67 +277,86 @@ fn venv_python(venv: &Path) -> PathBuf {
     }
 }
 
-/// What the marker records: a venv built for anything else is rebuilt.
-fn marker_contents(base: &str) -> String {
-    format!("{REQUIREMENT}\nbase python: {base}\n")
-}
-
-fn is_ready(venv: &Path, base: &str) -> bool {
-    venv_python(venv).exists()
-        && fs::read_to_string(venv.join(MARKER_NAME)).is_ok_and(|m| m == marker_contents(base))
-}
-
-fn provision() -> Result<PathBuf, String> {
-    let base = base_python();
-    let venv = venv_dir();
-    if is_ready(&venv, &base) {
-        return Ok(venv_python(&venv));
-    }
-    let target = target_dir();
-    fs::create_dir_all(&target).map_err(|e| format!("cannot create {}: {e}", target.display()))?;
-    let _lock = LockFile::acquire(&target.join(format!("{VENV_DIR_NAME}.lock")))?;
-    // Another process may have finished the venv while we waited.
-    if is_ready(&venv, &base) {
-        return Ok(venv_python(&venv));
-    }
-    eprintln!("provisioning {REQUIREMENT} in {} (base interpreter: {base})", venv.display());
-    if venv.exists() {
-        fs::remove_dir_all(&venv)
-            .map_err(|e| format!("cannot remove the incomplete venv {}: {e}", venv.display()))?;
+impl Reference {
+    /// What the marker records: a venv built for anything else is rebuilt.
+    fn marker_contents(&self, base: &str) -> String {
+        format!("{}\nbase python: {base}\n", self.requirement)
     }
 
-    let mut cmd = Command::new(&base);
-    cmd.arg("-m").arg("venv").arg(&venv);
-    run_step(&mut cmd, &format!("`{base} -m venv {}`", venv.display())).map_err(|e| {
-        format!(
-            "{e}\nhint: python3 with the venv module is needed (Debian/Ubuntu: \
-             apt-get install python3-venv); set VELTIX_PYTHON to use another interpreter"
-        )
-    })?;
+    fn is_ready(&self, venv: &Path, base: &str) -> bool {
+        venv_python(venv).exists()
+            && fs::read_to_string(venv.join(MARKER_NAME))
+                .is_ok_and(|m| m == self.marker_contents(base))
+    }
 
-    let python = venv_python(&venv);
-    let mut cmd = Command::new(&python);
-    cmd.args(["-m", "pip", "install", "--no-input", "--disable-pip-version-check", REQUIREMENT])
+    fn provision(&self) -> Result<PathBuf, String> {
+        let requirement = self.requirement;
+        let base = base_python();
+        let venv = self.venv_dir();
+        if self.is_ready(&venv, &base) {
+            return Ok(venv_python(&venv));
+        }
+        let target = target_dir();
+        fs::create_dir_all(&target)
+            .map_err(|e| format!("cannot create {}: {e}", target.display()))?;
+        let _lock = LockFile::acquire(&target.join(format!("{}.lock", self.venv_dir_name)))?;
+        // Another process may have finished the venv while we waited.
+        if self.is_ready(&venv, &base) {
+            return Ok(venv_python(&venv));
+        }
+        eprintln!("provisioning {requirement} in {} (base interpreter: {base})", venv.display());
+        if venv.exists() {
+            fs::remove_dir_all(&venv).map_err(|e| {
+                format!("cannot remove the incomplete venv {}: {e}", venv.display())
+            })?;
+        }
+
+        let mut cmd = Command::new(&base);
+        cmd.arg("-m").arg("venv").arg(&venv);
+        run_step(&mut cmd, &format!("`{base} -m venv {}`", venv.display())).map_err(|e| {
+            format!(
+                "{e}\nhint: python {} or later with the venv module is needed \
+                 (Debian/Ubuntu: apt-get install python3-venv); set VELTIX_PYTHON to use \
+                 another interpreter",
+                self.min_python
+            )
+        })?;
+
+        let python = venv_python(&venv);
+        let mut cmd = Command::new(&python);
+        cmd.args([
+            "-m",
+            "pip",
+            "install",
+            "--no-input",
+            "--disable-pip-version-check",
+            requirement,
+        ])
         .env_remove("PIP_USER")
         .env_remove("PIP_REQUIRE_VIRTUALENV");
-    run_step(&mut cmd, &format!("`pip install {REQUIREMENT}`")).map_err(|e| {
-        format!("{e}\nhint: is PyPI reachable? (pip honours PIP_INDEX_URL and PIP_FIND_LINKS)")
-    })?;
+        run_step(&mut cmd, &format!("`pip install {requirement}`")).map_err(|e| {
+            format!("{e}\nhint: is PyPI reachable? (pip honours PIP_INDEX_URL and PIP_FIND_LINKS)")
+        })?;
 
-    let mut cmd = Command::new(&python);
-    cmd.args(["-c", "import sys, veltix; sys.stdout.write(veltix.__version__)"]);
-    let version = run_step(&mut cmd, "`import veltix`")?;
-    if version.trim() != VELTIX_VERSION {
-        return Err(format!("the venv holds veltix {}, expected {VELTIX_VERSION}", version.trim()));
+        let mut cmd = Command::new(&python);
+        cmd.args(["-c", "import sys, veltix; sys.stdout.write(veltix.__version__)"]);
+        let version = run_step(&mut cmd, "`import veltix`")?;
+        if version.trim() != self.version {
+            return Err(format!(
+                "the venv holds veltix {}, expected {}",
+                version.trim(),
+                self.version
+            ));
+        }
+
+        // The marker goes in last, atomically: a venv without it is incomplete.
+        let marker = venv.join(MARKER_NAME);
+        let tmp = venv.join(format!("{MARKER_NAME}.tmp"));
+        fs::write(&tmp, self.marker_contents(&base))
+            .and_then(|()| fs::rename(&tmp, &marker))
+            .map_err(|e| format!("cannot write {}: {e}", marker.display()))?;
+        Ok(python)
     }
-
-    // The marker goes in last, atomically: a venv without it is incomplete.
-    let marker = venv.join(MARKER_NAME);
-    let tmp = venv.join(format!("{MARKER_NAME}.tmp"));
-    fs::write(&tmp, marker_contents(&base))
-        .and_then(|()| fs::rename(&tmp, &marker))
-        .map_err(|e| format!("cannot write {}: {e}", marker.display()))?;
-    Ok(python)
 }
 
 /// Runs one provisioning step; its stdout on success, else a message with

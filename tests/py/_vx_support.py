@@ -57,13 +57,17 @@ def register_arg(spec: str) -> None:
     message_type(int(code, 0), name or None)
 
 
-def set_handshake_identity(version: Optional[str], pv: Optional[str]) -> None:
+def set_handshake_identity(
+    version: Optional[str], pv: Optional[str], check_against_pv: bool = True
+) -> None:
     """Make this process announce another package version and/or protocol
     version in its handshake, to provoke mismatches on purpose.
 
     The handshake handler reads the package version and the `pv` string
     through names it imported at load time; a `pv` of the form MAJOR.MINOR
-    also becomes the local version the peer's `pv` is checked against.
+    also becomes the local version the peer's `pv` is checked against,
+    unless `check_against_pv` is false (then the peer's `pv` is checked
+    against 3.3.0's own 1.0, so that only the peer can refuse).
     """
     import veltix.handler.handshake_handler as hh
     import veltix.internal.compatibility as compat
@@ -73,7 +77,7 @@ def set_handshake_identity(version: Optional[str], pv: Optional[str]) -> None:
     if pv is not None:
         hh.protocol_version_str = lambda: pv
         parts = pv.split(".")
-        if len(parts) == 2 and all(p.isdigit() for p in parts):
+        if check_against_pv and len(parts) == 2 and all(p.isdigit() for p in parts):
             compat.PROTOCOL_VERSION = (int(parts[0]), int(parts[1]))
 
 

@@ -1,7 +1,8 @@
 """A real veltix 3.3.0 Client (VX profile), driven line by line over stdin/stdout.
 
 usage: vx_client.py HOST PORT [--register CODE[=NAME]]... [--echo CODE]...
-                    [--listen] [--handshake-timeout S] [--pv PV] [--version V]
+                    [--listen] [--handshake-timeout S] [--pv PV | --announce-pv PV]
+                    [--version V]
 
 Connects with 3.3.0's own `Client.connect()` (which returns once the JSON
 handshake is done) and prints `READY <local port>` (the port lets a Rust
@@ -36,7 +37,8 @@ of unregistered codes); the type of every command is registered too.
 `--echo CODE` adds a route for CODE that answers each message with the same
 type, content and request id. `--pv` / `--version` change the `pv` / `v`
 this client announces (a MAJOR.MINOR `pv` is also what the server's `pv` is
-checked against).
+checked against); `--announce-pv` only announces its `pv` and still checks
+the server's against 1.0, so that a refusal can only come from the server.
 
 Request ids are integers (u16 on the wire). Callbacks run on a single
 worker so that messages are seen in the order the socket delivered them.
@@ -62,9 +64,15 @@ def main() -> None:
     p.add_argument("--handshake-timeout", type=float, default=5.0)
     p.add_argument("--pv", help="protocol version to announce (default: 3.3.0's own, 1.0)")
     p.add_argument("--version", help="package version to announce as v")
+    p.add_argument("--announce-pv", metavar="PV",
+                   help="protocol version to announce, the peer's still checked against 1.0")
     args = p.parse_args()
 
-    _vx_support.set_handshake_identity(args.version, args.pv)
+    if args.pv is not None and args.announce_pv is not None:
+        p.error("--pv and --announce-pv exclude each other")
+    _vx_support.set_handshake_identity(
+        args.version, args.pv or args.announce_pv, check_against_pv=args.announce_pv is None
+    )
     for spec in args.register:
         _vx_support.register_arg(spec)
 

@@ -3,7 +3,7 @@
 usage: vx_server.py [--host HOST] [--port PORT] [--mode log|echo|broadcast|broadcast-all]
                     [--route CODE]... [--register CODE[=NAME]]...
                     [--max-connections N] [--handshake-timeout S]
-                    [--pv PV] [--version V] [--workers N]
+                    [--pv PV | --announce-pv PV] [--version V] [--workers N]
 
 Starts 3.3.0's own `Server` (port 0: any free port) and prints `READY <port>`
 once it accepts connections. Every message that reaches on_recv is recorded
@@ -21,7 +21,8 @@ content prefixed by `route:`, and is recorded with "route": true.
 `--max-connections` sets `max_connection` (a client over the limit is sent
 {"error": "server_full"}). `--pv` / `--version` change the `pv` / `v` this
 server announces (a MAJOR.MINOR `pv` is also what a client's `pv` is checked
-against), to provoke a version mismatch.
+against), to provoke a version mismatch; `--announce-pv` only announces its
+`pv` and still checks a client's against 1.0.
 
 3.3.0 drops frames whose type code is not registered: codes used by a
 command are registered on the fly, others need `--register` (or a --route).
@@ -74,10 +75,16 @@ def main() -> None:
     p.add_argument("--handshake-timeout", type=float, default=5.0)
     p.add_argument("--pv", help="protocol version to announce (default: 3.3.0's own, 1.0)")
     p.add_argument("--version", help="package version to announce as v")
+    p.add_argument("--announce-pv", metavar="PV",
+                   help="protocol version to announce, the peer's still checked against 1.0")
     p.add_argument("--workers", type=int, default=1, help="callback worker threads")
     args = p.parse_args()
 
-    _vx_support.set_handshake_identity(args.version, args.pv)
+    if args.pv is not None and args.announce_pv is not None:
+        p.error("--pv and --announce-pv exclude each other")
+    _vx_support.set_handshake_identity(
+        args.version, args.pv or args.announce_pv, check_against_pv=args.announce_pv is None
+    )
     for spec in args.register:
         _vx_support.register_arg(spec)
 
