@@ -288,6 +288,10 @@ impl Reader {
     }
 
     fn frame(&mut self, at_end: bool) -> Option<Event> {
+        if self.buf.len() < vx::MAGIC.len() && !at_end {
+            // Judge the magic on both bytes, however the input is cut.
+            return None;
+        }
         let offset = self.offset;
         match vx::split_frame(&self.buf, self.max_frame) {
             Ok(Split::Frame { header, payload, len }) => {
