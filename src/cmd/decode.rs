@@ -41,6 +41,13 @@ Examples:
   veltix decode --port 7000 chat.pcap       # from: tcpdump -i lo -w chat.pcap
   veltix decode --json capture.pcapng | jq -r .payload_text
 
+The input format is detected from the first bytes: a pcap or pcapng
+magic number, text that reads as hex (plain, spaced, `xxd` or
+`hexdump -C`), else raw frames. Frames from a capture are labelled with
+their TCP stream number and direction: '>' client to server, '<' server
+to client (the client is the side that sent the SYN, else the first one
+seen sending).
+
 Two wire profiles are read (--wire): 1.6 is veltix 1.6.3 (22-byte header
 with a timestamp and an 8-hex-digit request id; HELLO / HELLO_ACK frames);
 vx is veltix 2.0.3 to 3.3.x (15-byte header starting with the magic VX,
@@ -51,8 +58,8 @@ VX or with a 2-byte length and '{', else 1.6.
 
 In a vx stream, JSON handshake messages are listed as server hello,
 client hello (in captures; hello elsewhere), result ok or error, with
-their JSON text; a hello that 3.x would refuse (no pv, a pv of another
-major) is flagged. A vx frame with a bad CRC is shown and skipped by its
+their JSON text; a hello that fails the handshake check (no pv, a pv of
+another major: docs/wire-vx.md) is flagged. A vx frame with a bad CRC is shown and skipped by its
 size; junk, a frame with reserved flags set or an oversize header is
 reported with the number of bytes skipped to the next VX magic, and
 decoding goes on from there.
@@ -63,18 +70,11 @@ and payload_text or payload_hex; 1.6 frames add timestamp_ms, timestamp
 (and version for HELLO / HELLO_ACK), vx frames add \"wire\": \"vx\" and
 flags, and their request_id has 4 hex digits. A vx handshake message has
 handshake (server_hello, client_hello, hello, result_ok, result, error),
-offset, wire, length and json (the text), and hello_error when 3.x would
-refuse it. A problem has error, kind (truncated, too_large, gap,
+offset, wire, length and json (the text), and hello_error when a hello
+fails the check. A problem has error, kind (truncated, too_large, gap,
 bad_magic, bad_flags, bad_handshake) and offset, and skipped (bytes) when
 decoding resynchronised. In captures, every object has stream and
 direction, frames and messages also client and server.
-
-The input format is detected from the first bytes: a pcap or pcapng
-magic number, text that reads as hex (plain, spaced, `xxd` or
-`hexdump -C`), else raw frames. Frames from a capture are labelled with
-their TCP stream number and direction: '>' client to server, '<' server
-to client (the client is the side that sent the SYN, else the first one
-seen sending).
 
 Exit status: 0 when every frame is valid; 1 when any frame is not (CRC
 mismatch, incomplete frame, header over --max-message-size, bytes
@@ -730,11 +730,7 @@ impl<W: Write> Report<W> {
                     p.paint(Role::Accent, kind.label())
                 )?;
                 if let Some(e) = hello_error {
-                    write!(
-                        self.out,
-                        "  {}",
-                        p.paint(Role::Warn, format!("(3.x refuses it: {e})"))
-                    )?;
+                    write!(self.out, "  {}", p.paint(Role::Warn, format!("(invalid hello: {e})")))?;
                 }
                 writeln!(self.out)
             }

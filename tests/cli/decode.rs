@@ -702,7 +702,7 @@ fn vx_handshake_messages_and_frames_are_detected() {
     let (server, server_json) = vx_message("server_hello");
     let (client, _) = vx_message("client_hello");
     let (ok, ok_json) = vx_message("result_ok");
-    // A wrong major: 3.x refuses this hello, decode says so.
+    // A wrong major: the handshake check refuses this hello, decode says so.
     let bad_hello = br#"{"v": "9.0.0", "pv": "2.0", "meta": {}}"#;
     let bad = [&(bad_hello.len() as u16).to_be_bytes()[..], bad_hello].concat();
     let stream =
@@ -730,7 +730,7 @@ fn vx_handshake_messages_and_frames_are_detected() {
         text.starts_with(&format!("handshake  offset 0  hello  39 bytes  {server_json}\n")),
         "{text}"
     );
-    assert!(text.contains("  (3.x refuses it: protocol version mismatch"), "{text}");
+    assert!(text.contains("  (invalid hello: protocol version mismatch"), "{text}");
     assert!(
         text.contains(&format!("handshake  offset 123  result ok  16 bytes  {ok_json}\n")),
         "{text}"

@@ -101,7 +101,8 @@ pub enum Event {
         length: usize,
         /// The JSON text as sent.
         text: String,
-        /// Why 3.x (and our library) would refuse this hello, if it would.
+        /// Why a hello fails the handshake check of `veltix::vx` (docs/wire-vx.md
+        /// compares it with 3.3.0's), if it does.
         hello_error: Option<String>,
     },
     /// A frame whose header is sound; its CRC may not match.
