@@ -258,8 +258,9 @@ Register-ArgumentCompleter -Native -CommandName 'veltix' -ScriptBlock {
         'veltix;decode' {
             [CompletionResult]::new('--input', '--input', [CompletionResultType]::ParameterName, 'Read the input as this format instead of detecting it')
             [CompletionResult]::new('--max-bytes', '--max-bytes', [CompletionResultType]::ParameterName, 'Dump at most N payload bytes per frame (0: no limit). JSON output always carries the whole payload')
-            [CompletionResult]::new('--max-message-size', '--max-message-size', [CompletionResultType]::ParameterName, 'Largest frame accepted, header included: bytes, or with a KiB/MiB suffix. A header declaring more desynchronises the stream, so decoding of that stream stops there')
+            [CompletionResult]::new('--max-message-size', '--max-message-size', [CompletionResultType]::ParameterName, 'Largest frame accepted, header included: bytes, or with a KiB/MiB suffix. A header declaring more desynchronises the stream: a 1.6 stream is decoded no further, a vx stream resumes at the next magic')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Captures only: decode only the TCP connections with this port at either end')
+            [CompletionResult]::new('--wire', '--wire', [CompletionResultType]::ParameterName, 'Wire profile: 1.6 (veltix 1.6.3), vx (veltix 2.0.3 to 3.3.x), or auto: detected for each input and each direction of a captured connection')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never')
             [CompletionResult]::new('--type-name', '--type-name', [CompletionResultType]::ParameterName, 'Name a message type code, e.g. `--type-name 200=chat` (repeatable)')
             [CompletionResult]::new('--types', '--types', [CompletionResultType]::ParameterName, 'Read type names from a JSON file: {"200": "chat", "401": "player_move"}')
@@ -281,8 +282,10 @@ Register-ArgumentCompleter -Native -CommandName 'veltix' -ScriptBlock {
         'veltix;encode' {
             [CompletionResult]::new('--hex', '--hex', [CompletionResultType]::ParameterName, 'The payload as hex instead (spaces, `0x` and `xxd` dumps allowed)')
             [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Message type: a code (200, 0xc8) or a known name (ping, or chat after --type-name 200=chat)')
-            [CompletionResult]::new('--id', '--id', [CompletionResultType]::ParameterName, 'Request id, 8 hex digits (default: random)')
-            [CompletionResult]::new('--timestamp', '--timestamp', [CompletionResultType]::ParameterName, 'Timestamp in milliseconds since the Unix epoch (default: now)')
+            [CompletionResult]::new('--id', '--id', [CompletionResultType]::ParameterName, 'Request id in hex: 8 digits with --wire 1.6 (a3f21c07), at most 4 with --wire vx (1234, i.e. 0 to 65535). Default: random')
+            [CompletionResult]::new('--timestamp', '--timestamp', [CompletionResultType]::ParameterName, 'Timestamp in milliseconds since the Unix epoch (default: now); --wire 1.6 only (VX frames have none)')
+            [CompletionResult]::new('--wire', '--wire', [CompletionResultType]::ParameterName, 'Wire profile: 1.6 (veltix 1.6.3) or vx (veltix 2.0.3 to 3.3.x)')
+            [CompletionResult]::new('--handshake', '--handshake', [CompletionResultType]::ParameterName, 'With --wire vx: write this handshake message instead of a frame (server or client hello, ok, or server-full), as 3.3.0 sends it')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write raw bytes (bin) or one line of hex (hex). Default: bin, but hex when stdout is a terminal')
             [CompletionResult]::new('--max-message-size', '--max-message-size', [CompletionResultType]::ParameterName, 'Largest frame written, header included: bytes or 512K, 10M, 1G (1K to 4G)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never')

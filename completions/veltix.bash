@@ -555,7 +555,7 @@ _veltix() {
             return 0
             ;;
         veltix__subcmd__decode)
-            opts="-v -q -h -V --input --json --max-bytes --max-message-size --port --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
+            opts="-v -q -h -V --input --json --max-bytes --max-message-size --port --wire --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -575,6 +575,10 @@ _veltix() {
                     ;;
                 --port)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wire)
+                    COMPREPLY=($(compgen -W "1.6 vx auto" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -613,7 +617,7 @@ _veltix() {
             return 0
             ;;
         veltix__subcmd__encode)
-            opts="-v -q -h -V --hex --type --id --timestamp --output --max-message-size --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
+            opts="-v -q -h -V --hex --type --id --timestamp --wire --handshake --output --max-message-size --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -633,6 +637,14 @@ _veltix() {
                     ;;
                 --timestamp)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wire)
+                    COMPREPLY=($(compgen -W "1.6 vx" -- "${cur}"))
+                    return 0
+                    ;;
+                --handshake)
+                    COMPREPLY=($(compgen -W "server client ok server-full" -- "${cur}"))
                     return 0
                     ;;
                 --output)

@@ -249,8 +249,9 @@ set edit:completion:arg-completer[veltix] = {|@words|
         &'veltix;decode'= {
             cand --input 'Read the input as this format instead of detecting it'
             cand --max-bytes 'Dump at most N payload bytes per frame (0: no limit). JSON output always carries the whole payload'
-            cand --max-message-size 'Largest frame accepted, header included: bytes, or with a KiB/MiB suffix. A header declaring more desynchronises the stream, so decoding of that stream stops there'
+            cand --max-message-size 'Largest frame accepted, header included: bytes, or with a KiB/MiB suffix. A header declaring more desynchronises the stream: a 1.6 stream is decoded no further, a vx stream resumes at the next magic'
             cand --port 'Captures only: decode only the TCP connections with this port at either end'
+            cand --wire 'Wire profile: 1.6 (veltix 1.6.3), vx (veltix 2.0.3 to 3.3.x), or auto: detected for each input and each direction of a captured connection'
             cand --color 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never'
             cand --type-name 'Name a message type code, e.g. `--type-name 200=chat` (repeatable)'
             cand --types 'Read type names from a JSON file: {"200": "chat", "401": "player_move"}'
@@ -271,8 +272,10 @@ set edit:completion:arg-completer[veltix] = {|@words|
         &'veltix;encode'= {
             cand --hex 'The payload as hex instead (spaces, `0x` and `xxd` dumps allowed)'
             cand --type 'Message type: a code (200, 0xc8) or a known name (ping, or chat after --type-name 200=chat)'
-            cand --id 'Request id, 8 hex digits (default: random)'
-            cand --timestamp 'Timestamp in milliseconds since the Unix epoch (default: now)'
+            cand --id 'Request id in hex: 8 digits with --wire 1.6 (a3f21c07), at most 4 with --wire vx (1234, i.e. 0 to 65535). Default: random'
+            cand --timestamp 'Timestamp in milliseconds since the Unix epoch (default: now); --wire 1.6 only (VX frames have none)'
+            cand --wire 'Wire profile: 1.6 (veltix 1.6.3) or vx (veltix 2.0.3 to 3.3.x)'
+            cand --handshake 'With --wire vx: write this handshake message instead of a frame (server or client hello, ok, or server-full), as 3.3.0 sends it'
             cand --output 'Write raw bytes (bin) or one line of hex (hex). Default: bin, but hex when stdout is a terminal'
             cand --max-message-size 'Largest frame written, header included: bytes or 512K, 10M, 1G (1K to 4G)'
             cand --color 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never'

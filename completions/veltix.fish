@@ -299,8 +299,11 @@ complete -c veltix -n "__fish_veltix_using_subcommand decode" -l input -d 'Read 
 hex\t'Hex text: plain, spaced, `xxd` or `hexdump -C`'
 pcap\t'A pcap or pcapng capture of TCP traffic'"
 complete -c veltix -n "__fish_veltix_using_subcommand decode" -l max-bytes -d 'Dump at most N payload bytes per frame (0: no limit). JSON output always carries the whole payload' -r
-complete -c veltix -n "__fish_veltix_using_subcommand decode" -l max-message-size -d 'Largest frame accepted, header included: bytes, or with a KiB/MiB suffix. A header declaring more desynchronises the stream, so decoding of that stream stops there' -r
+complete -c veltix -n "__fish_veltix_using_subcommand decode" -l max-message-size -d 'Largest frame accepted, header included: bytes, or with a KiB/MiB suffix. A header declaring more desynchronises the stream: a 1.6 stream is decoded no further, a vx stream resumes at the next magic' -r
 complete -c veltix -n "__fish_veltix_using_subcommand decode" -l port -d 'Captures only: decode only the TCP connections with this port at either end' -r
+complete -c veltix -n "__fish_veltix_using_subcommand decode" -l wire -d 'Wire profile: 1.6 (veltix 1.6.3), vx (veltix 2.0.3 to 3.3.x), or auto: detected for each input and each direction of a captured connection' -r -f -a "1.6\t'veltix 1.6.3'
+vx\t'veltix 2.0.3 to 3.3.x ("VX" frames, JSON handshake)'
+auto\t'Detect the profile from the first bytes'"
 complete -c veltix -n "__fish_veltix_using_subcommand decode" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -324,8 +327,14 @@ complete -c veltix -n "__fish_veltix_using_subcommand decode" -s h -l help -d 'P
 complete -c veltix -n "__fish_veltix_using_subcommand decode" -s V -l version -d 'Print version'
 complete -c veltix -n "__fish_veltix_using_subcommand encode" -l hex -d 'The payload as hex instead (spaces, `0x` and `xxd` dumps allowed)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand encode" -l type -d 'Message type: a code (200, 0xc8) or a known name (ping, or chat after --type-name 200=chat)' -r
-complete -c veltix -n "__fish_veltix_using_subcommand encode" -l id -d 'Request id, 8 hex digits (default: random)' -r
-complete -c veltix -n "__fish_veltix_using_subcommand encode" -l timestamp -d 'Timestamp in milliseconds since the Unix epoch (default: now)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand encode" -l id -d 'Request id in hex: 8 digits with --wire 1.6 (a3f21c07), at most 4 with --wire vx (1234, i.e. 0 to 65535). Default: random' -r
+complete -c veltix -n "__fish_veltix_using_subcommand encode" -l timestamp -d 'Timestamp in milliseconds since the Unix epoch (default: now); --wire 1.6 only (VX frames have none)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand encode" -l wire -d 'Wire profile: 1.6 (veltix 1.6.3) or vx (veltix 2.0.3 to 3.3.x)' -r -f -a "1.6\t''
+vx\t''"
+complete -c veltix -n "__fish_veltix_using_subcommand encode" -l handshake -d 'With --wire vx: write this handshake message instead of a frame (server or client hello, ok, or server-full), as 3.3.0 sends it' -r -f -a "server\t'The server\'s hello: {"v": "3.3.0", "pv": "1.0", "meta": {}}'
+client\t'The client\'s hello: {"v": "3.3.0", "pv": "1.0", "meta": {}}'
+ok\t'The server\'s acceptance: {"result": "ok"}'
+server-full\t'A full server\'s refusal, instead of its hello: {"error": "server_full"}'"
 complete -c veltix -n "__fish_veltix_using_subcommand encode" -l output -d 'Write raw bytes (bin) or one line of hex (hex). Default: bin, but hex when stdout is a terminal' -r -f -a "bin\t'The frame\'s bytes'
 hex\t'The frame as one line of lowercase hex'"
 complete -c veltix -n "__fish_veltix_using_subcommand encode" -l max-message-size -d 'Largest frame written, header included: bytes or 512K, 10M, 1G (1K to 4G)' -r

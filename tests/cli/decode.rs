@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::util::{
     code, data_path, golden, golden_stream, json_lines, run, run_with_stdin, stderr, stdout, tohex,
-    veltix, xxd, Vector,
+    unhex, veltix, xxd, Vector,
 };
 
 /// Checks that `frames` are the golden vectors in order, field by field.
@@ -564,4 +564,380 @@ fn checked_in_capture_decodes() {
     }
     let out = run(veltix(["decode", "--json", path.to_str().unwrap()]));
     assert_conversation(&out, "10.0.0.1:50123", "10.0.0.2:7000");
+}
+
+// ---- the VX wire (veltix 2.0.3 to 3.3.x) ------------------------------
+
+/// One frame of tests/data/veltix-3.3.0-vx-frames.json (made by the real
+/// veltix 3.3.0).
+pub struct VxVector {
+    pub name: String,
+    pub type_code: u64,
+    pub request_id_hex: String,
+    pub crc32_hex: String,
+    pub payload: Vec<u8>,
+    pub frame: Vec<u8>,
+    /// The golden file has the payload as hex (up to 256 bytes).
+    pub short: bool,
+}
+
+fn vx_file() -> Value {
+    let path = data_path("veltix-3.3.0-vx-frames.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Every golden VX frame; long payloads are rebuilt as the file says
+/// (byte i is i % 251).
+pub fn vx_golden() -> Vec<VxVector> {
+    let file = vx_file();
+    let vectors = file["vectors"].as_array().unwrap();
+    assert_eq!(vectors.len(), 18);
+    vectors
+        .iter()
+        .map(|v| {
+            let text = |k: &str| v[k].as_str().unwrap().to_string();
+            let short = v["payload_hex"].is_string();
+            let payload = if short {
+                unhex(&text("payload_hex"))
+            } else {
+                (0..v["payload_len"].as_u64().unwrap()).map(|i| (i % 251) as u8).collect()
+            };
+            let frame = [unhex(&text("header_hex")), payload.clone()].concat();
+            if short {
+                assert_eq!(frame, unhex(&text("frame_hex")), "{}", text("name"));
+            }
+            VxVector {
+                name: text("name"),
+                type_code: v["type_code"].as_u64().unwrap(),
+                request_id_hex: text("request_id_hex"),
+                crc32_hex: text("crc32_hex"),
+                payload,
+                frame,
+                short,
+            }
+        })
+        .collect()
+}
+
+/// The golden handshake message `name` (server_hello, client_hello,
+/// result_ok, error_server_full): its bytes and JSON text.
+pub fn vx_message(name: &str) -> (Vec<u8>, String) {
+    let file = vx_file();
+    let m = file["handshake"]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap_or_else(|| panic!("no message {name}"));
+    (unhex(m["bytes_hex"].as_str().unwrap()), m["json"].as_str().unwrap().to_string())
+}
+
+/// Checks a JSON frame object against a golden VX frame.
+fn assert_vx_frame(f: &Value, v: &VxVector, offset: usize) {
+    assert_eq!(f["wire"], "vx", "{}", v.name);
+    assert_eq!(f["offset"], offset, "{}", v.name);
+    assert_eq!(f["flags"], 0, "{}", v.name);
+    assert_eq!(f["type_code"], v.type_code, "{}", v.name);
+    assert_eq!(f["size"], v.payload.len(), "{}", v.name);
+    assert_eq!(f["crc_stated"], v.crc32_hex, "{}", v.name);
+    assert_eq!(f["crc_computed"], v.crc32_hex, "{}", v.name);
+    assert_eq!(f["crc_ok"], true, "{}", v.name);
+    assert_eq!(f["request_id"], v.request_id_hex, "{}", v.name);
+    match String::from_utf8(v.payload.clone()) {
+        Ok(text) => assert_eq!(f["payload_text"], text, "{}", v.name),
+        Err(_) => assert_eq!(f["payload_hex"], tohex(&v.payload), "{}", v.name),
+    }
+    assert!(f.get("timestamp_ms").is_none(), "{}", v.name);
+}
+
+#[test]
+fn every_golden_vx_frame_decodes_with_its_fields() {
+    let vectors = vx_golden();
+    let stream: Vec<u8> = vectors.iter().flat_map(|v| v.frame.clone()).collect();
+    for wire in [&[][..], &["--wire", "vx"]] {
+        let out = decode_stdin(&[&["--json"], wire].concat(), &stream);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let frames = json_lines(&out);
+        assert_eq!(frames.len(), vectors.len());
+        let mut offset = 0;
+        for (i, (f, v)) in frames.iter().zip(&vectors).enumerate() {
+            assert_eq!(f["frame"], i + 1);
+            assert_vx_frame(f, v, offset);
+            offset += v.frame.len();
+        }
+        // VX names: ping and pong; 1.6.3's other system names do not apply.
+        let names: Vec<&str> =
+            frames[..7].iter().map(|f| f["type_name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["type_200", "ping", "ping", "pong", "ping", "pong", "type_150"]);
+    }
+    // The short ones as hex text too (the streaming hex reader).
+    let short: Vec<&VxVector> = vectors.iter().filter(|v| v.short).collect();
+    let bytes: Vec<u8> = short.iter().flat_map(|v| v.frame.clone()).collect();
+    let out = decode_stdin(&["--json"], xxd(&bytes).as_bytes());
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let frames = json_lines(&out);
+    assert_eq!(frames.len(), short.len());
+    let mut offset = 0;
+    for (f, v) in frames.iter().zip(short) {
+        assert_vx_frame(f, v, offset);
+        offset += v.frame.len();
+    }
+}
+
+#[test]
+fn vx_listing_shows_every_field() {
+    let v = &vx_golden()[0]; // spec_example: type 200, "hello", id 0x1234
+    let out = decode_stdin(&["--type-name", "200=chat"], &v.frame);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "frame 1  offset 0  vx flags 00  chat (200)  5 bytes  crc 3610a686 OK  id 1234\n    \
+         0000 | 68 65 6c 6c 6f                                   | hello\n\n1 frame, 0 invalid\n"
+    );
+}
+
+#[test]
+fn vx_handshake_messages_and_frames_are_detected() {
+    let v = vx_golden();
+    let (server, server_json) = vx_message("server_hello");
+    let (client, _) = vx_message("client_hello");
+    let (ok, ok_json) = vx_message("result_ok");
+    // A wrong major: the handshake check refuses this hello, decode says so.
+    let bad_hello = br#"{"v": "9.0.0", "pv": "2.0", "meta": {}}"#;
+    let bad = [&(bad_hello.len() as u16).to_be_bytes()[..], bad_hello].concat();
+    let stream =
+        [server.clone(), client, bad, ok.clone(), v[0].frame.clone(), v[2].frame.clone()].concat();
+    let out = decode_stdin(&["--json"], &stream);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 6, "{}", stdout(&out));
+    let kinds: Vec<&str> = lines[..4].iter().map(|l| l["handshake"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["hello", "hello", "hello", "result_ok"]);
+    assert_eq!(lines[0]["json"], server_json);
+    assert_eq!(lines[0]["length"], 39);
+    assert_eq!(lines[0]["wire"], "vx");
+    assert!(lines[0].get("hello_error").is_none());
+    assert!(lines[2]["hello_error"].as_str().unwrap().contains("protocol version mismatch"));
+    assert_eq!(lines[3]["json"], ok_json);
+    assert_eq!(lines[3]["offset"], server.len() * 2 + 2 + bad_hello.len());
+    let frames_at = stream.len() - v[0].frame.len() - v[2].frame.len();
+    assert_vx_frame(&lines[4], &v[0], frames_at);
+    assert_eq!(lines[4]["frame"], 1);
+
+    let out = decode_stdin(&[], &stream);
+    let text = stdout(&out);
+    assert!(
+        text.starts_with(&format!("handshake  offset 0  hello  39 bytes  {server_json}\n")),
+        "{text}"
+    );
+    assert!(text.contains("  (invalid hello: protocol version mismatch"), "{text}");
+    assert!(
+        text.contains(&format!("handshake  offset 123  result ok  16 bytes  {ok_json}\n")),
+        "{text}"
+    );
+    assert!(text.ends_with("2 frames, 0 invalid, 4 handshake messages\n"), "{text}");
+
+    // A full server's refusal, alone.
+    let (full, _) = vx_message("error_server_full");
+    let out = decode_stdin(&["--json"], &full);
+    assert_eq!(json_lines(&out)[0]["handshake"], "error");
+}
+
+#[test]
+fn vx_damage_is_reported_and_decoding_resynchronises() {
+    let v = vx_golden();
+    let good = |i: usize| v[i].frame.clone();
+    let mut bad_crc = good(0);
+    *bad_crc.last_mut().unwrap() ^= 1; // "helln"
+    let mut flags = good(8);
+    flags[2] = 0x80;
+    let mut oversize = good(1);
+    oversize[5..9].copy_from_slice(&u32::MAX.to_be_bytes());
+    let parts: Vec<Vec<u8>> = vec![
+        good(2),           // 0: ping id 0001, 15 bytes
+        bad_crc,           // 15: shown, skipped by its size
+        b"junk!".to_vec(), // 35: 5 bytes to the next magic
+        good(3),           // 40: pong
+        flags,             // 55: 25 bytes to the next magic
+        oversize,          // 80: 15 bytes
+        good(7),           // 95: size_1, shown
+    ];
+    let stream = parts.concat();
+    let out = decode_stdin(&["--json"], &stream);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let lines = json_lines(&out);
+    let summary: Vec<(String, u64)> = lines
+        .iter()
+        .map(|l| {
+            let what = l["kind"].as_str().map_or_else(
+                || format!("{} {}", l["type_name"].as_str().unwrap(), l["crc_ok"]),
+                str::to_string,
+            );
+            (what, l["offset"].as_u64().unwrap())
+        })
+        .collect();
+    let expect = [
+        ("ping true", 0),
+        ("type_200 false", 15),
+        ("bad_magic", 35),
+        ("pong true", 40),
+        ("bad_flags", 55),
+        ("too_large", 80),
+        ("type_200 true", 95),
+    ];
+    let expect: Vec<(String, u64)> = expect.iter().map(|(w, o)| (w.to_string(), *o)).collect();
+    assert_eq!(summary, expect);
+    assert_eq!(lines[1]["payload_text"], "helln");
+    assert_eq!(lines[2]["skipped"], 5);
+    assert_eq!(lines[4]["skipped"], 25);
+    assert_eq!(lines[5]["skipped"], 15);
+    assert!(lines[4]["error"].as_str().unwrap().contains("reserved flags byte is 0x80"));
+
+    let out = decode_stdin(&[], &stream);
+    let text = stdout(&out);
+    assert!(text.contains("crc 3610a686 MISMATCH (payload hashes to "), "{text}");
+    assert!(text.contains("error  offset 35  bad magic: expected 5658 (\"VX\"), found 6a75; skipped 5 bytes to the next VX magic at offset 40\n"), "{text}");
+    assert!(text.contains("error  offset 80  frame of 4294967310 bytes (15-byte header + payload) exceeds the limit of 10485760 bytes; skipped 15 bytes to the next VX magic at offset 95\n"), "{text}");
+    assert!(text.ends_with("6 frames, 4 invalid\n"), "{text}");
+
+    // The same through the hex reader, one byte a line: the resync state
+    // survives every chunk boundary.
+    let one_a_line: String = stream.iter().map(|b| format!("{b:02x}\n")).collect();
+    let hex = decode_stdin(&["--json"], one_a_line.as_bytes());
+    assert_eq!(stdout(&hex), stdout(&decode_stdin(&["--json"], &stream)));
+
+    // Junk at the end: skipped, and said that nothing follows; a magic
+    // followed by junk; a cut frame.
+    let tail = [good(2), b"VXjunk".to_vec(), good(0)[..10].to_vec()].concat();
+    let out = decode_stdin(&[], &[good(2), b"zzz".to_vec()].concat());
+    assert!(stdout(&out).contains("error  offset 15  bad magic: expected 5658 (\"VX\"), found 7a7a; skipped 3 bytes: no VX magic follows"), "{}", stdout(&out));
+    let out = decode_stdin(&["--json"], &tail);
+    assert_eq!(code(&out), 1);
+    let lines = json_lines(&out);
+    // "VXj...": a magic, then the flags byte 'j'.
+    assert_eq!(lines[1]["kind"], "bad_flags", "{}", stdout(&out));
+    assert_eq!(lines[1]["skipped"], 6);
+    assert_eq!(lines[2]["kind"], "truncated");
+    assert!(lines[2]["error"].as_str().unwrap().contains("after 10 of the 15 header bytes"));
+}
+
+#[test]
+fn bad_handshake_messages_are_reported() {
+    let v = vx_golden();
+    // Bad JSON with a sound length: that message is skipped exactly.
+    let not_json = [&[0, 3][..], b"{no"].concat();
+    let stream = [not_json, v[2].frame.clone()].concat();
+    let out = decode_stdin(&["--json"], &stream);
+    assert_eq!(code(&out), 1);
+    let lines = json_lines(&out);
+    assert_eq!(lines[0]["kind"], "bad_handshake");
+    assert!(lines[0]["error"].as_str().unwrap().contains("not valid JSON"), "{}", lines[0]);
+    assert_eq!(lines[1]["offset"], 5);
+    // A length over 30 KiB: resynchronised on the next magic.
+    let stream = [&[0x78, 0x01, b'{'][..], b"...", &v[2].frame].concat();
+    let lines = json_lines(&decode_stdin(&["--json", "--wire", "vx"], &stream));
+    assert_eq!(lines[0]["kind"], "bad_handshake");
+    assert_eq!(lines[0]["skipped"], 6);
+    assert_eq!(lines[1]["request_id"], "0001");
+}
+
+#[test]
+fn the_wire_can_be_forced() {
+    let vx_frame = vx_golden()[0].frame.clone();
+    let out = decode_stdin(&["--wire", "1.6"], &vx_frame);
+    assert_eq!(code(&out), 1);
+    let text = stdout(&out);
+    assert!(text.contains("error  offset 0  "), "{text}");
+    assert!(
+        text.contains("starts like the VX wire of veltix 2.0.3 to 3.3.x: try --wire vx"),
+        "{text}"
+    );
+    let (hello, _) = vx_message("server_hello");
+    let out = decode_stdin(&["--wire", "1.6"], &hello);
+    assert_eq!(code(&out), 1);
+    assert!(stdout(&out).contains("try --wire vx"), "{}", stdout(&out));
+
+    // 1.6.3 input: --wire 1.6 is what auto picks; --wire vx finds no magic.
+    let stream = golden_stream();
+    let auto = decode_stdin(&["--json"], &stream);
+    assert_eq!(decode_stdin(&["--json", "--wire", "1.6"], &stream).stdout, auto.stdout);
+    let out = decode_stdin(&["--json", "--wire", "vx"], &stream);
+    assert_eq!(code(&out), 1);
+    assert_eq!(json_lines(&out)[0]["kind"], "bad_handshake");
+    let out = decode_stdin(&["--wire", "2.0"], &stream);
+    assert_eq!(code(&out), 2);
+}
+
+/// A VX conversation: the handshake both ways, a client frame split
+/// across two segments, PING / PONG, and a server frame; the client's
+/// frames follow its hello in the same segment.
+fn vx_conversation() -> Vec<Vec<u8>> {
+    let v = vx_golden();
+    let (server, _) = vx_message("server_hello");
+    let (client, _) = vx_message("client_hello");
+    let (ok, _) = vx_message("result_ok");
+    let chat = v[0].frame.clone(); // 20 bytes
+    let (ping, pong) = (v[2].frame.clone(), v[3].frame.clone());
+    let p = |to_server, seq, flags, payload: &[u8]| {
+        tcp_packet(Link::Ethernet, false, to_server, seq, flags, payload)
+    };
+    let (c, s) = (501u32, 9001u32);
+    let client_first = [client.clone(), chat[..7].to_vec()].concat();
+    let c2 = c + client_first.len() as u32;
+    let server_rest = [ok.clone(), pong.clone(), v[8].frame.clone()].concat();
+    vec![
+        p(true, c - 1, Flags::Syn, b""),
+        p(false, s - 1, Flags::SynAck, b""),
+        p(false, s, Flags::Ack, &server),
+        p(true, c, Flags::Ack, &client_first),
+        p(true, c2, Flags::Ack, &[&chat[7..], &ping[..]].concat()),
+        p(false, s + server.len() as u32, Flags::Ack, &server_rest),
+    ]
+}
+
+#[test]
+fn pcap_vx_conversation_both_ways() {
+    let v = vx_golden();
+    let capture = pcap(DataLink::ETHERNET, &vx_conversation());
+    let out = decode_stdin(&["--json"], &capture);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let lines = json_lines(&out);
+    let got: Vec<(String, &str, u64)> = lines
+        .iter()
+        .map(|l| {
+            let what = l["handshake"].as_str().map_or_else(
+                || format!("frame {}", l["request_id"].as_str().unwrap()),
+                |h| h.to_string(),
+            );
+            (what, l["direction"].as_str().unwrap(), l["offset"].as_u64().unwrap())
+        })
+        .collect();
+    let expect = [
+        ("server_hello", "<", 0),
+        ("client_hello", ">", 0),
+        ("frame 1234", ">", 41),
+        ("frame 0001", ">", 61),
+        ("result_ok", "<", 41),
+        ("frame 0001", "<", 59),
+        ("frame 0002", "<", 74),
+    ];
+    let expect: Vec<(String, &str, u64)> =
+        expect.iter().map(|(w, d, o)| (w.to_string(), *d, *o)).collect();
+    assert_eq!(got, expect);
+    assert_vx_frame(&lines[2], &v[0], 41);
+    assert_vx_frame(&lines[6], &v[8], 74);
+    for l in &lines {
+        assert_eq!(
+            (l["client"].as_str(), l["server"].as_str()),
+            (Some("10.0.0.1:50123"), Some("10.0.0.2:7000"))
+        );
+    }
+
+    let out = decode_stdin(&["--port", "7000"], &pcapng(DataLink::ETHERNET, &vx_conversation()));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("stream 0: client 10.0.0.1:50123 > server 10.0.0.2:7000\nhandshake  stream 0 <  offset 0  server hello  39 bytes  {\"v\": \"3.3.0\""), "{text}");
+    assert!(text.contains("handshake  stream 0 >  offset 0  client hello  39 bytes"), "{text}");
+    assert!(text.contains("frame 1  stream 0 >  offset 41  vx flags 00  type_200 (200)  5 bytes  crc 3610a686 OK  id 1234"), "{text}");
+    assert!(text.ends_with("4 frames, 0 invalid, 3 handshake messages\n"), "{text}");
 }

@@ -1,6 +1,7 @@
 //! `veltix encode`: golden frames byte for byte, every payload source and
 //! output format round-tripping through `veltix decode`.
 
+use crate::decode::{vx_golden, vx_message};
 use crate::util::{
     code, golden, json_lines, run, run_with_stdin, stderr, stdout, tohex, unhex, veltix,
 };
@@ -170,4 +171,97 @@ fn the_error_prefix_is_coloured_only_when_asked() {
     assert!(err.starts_with("\x1b[38;5;9m\x1b[1merror:"), "{err:?}");
     let out = run(veltix(["--color", "never", "encode", "--type", "no_such_type"]));
     assert!(stderr(&out).starts_with("error: "), "{}", stderr(&out));
+}
+
+// ---- --wire vx ---------------------------------------------------------
+
+#[test]
+fn vx_spec_example_is_exact() {
+    // From veltix 3.3.0's own compile(): type 200, "hello", id 0x1234.
+    for id in ["1234", "0x1234"] {
+        let out = run(veltix(["encode", "--wire", "vx", "--type", "200", "--id", id, "hello"]));
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert_eq!(tohex(&out.stdout), "56580000c8000000053610a686123468656c6c6f");
+    }
+}
+
+#[test]
+fn every_short_golden_vx_vector_encodes_to_the_exact_bytes() {
+    for v in vx_golden().iter().filter(|v| v.short) {
+        let code_arg = v.type_code.to_string();
+        let payload = tohex(&v.payload);
+        let out = run(veltix([
+            "encode",
+            "--wire",
+            "vx",
+            "--type",
+            &code_arg,
+            "--id",
+            &v.request_id_hex,
+            "--hex",
+            &payload,
+        ]));
+        assert_eq!(code(&out), 0, "{}: {}", v.name, stderr(&out));
+        assert_eq!(out.stdout, v.frame, "{}", v.name);
+    }
+}
+
+#[test]
+fn vx_frames_round_trip_through_decode() {
+    let out = run(veltix(["encode", "--wire", "vx", "--type", "201", "--id", "ff", "status?"]));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let frame = decode_one(&out.stdout);
+    assert_eq!(frame["wire"], "vx");
+    assert_eq!(frame["flags"], 0);
+    assert_eq!(frame["type_code"], 201);
+    assert_eq!(frame["request_id"], "00ff");
+    assert_eq!(frame["payload_text"], "status?");
+    assert_eq!(frame["crc_ok"], true);
+    // The default id is random, 16 bits.
+    let a = decode_one(&run(veltix(["encode", "--wire", "vx", "a"])).stdout);
+    let b = decode_one(&run(veltix(["encode", "--wire", "vx", "a"])).stdout);
+    assert_eq!(a["request_id"].as_str().unwrap().len(), 4);
+    assert_ne!(a["request_id"], b["request_id"]);
+}
+
+#[test]
+fn vx_handshake_messages_are_3_3_0s_bytes() {
+    for (arg, golden) in [
+        ("server", "server_hello"),
+        ("client", "client_hello"),
+        ("ok", "result_ok"),
+        ("server-full", "error_server_full"),
+    ] {
+        let out = run(veltix(["encode", "--wire", "vx", "--handshake", arg]));
+        assert_eq!(code(&out), 0, "{arg}: {}", stderr(&out));
+        assert_eq!(out.stdout, vx_message(golden).0, "{arg}");
+    }
+}
+
+#[test]
+fn vx_usage_errors() {
+    let usage = |args: &[&str], needle: &str| {
+        let mut all = vec!["encode"];
+        all.extend_from_slice(args);
+        let out = run(veltix(all));
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+        assert!(out.stdout.is_empty());
+    };
+    // VX ids are 16 bits; 1.6.3 ids are 8 hex digits.
+    usage(&["--wire", "vx", "--id", "12345", "x"], "'12345' is not a --wire vx request id");
+    usage(&["--wire", "vx", "--id", "a3f21c07", "x"], "at most 4 hex digits");
+    usage(&["--id", "1234", "x"], "'1234' is not a --wire 1.6 request id");
+    usage(&["--wire", "vx", "--timestamp", "5", "x"], "VX frames carry no timestamp");
+    usage(&["--handshake", "ok"], "add --wire vx");
+    usage(&["--wire", "vx", "--handshake", "ok", "hi"], "cannot be used with");
+    usage(&["--wire", "auto", "x"], "[possible values: 1.6, vx]");
+    // The limit counts the 15-byte header: 1K carries 1009 bytes.
+    let fits = "x".repeat(1009);
+    let out = run(veltix(["encode", "--wire", "vx", "--max-message-size", "1K", &fits]));
+    assert_eq!((code(&out), out.stdout.len()), (0, 1024), "{}", stderr(&out));
+    usage(
+        &["--wire", "vx", "--max-message-size", "1K", &format!("{fits}x")],
+        "larger than 1009 bytes",
+    );
 }
