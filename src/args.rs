@@ -150,7 +150,17 @@ pub struct ConnArgs {
     pub wire: WireArg,
 }
 
-/// `--wire` values.
+/// `--wire` values: which of the two wire profiles to speak or read.
+///
+/// - `1.6`: veltix 1.6.3 (22-byte header with a timestamp and a 4-byte
+///   request id, HELLO / HELLO_ACK frames as the handshake);
+/// - `vx`: veltix 2.0.3 to 3.3.x (15-byte header starting with the magic
+///   `VX`, a 2-byte request id, JSON handshake messages before any frame;
+///   docs/wire-vx.md);
+/// - `auto`: tell them apart from the first bytes (a `VX` magic or a
+///   length-prefixed JSON object is VX, anything else 1.6.3).
+///
+/// Commands that cannot detect (`encode`) offer only `1.6` and `vx`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum WireArg {
     /// veltix 1.6.3.
@@ -504,28 +514,6 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
         }
     }
     exit::ERROR
-}
-
-/// `--wire` values: which of the two wire profiles to speak or read.
-///
-/// - `1.6`: veltix 1.6.3 (22-byte header with a timestamp and a 4-byte
-///   request id, HELLO / HELLO_ACK frames as the handshake);
-/// - `vx`: veltix 2.0.3 to 3.3.x (15-byte header starting with the magic
-///   `VX`, a 2-byte request id, JSON handshake messages before any frame;
-///   docs/wire-vx.md);
-/// - `auto`: tell them apart from the first bytes (a `VX` magic or a
-///   length-prefixed JSON object is VX, anything else 1.6.3).
-///
-/// Commands that cannot detect (`encode`) offer only `1.6` and `vx`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum WireArg {
-    /// veltix 1.6.3.
-    #[value(name = "1.6")]
-    V16,
-    /// veltix 2.0.3 to 3.3.x ("VX" frames, JSON handshake).
-    Vx,
-    /// Detect the profile from the first bytes.
-    Auto,
 }
 
 #[cfg(test)]

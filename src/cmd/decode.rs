@@ -367,7 +367,7 @@ enum Wire {
 impl Stream {
     fn new(wire: WireArg, max: usize, dir: Option<Direction>) -> Stream {
         let wire = match wire {
-            WireArg::V16 => Wire::V16(Decoder::new(max)),
+            WireArg::V1_6 => Wire::V16(Decoder::new(max)),
             WireArg::Vx => Wire::Vx(vx::Reader::new(max, dir)),
             WireArg::Auto => Wire::Detect { pending: Vec::new(), max, dir },
         };

@@ -76,7 +76,7 @@ pub struct Args {
         value_name = "WIRE",
         default_value = "1.6",
         value_parser = PossibleValuesParser::new(["1.6", "vx"])
-            .map(|s| if s == "vx" { WireArg::Vx } else { WireArg::V16 })
+            .map(|s| if s == "vx" { WireArg::Vx } else { WireArg::V1_6 })
     )]
     pub wire: WireArg,
     /// With --wire vx: write this handshake message instead of a frame

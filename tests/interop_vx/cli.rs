@@ -210,3 +210,29 @@ fn serve_wire_vx_execs_cat_for_a_vx_client() {
         assert!(unhex(field(&r, "hex")) == data, "{} B: cat's output differs", data.len());
     }
 }
+
+/// `veltix decode` reads frames made by 3.3.0's own `Request.compile()`,
+/// detecting the profile, with every CRC good.
+#[test]
+fn decode_reads_what_3_3_0_compiles() {
+    let out = crate::common::python_vx::vx_command(
+        "vx_compile.py",
+        &["200:0:hello", "0:7:", "1:7:", "9999:32768:last"],
+    )
+    .output()
+    .expect("run vx_compile.py");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(&out.stdout[..2], b"VX");
+    let decoded = run_with_stdin(veltix(["decode", "--json", "-"]), &out.stdout);
+    assert_eq!(code(&decoded), 0, "{}", stderr(&decoded));
+    let frames: Vec<Value> =
+        stdout(&decoded).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let frames: Vec<&Value> = frames.iter().filter(|f| f.get("type_code").is_some()).collect();
+    assert_eq!(frames.len(), 4, "{}", stdout(&decoded));
+    for f in &frames {
+        assert_eq!(f["wire"], "vx", "{f}");
+        assert_eq!(f["crc_ok"], true, "{f}");
+    }
+    assert_eq!(frames[0]["type_code"], 200);
+    assert_eq!(frames[3]["type_code"], 9999);
+}
