@@ -55,7 +55,7 @@ mod session;
 mod sync;
 pub mod types;
 
-pub use codec::{decoder, frame, vx, Wire};
+pub use codec::{decoder, frame, vx, Class, Wire};
 
 pub use client::{Client, ClientBuilder, DisconnectReason, DisconnectState};
 pub use config::{
@@ -67,7 +67,9 @@ pub use error::{EndKind, EndReason, Error, ProtocolError, Result};
 pub use frame::{Frame, Header, RequestId, DEFAULT_MAX_MESSAGE_SIZE, HEADER_LEN};
 pub use handlers::{ConnectFn, MessageFn};
 pub use handshake::PROTOCOL_VERSION;
-pub use server::{Broadcast, Server, ServerBuilder, ServerHandle, ServerStats};
+pub use server::{
+    Broadcast, HandshakeFailures, Server, ServerBuilder, ServerHandle, ServerMetrics, ServerStats,
+};
 pub use types::TypeRegistry;
 
 #[doc(hidden)]

@@ -23,14 +23,15 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::codec::frame::{Frame, RequestId};
-use crate::codec::{encode_frame_into, Wire};
+use crate::codec::vx::VxError;
+use crate::codec::{encode_frame_into, Class, Wire};
 use crate::config::{ConnConfig, CoreKind, ServerConfig};
 use crate::conn::{Conn, Hub, Peer, Role};
 pub use crate::conn::{ServerHandle, ServerStats};
 use crate::core::poll::PollCore;
 use crate::core::{threads, Owner};
 use crate::dispatch::{Mailbox, Pool};
-use crate::error::{EndReason, Error, Result};
+use crate::error::{EndReason, Error, ProtocolError, Result};
 use crate::handlers::{self, Handlers};
 use crate::session::requests::Pending;
 use crate::session::{self, Session};
@@ -50,6 +51,55 @@ pub struct Broadcast<'a> {
     /// The client it was not sent to (its sender, for a relay): the
     /// `except` of the broadcast.
     pub except: Option<u64>,
+}
+
+/// A server's counters and gauges since it started, for monitoring
+/// ([`Server::metrics`]): what an OpenMetrics exporter publishes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerMetrics {
+    /// Clients connected now (handshake done).
+    pub clients_connected: u64,
+    /// TCP connections accepted, refused ones included.
+    pub connections_total: u64,
+    /// Handshakes that failed, by reason (see [`HandshakeFailures`]).
+    pub handshake_failures: HandshakeFailures,
+    /// Frames received, by class: system, application, plugin
+    /// ([`Class::index`]).
+    pub frames_received: [u64; 3],
+    /// Frames sent, by class.
+    pub frames_sent: [u64; 3],
+    /// Bytes received.
+    pub bytes_received: u64,
+    /// Bytes sent.
+    pub bytes_sent: u64,
+    /// Messages dropped because their connection was too slow a reader
+    /// (what was queued when it was dropped).
+    pub dropped_slow_consumer: u64,
+    /// Frames refused for their size (their connection ended).
+    pub dropped_oversize: u64,
+    /// Frames dropped for a bad CRC.
+    pub dropped_bad_crc: u64,
+    /// Payload bytes waiting for callbacks, over every connection.
+    pub callback_queue_bytes: u64,
+    /// Bytes waiting to be sent, over every connection.
+    pub outbound_queue_bytes: u64,
+}
+
+/// Why handshakes failed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HandshakeFailures {
+    /// Not completed within the handshake timeout.
+    pub timeout: u64,
+    /// The peer speaks another protocol version (or profile).
+    pub version: u64,
+    /// A bad frame or handshake message.
+    pub protocol: u64,
+    /// The peer closed the connection (or it failed) first.
+    pub closed: u64,
+    /// Refused: the server was full (`max_connections`).
+    pub server_full: u64,
 }
 
 /// Sees every broadcast made on a server (not the relayed ones).
@@ -72,6 +122,8 @@ struct Inner {
     ended_out: AtomicU64,
     /// Told of every broadcast made here (a relay to other nodes).
     observer: RwLock<Option<Arc<BroadcastObserver>>>,
+    /// Counters of the connections that have ended, and handshake failures.
+    ended: Mutex<ServerMetrics>,
 }
 
 /// A running Veltix server. Dropping it shuts it down.
@@ -149,6 +201,7 @@ impl Server {
             ended_in: AtomicU64::new(0),
             ended_out: AtomicU64::new(0),
             observer: RwLock::new(None),
+            ended: Mutex::new(ServerMetrics::default()),
         });
         let listener = Arc::new(listener);
         let (i, l) = (inner.clone(), listener.clone());
@@ -271,6 +324,11 @@ impl Server {
         self.inner.stats()
     }
 
+    /// Counters and gauges since start, for monitoring.
+    pub fn metrics(&self) -> ServerMetrics {
+        self.inner.metrics()
+    }
+
     /// Stops accepting, flushes what is queued to each client (up to 2 s in
     /// all), closes every connection, runs the pending callbacks and joins
     /// every thread. Idempotent; safe to call from a callback.
@@ -373,7 +431,7 @@ impl Inner {
             .collect();
         let mut n = 0;
         for c in conns {
-            if c.send_bytes(&[&bytes], 1).is_ok() {
+            if c.send_bytes(&[&bytes], 1, wire.class(type_code)).is_ok() {
                 n += 1;
             }
         }
@@ -398,7 +456,38 @@ impl Inner {
     }
 }
 
+/// Adds one connection's counters to `m`.
+fn add_conn(m: &mut ServerMetrics, c: &Conn) {
+    let k = &c.counters;
+    let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    for i in 0..3 {
+        m.frames_received[i] += get(&k.frames_in_class[i]);
+        m.frames_sent[i] += get(&k.frames_out_class[i]);
+    }
+    m.bytes_received += get(&k.bytes_in);
+    m.bytes_sent += get(&k.bytes_out);
+    m.dropped_slow_consumer += get(&k.dropped_slow);
+    m.dropped_oversize += get(&k.dropped_oversize);
+    m.dropped_bad_crc += get(&k.dropped_crc);
+}
+
 impl Inner {
+    fn metrics(&self) -> ServerMetrics {
+        let conns: Vec<Arc<Conn>> =
+            self.conns.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        let mut m = *lock(&self.ended);
+        for c in &conns {
+            add_conn(&mut m, c);
+            m.callback_queue_bytes += c.mailbox.queued_bytes() as u64;
+            m.outbound_queue_bytes += c.outbound_len() as u64;
+        }
+        m.clients_connected = conns.iter().filter(|c| c.is_established()).count() as u64;
+        m.connections_total =
+            self.next_id.load(Ordering::Relaxed) - 1 + self.refused.load(Ordering::Relaxed);
+        m.handshake_failures.server_full = self.refused.load(Ordering::Relaxed);
+        m
+    }
+
     fn peer(&self, id: u64) -> Result<Peer> {
         self.client(id).map(|conn| Peer { conn }).ok_or(Error::NoSuchClient(id))
     }
@@ -480,7 +569,7 @@ fn accept_loop(inner: &Arc<Inner>, listener: &TcpListener) {
         log::debug!("accepted {peer} as client {id}");
         // The session's first words: our HELLO.
         let (hello, frames) = session.transmit();
-        if let Err(e) = conn.send_bytes(&[hello], frames) {
+        if let Err(e) = conn.send_bytes(&[hello], frames, Class::System) {
             log::warn!("cannot greet {peer}: {e}");
             continue;
         }
@@ -550,6 +639,28 @@ impl Owner for Inner {
         let s = conn.stats();
         self.ended_in.fetch_add(s.frames_in, Ordering::Relaxed);
         self.ended_out.fetch_add(s.frames_out, Ordering::Relaxed);
+        {
+            let mut m = lock(&self.ended);
+            add_conn(&mut m, conn);
+            if !conn.is_established() {
+                let f = &mut m.handshake_failures;
+                match (&reason.fault, reason.kind) {
+                    (
+                        Some(
+                            ProtocolError::VersionMismatch { .. }
+                            | ProtocolError::WrongWire { .. }
+                            | ProtocolError::Vx(VxError::PvMismatch { .. }),
+                        ),
+                        _,
+                    ) => f.version += 1,
+                    (Some(_), _) => f.protocol += 1,
+                    (None, _) if reason.message.contains("handshake not completed") => {
+                        f.timeout += 1
+                    }
+                    (None, _) => f.closed += 1,
+                }
+            }
+        }
         if !conn.is_established() {
             log::info!(
                 "connection from {} ended before the handshake: {}",

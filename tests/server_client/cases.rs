@@ -726,3 +726,46 @@ pub fn a_relay_sees_local_broadcasts_and_injects_without_echo(core: CoreKind) {
     assert!(seen.recv_timeout(Duration::from_millis(200)).is_err(), "a relayed broadcast echoed");
     drop(b);
 }
+
+pub fn metrics_count_what_happened(core: CoreKind) {
+    let s = Server::builder(cfg(core).max_connections(Some(3)))
+        .on_message(|p, f| {
+            let _ = p.reply(&f, &f.payload);
+        })
+        .start()
+        .unwrap();
+    let c = client(&s, core);
+    // 3 application messages out and back, 2 plugin, one ping.
+    for _ in 0..3 {
+        c.send_and_wait(200, b"abcd", T).unwrap();
+    }
+    for _ in 0..2 {
+        c.send_and_wait(600, b"xy", T).unwrap();
+    }
+    c.ping(T).unwrap();
+    // A handshake with the wrong version, and a bad CRC from an
+    // established raw peer.
+    let (mut bad, hello) = raw_peer(s.local_addr());
+    ack(&mut bad, &hello, "9.9.9");
+    read_until_closed(&mut bad);
+    let (mut raw, hello) = raw_peer(s.local_addr());
+    ack(&mut raw, &hello, "1.6.3");
+    let mut f = Frame::new(200, RequestId::from(5), b"abc".to_vec()).encode().unwrap();
+    f[22] ^= 1;
+    raw.write_all(&f).unwrap();
+    wait_until("the bad CRC counted", || s.metrics().dropped_bad_crc == 1);
+    let m = s.metrics();
+    assert_eq!(m.clients_connected, 2);
+    assert_eq!(m.connections_total, 3);
+    assert_eq!(m.handshake_failures.version, 1);
+    let [system, application, plugin] = m.frames_received;
+    assert_eq!((application, plugin), (3, 2), "{m:?}");
+    // Two HELLO_ACKs counted, the wrong one included; and the PING.
+    assert_eq!(system, 3 + 1, "{m:?}");
+    let [sys_out, app_out, plugin_out] = m.frames_sent;
+    assert_eq!((app_out, plugin_out), (3, 2), "{m:?}");
+    // HELLO to each of the three, PONG, ERROR for the version and the CRC.
+    assert_eq!(sys_out, 3 + 1 + 2, "{m:?}");
+    assert!(m.bytes_received > 0 && m.bytes_sent > 0);
+    assert_eq!((m.callback_queue_bytes, m.outbound_queue_bytes), (0, 0));
+}

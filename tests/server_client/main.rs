@@ -59,6 +59,7 @@ on_both_cores!(
     a_message_over_max_message_size_is_refused_before_sending,
     settings_that_cannot_work_and_a_port_in_use_are_refused_at_start,
     a_relay_sees_local_broadcasts_and_injects_without_echo,
+    metrics_count_what_happened,
 );
 
 on_both_cores!(vx, vx_threads, vx_poll:

@@ -38,11 +38,54 @@ impl Wire {
         }
     }
 
+    /// The class of a type code in this profile.
+    pub fn class(self, code: u16) -> Class {
+        let plugins = match self {
+            Wire::V1_6 => 500,
+            Wire::Vx => 10_000,
+        };
+        match code {
+            0..=199 => Class::System,
+            c if c < plugins => Class::Application,
+            _ => Class::Plugin,
+        }
+    }
+
     /// The short name people use: `1.6` or `vx`.
     pub fn name(self) -> &'static str {
         match self {
             Wire::V1_6 => "1.6",
             Wire::Vx => "vx",
+        }
+    }
+}
+
+/// What kind of message a type code is, by the profile's ranges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Class {
+    /// Protocol messages (0–199 in both profiles).
+    System,
+    /// Application messages (1.6.3: 200–499; VX: 200–9999).
+    Application,
+    /// Plugin and extension messages (1.6.3: 500 and up; VX: 10000 and up).
+    Plugin,
+}
+
+impl Class {
+    /// Every class, in the order of [`Class::index`].
+    pub const ALL: [Class; 3] = [Class::System, Class::Application, Class::Plugin];
+
+    /// 0, 1 or 2: for arrays of counters.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// `system`, `application` or `plugin`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::System => "system",
+            Class::Application => "application",
+            Class::Plugin => "plugin",
         }
     }
 }

@@ -15,12 +15,13 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use crate::codec::frame::RequestId;
-use crate::codec::{encode_header, Wire};
+use crate::codec::{encode_header, Class, Wire};
 use crate::config::ConnConfig;
 use crate::dispatch::Mailbox;
 use crate::error::{EndKind, EndReason, Error, Result};
 use crate::net::try_send;
 use crate::session::requests::Pending;
+use crate::session::Counts;
 pub(crate) use crate::session::Role;
 use crate::sync::lock;
 
@@ -75,6 +76,14 @@ pub(crate) trait ReplyReader: Send + Sync {
 pub(crate) struct Counters {
     pub frames_in: AtomicU64,
     pub frames_out: AtomicU64,
+    /// Frames received and sent, by class (system, application, plugin).
+    pub frames_in_class: [AtomicU64; 3],
+    pub frames_out_class: [AtomicU64; 3],
+    /// Messages dropped: the connection ended as a slow reader (what was
+    /// queued), frames refused for their size, frames with a bad CRC.
+    pub dropped_slow: AtomicU64,
+    pub dropped_oversize: AtomicU64,
+    pub dropped_crc: AtomicU64,
     pub bytes_in: AtomicU64,
     pub bytes_out: AtomicU64,
     pub reads: AtomicU64,
@@ -253,11 +262,16 @@ impl Conn {
         payload: &[u8],
     ) -> Result<()> {
         let header = encode_header(self.wire, type_code, id, payload)?;
-        self.send_bytes(&[header.as_slice(), payload], 1)
+        self.send_bytes(&[header.as_slice(), payload], 1, self.wire.class(type_code))
     }
 
-    /// Sends already-encoded bytes holding `frames` whole frames.
-    pub(crate) fn send_bytes(self: &Arc<Self>, parts: &[&[u8]], frames: u64) -> Result<()> {
+    /// Sends already-encoded bytes holding `frames` whole frames of `class`.
+    pub(crate) fn send_bytes(
+        self: &Arc<Self>,
+        parts: &[&[u8]],
+        frames: u64,
+        class: Class,
+    ) -> Result<()> {
         let total: usize = parts.iter().map(|p| p.len()).sum();
         let mut out = lock(&self.out);
         loop {
@@ -287,13 +301,13 @@ impl Conn {
             };
             self.counters.bytes_out.fetch_add(sent as u64, Ordering::Relaxed);
             if sent == total {
-                self.counters.frames_out.fetch_add(frames, Ordering::Relaxed);
+                self.count_out(frames, class);
                 return Ok(());
             }
             append_from(&mut out.buf, parts, sent);
             out.draining = true;
             self.queued.store(true, Ordering::Release);
-            self.counters.frames_out.fetch_add(frames, Ordering::Relaxed);
+            self.count_out(frames, class);
             match self.poll_drain.get() {
                 Some(wake) => {
                     drop(out);
@@ -320,15 +334,21 @@ impl Conn {
                 "peer {} does not read fast enough: {queued} bytes queued, limit {limit}; disconnecting",
                 self.peer
             );
+            self.counters.dropped_slow.fetch_add(frames, Ordering::Relaxed);
             self.close_err(&format!(
                 "outbound queue over its limit of {limit} bytes (slow reader)"
             ));
             return Err(Error::QueueFull { queued, limit });
         }
         append_from(&mut out.buf, parts, 0);
-        self.counters.frames_out.fetch_add(frames, Ordering::Relaxed);
+        self.count_out(frames, class);
         self.notify_out(out);
         Ok(())
+    }
+
+    fn count_out(&self, frames: u64, class: Class) {
+        self.counters.frames_out.fetch_add(frames, Ordering::Relaxed);
+        self.counters.frames_out_class[class.index()].fetch_add(frames, Ordering::Relaxed);
     }
 
     /// Starts the thread that drains the outbound queue with blocking writes.
@@ -467,9 +487,30 @@ impl Conn {
         lock(&self.tags)
     }
 
-    /// Counts `n` valid frames received.
-    pub(crate) fn count_frames_in(&self, n: u64) {
-        self.counters.frames_in.fetch_add(n, Ordering::Relaxed);
+    /// Counts what the session received.
+    pub(crate) fn count_in(&self, c: &Counts) {
+        let c_ = &self.counters;
+        let total: u64 = c.frames_in.iter().sum();
+        if total > 0 {
+            c_.frames_in.fetch_add(total, Ordering::Relaxed);
+            for (slot, n) in c_.frames_in_class.iter().zip(c.frames_in) {
+                if n > 0 {
+                    slot.fetch_add(n, Ordering::Relaxed);
+                }
+            }
+        }
+        if c.bad_crc > 0 {
+            c_.dropped_crc.fetch_add(c.bad_crc, Ordering::Relaxed);
+        }
+        if c.oversize > 0 {
+            c_.dropped_oversize.fetch_add(c.oversize, Ordering::Relaxed);
+        }
+    }
+
+    /// The bytes waiting in the outbound queue.
+    pub(crate) fn outbound_len(&self) -> usize {
+        let out = lock(&self.out);
+        out.buf.len() - out.head
     }
 
     /// Counts one successful read of `n` bytes.

@@ -162,7 +162,7 @@ impl Peer {
                 out
             }
         };
-        self.conn.send_bytes(&[&bytes], 1)
+        self.conn.send_bytes(&[&bytes], 1, self.conn.wire.class(frame.type_code))
     }
 
     /// Answers `request` with the same type and request id.

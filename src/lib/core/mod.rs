@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::codec::frame::Frame;
+use crate::codec::Class;
 use crate::conn::Conn;
 use crate::error::{EndKind, EndReason};
 use crate::session::{Event, Flow, Session};
@@ -35,14 +36,12 @@ pub(crate) trait Owner: Send + Sync + 'static {
 /// Hands the session's output on: bytes to the outbound queue, events to
 /// the owner, counts to the connection's counters.
 pub(crate) fn apply(conn: &Arc<Conn>, session: &mut Session, owner: &dyn Owner) {
-    let n = session.take_frames_in();
-    if n > 0 {
-        conn.count_frames_in(n);
-    }
+    conn.count_in(&session.take_counts());
     let (bytes, frames) = session.transmit();
     if !bytes.is_empty() {
         // A failed send closes the connection itself; the reader sees it.
-        let _ = conn.send_bytes(&[bytes], frames);
+        // What a session says is all system frames (or handshake messages).
+        let _ = conn.send_bytes(&[bytes], frames, Class::System);
         session.transmitted();
     }
     while let Some(event) = session.poll_event() {

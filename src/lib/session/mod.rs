@@ -58,6 +58,17 @@ pub(crate) enum Flow {
     Close(EndReason),
 }
 
+/// What a session received since its owner last asked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Counts {
+    /// Valid frames, by [`Class`](crate::codec::Class) index.
+    pub frames_in: [u64; 3],
+    /// Frames dropped for a bad CRC.
+    pub bad_crc: u64,
+    /// Frames refused for their size (the connection ends).
+    pub oversize: u64,
+}
+
 /// What the session tells its owner, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Event {
@@ -137,8 +148,8 @@ struct Machine {
     /// Encoded frames to send, and how many.
     transmit: Vec<u8>,
     transmit_frames: u64,
-    /// Valid frames received since the owner last asked.
-    frames_in: u64,
+    /// What was received since the owner last asked.
+    counts: Counts,
     events: VecDeque<Event>,
 }
 
@@ -216,7 +227,7 @@ impl Session {
             last_rx: now,
             transmit: Vec::new(),
             transmit_frames: 0,
-            frames_in: 0,
+            counts: Counts::default(),
             events: VecDeque::new(),
         };
         m.use_wire(wire);
@@ -327,7 +338,12 @@ impl Session {
 
     /// Valid frames received since the last call.
     pub(crate) fn take_frames_in(&mut self) -> u64 {
-        std::mem::take(&mut self.m.frames_in)
+        self.take_counts().frames_in.iter().sum()
+    }
+
+    /// What was received (and dropped) since the last call.
+    pub(crate) fn take_counts(&mut self) -> Counts {
+        std::mem::take(&mut self.m.counts)
     }
 }
 
@@ -470,12 +486,13 @@ impl Machine {
             // request of ours waiting on it fails now; otherwise the
             // sender is told, so a request of theirs fails fast.
             log::warn!("dropped a frame from {}: {e}", self.peer);
+            self.counts.bad_crc += 1;
             if !self.requests.fail(id, e.clone()) && self.has_error_frame() {
                 self.send(types::ERROR, id, e.to_string().as_bytes());
             }
             return Flow::Continue;
         }
-        self.frames_in += 1;
+        self.counts.frames_in[self.wire.class(raw.header.type_code).index()] += 1;
         // The commonest system frame is answered without copying it.
         if raw.header.type_code == types::PING && self.phase == Phase::Established {
             self.send(types::PONG, id, &[]);
@@ -622,6 +639,12 @@ impl Machine {
     /// the other side fails at once), then close.
     fn on_fatal(&mut self, e: &ProtocolError, id: Option<RequestId>) -> Flow {
         log::warn!("{}: {e}; closing the connection", self.peer);
+        if matches!(
+            e,
+            ProtocolError::FrameTooLarge { .. } | ProtocolError::Vx(VxError::FrameTooLarge { .. })
+        ) {
+            self.counts.oversize += 1;
+        }
         let msg = e.to_string();
         if self.has_error_frame() {
             self.send(types::ERROR, id.unwrap_or_default(), msg.as_bytes());
