@@ -447,18 +447,9 @@ impl Owner for Inner {
         }
     }
 
-    fn deliver(&self, conn: &Arc<Conn>, frame: Frame) {
-        match self.handlers.for_message(frame.type_code) {
-            Some(f) => {
-                let peer = Peer { conn: conn.clone() };
-                let bytes = frame.payload.len();
-                self.pool.submit_sized(&self.mailbox, bytes, move || f(&peer, frame));
-            }
-            None => log::debug!(
-                "no handler for a type {} message from the server; dropped",
-                frame.type_code
-            ),
-        }
+    fn deliver(&self, conn: &Arc<Conn>, frames: Vec<Frame>) {
+        let peer = Peer { conn: conn.clone() };
+        self.handlers.deliver(&self.pool, &self.mailbox, peer, frames);
     }
 
     fn ended(&self, _conn: &Arc<Conn>, reason: EndReason) {

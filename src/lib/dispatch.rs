@@ -37,6 +37,39 @@ pub(crate) fn in_inline_callback() -> bool {
     INLINE.with(|c| c.get())
 }
 
+/// Pools with mailboxes made ready, and how many, whose workers are not
+/// woken yet.
+type Deferred = Vec<(Arc<PoolShared>, usize)>;
+
+thread_local! {
+    /// On a poll-loop I/O thread: what waits for [`flush_wakes`].
+    static DEFERRED: std::cell::RefCell<Option<Deferred>> = const { std::cell::RefCell::new(None) };
+}
+
+/// From now on the calling thread (a poll-loop I/O thread) wakes callback
+/// workers once per batch of events, at [`flush_wakes`], instead of once
+/// per message: with many connections each bringing one message, one wake
+/// serves them all.
+pub(crate) fn defer_wakes() {
+    DEFERRED.with(|d| *d.borrow_mut() = Some(Vec::new()));
+}
+
+/// Wakes the workers for what the calling thread made ready since the last
+/// call (see [`defer_wakes`]).
+pub(crate) fn flush_wakes() {
+    let pending = DEFERRED.with(|d| d.borrow_mut().as_mut().map(std::mem::take));
+    for (shared, n) in pending.into_iter().flatten() {
+        let idle = lock(&shared.ready).idle;
+        if n >= idle {
+            shared.wake.notify_all();
+        } else {
+            for _ in 0..n {
+                shared.wake.notify_one();
+            }
+        }
+    }
+}
+
 /// Whether the calling thread must never block (a poll-loop I/O thread).
 pub(crate) fn never_wait() -> bool {
     NEVER_WAIT.with(|c| c.get())
@@ -141,13 +174,27 @@ struct PoolShared {
 }
 
 impl PoolShared {
-    /// Queues a mailbox whose jobs are to run, waking a worker if one sleeps.
-    fn schedule(&self, mb: Arc<Mailbox>) {
+    /// Queues a mailbox whose jobs are to run, waking a worker if one sleeps
+    /// (or leaving that to [`flush_wakes`] on a thread that defers wakes).
+    fn schedule(self: &Arc<Self>, mb: Arc<Mailbox>) {
         let mut ready = lock(&self.ready);
         ready.queue.push_back(mb);
         let wake = ready.idle > 0;
         drop(ready);
-        if wake {
+        if !wake {
+            return;
+        }
+        let deferred = DEFERRED.with(|d| match d.borrow_mut().as_mut() {
+            Some(pending) => {
+                match pending.iter_mut().find(|(p, _)| Arc::ptr_eq(p, self)) {
+                    Some((_, n)) => *n += 1,
+                    None => pending.push((self.clone(), 1)),
+                }
+                true
+            }
+            None => false,
+        });
+        if !deferred {
             self.wake.notify_one();
         }
     }
@@ -302,6 +349,12 @@ impl Drop for Pool {
     }
 }
 
+/// Runs one callback of a batch; a panic in it is logged and goes no
+/// further (the batch's other callbacks still run).
+pub(crate) fn run_isolated(job: impl FnOnce()) {
+    run_job(job)
+}
+
 /// Runs a callback; a panic in it is logged and goes no further.
 fn run_job(job: impl FnOnce()) {
     if catch_unwind(AssertUnwindSafe(job)).is_err() {
@@ -309,7 +362,7 @@ fn run_job(job: impl FnOnce()) {
     }
 }
 
-fn worker(shared: &PoolShared) {
+fn worker(shared: &Arc<PoolShared>) {
     loop {
         let mb = {
             let mut ready = lock(&shared.ready);

@@ -5,6 +5,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::codec::frame::Frame;
 use crate::conn::Peer;
+use crate::dispatch::{run_isolated, Mailbox, Pool};
 
 /// Called when a connection is established (after the handshake).
 pub type ConnectFn = Arc<dyn Fn(&Peer) + Send + Sync>;
@@ -61,6 +62,48 @@ impl<D: ?Sized> Handlers<D> {
 
     pub(crate) fn set_on_disconnect(&self, f: Arc<D>) {
         write(&self.on_disconnect, Some(f));
+    }
+
+    /// Hands a read's worth of messages to their handlers as one job on
+    /// the connection's mailbox (one hand-off, not one per message), in
+    /// order; each handler call is isolated, so a panic in one loses no
+    /// other. Messages without a handler are dropped (debug log).
+    pub(crate) fn deliver(
+        &self,
+        pool: &Pool,
+        mailbox: &Arc<Mailbox>,
+        peer: Peer,
+        frames: Vec<Frame>,
+    ) {
+        let mut bytes = 0;
+        let mut calls: Vec<(MessageFn, Frame)> = Vec::with_capacity(frames.len());
+        for frame in frames {
+            match self.for_message(frame.type_code) {
+                Some(f) => {
+                    bytes += frame.payload.len();
+                    calls.push((f, frame));
+                }
+                None => log::debug!(
+                    "no handler for a type {} message from {}; dropped",
+                    frame.type_code,
+                    peer.addr()
+                ),
+            }
+        }
+        match calls.len() {
+            0 => {}
+            1 => {
+                let (f, frame) = calls.pop().expect("one call");
+                pool.submit_sized(mailbox, bytes, move || f(&peer, frame));
+            }
+            _ => {
+                pool.submit_sized(mailbox, bytes, move || {
+                    for (f, frame) in calls {
+                        run_isolated(|| f(&peer, frame));
+                    }
+                });
+            }
+        }
     }
 
     pub(crate) fn route(&self, type_code: u16, f: MessageFn) -> bool {

@@ -620,19 +620,9 @@ impl Owner for Inner {
         }
     }
 
-    fn deliver(&self, conn: &Arc<Conn>, frame: Frame) {
-        match self.handlers.for_message(frame.type_code) {
-            Some(f) => {
-                let peer = Peer { conn: conn.clone() };
-                let bytes = frame.payload.len();
-                self.pool.submit_sized(&conn.mailbox, bytes, move || f(&peer, frame));
-            }
-            None => log::debug!(
-                "no handler for a type {} message from {}; dropped",
-                frame.type_code,
-                conn.peer
-            ),
-        }
+    fn deliver(&self, conn: &Arc<Conn>, frames: Vec<Frame>) {
+        let peer = Peer { conn: conn.clone() };
+        self.handlers.deliver(&self.pool, &conn.mailbox, peer, frames);
     }
 
     fn ended(&self, conn: &Arc<Conn>, reason: EndReason) {

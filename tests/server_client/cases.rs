@@ -769,3 +769,25 @@ pub fn metrics_count_what_happened(core: CoreKind) {
     assert!(m.bytes_received > 0 && m.bytes_sent > 0);
     assert_eq!((m.callback_queue_bytes, m.outbound_queue_bytes), (0, 0));
 }
+
+pub fn messages_of_one_read_go_to_callbacks_in_order_and_a_panic_loses_no_other(core: CoreKind) {
+    let (tx, rx) = mpsc::channel();
+    let s = Server::builder(cfg(core))
+        .on_message(move |_, f| {
+            assert_ne!(f.payload, b"boom", "a callback that panics");
+            tx.send(f.payload).unwrap();
+        })
+        .start()
+        .unwrap();
+    let (mut raw, hello) = raw_peer(s.local_addr());
+    ack(&mut raw, &hello, "1.6.3");
+    // One write: the server reads them in one go and hands them on as one
+    // batch.
+    let mut burst = Vec::new();
+    for (i, p) in [&b"a"[..], b"boom", b"c", b"d"].iter().enumerate() {
+        burst.extend(Frame::new(200, RequestId::from(i as u32), p.to_vec()).encode().unwrap());
+    }
+    raw.write_all(&burst).unwrap();
+    let got: Vec<Vec<u8>> = (0..3).map(|_| rx.recv_timeout(T).unwrap()).collect();
+    assert_eq!(got, [b"a".to_vec(), b"c".to_vec(), b"d".to_vec()]);
+}

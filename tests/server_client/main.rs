@@ -60,6 +60,7 @@ on_both_cores!(
     settings_that_cannot_work_and_a_port_in_use_are_refused_at_start,
     a_relay_sees_local_broadcasts_and_injects_without_echo,
     metrics_count_what_happened,
+    messages_of_one_read_go_to_callbacks_in_order_and_a_panic_loses_no_other,
 );
 
 on_both_cores!(vx, vx_threads, vx_poll:

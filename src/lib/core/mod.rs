@@ -27,8 +27,9 @@ pub(crate) mod threads;
 pub(crate) trait Owner: Send + Sync + 'static {
     /// The handshake completed.
     fn established(&self, conn: &Arc<Conn>);
-    /// An application frame arrived (not a reply someone waits for).
-    fn deliver(&self, conn: &Arc<Conn>, frame: Frame);
+    /// Application frames arrived (not replies someone waits for), in
+    /// order: everything one read brought, handed on at once.
+    fn deliver(&self, conn: &Arc<Conn>, frames: Vec<Frame>);
     /// The connection is over; pending requests have been failed already.
     fn ended(&self, conn: &Arc<Conn>, reason: EndReason);
 }
@@ -44,14 +45,18 @@ pub(crate) fn apply(conn: &Arc<Conn>, session: &mut Session, owner: &dyn Owner) 
         let _ = conn.send_bytes(&[bytes], frames, Class::System);
         session.transmitted();
     }
+    let mut batch = Vec::new();
     while let Some(event) = session.poll_event() {
         match event {
             Event::Established(version) => {
                 conn.set_established(version);
                 owner.established(conn);
             }
-            Event::Message(frame) => owner.deliver(conn, frame),
+            Event::Message(frame) => batch.push(frame),
         }
+    }
+    if !batch.is_empty() {
+        owner.deliver(conn, batch);
     }
 }
 

@@ -184,6 +184,7 @@ impl Slab {
 
 fn io_loop(mut poll: Poll, shared: &IoShared) {
     crate::dispatch::set_never_wait();
+    crate::dispatch::defer_wakes();
     let mut events = Events::with_capacity(1024);
     let mut slab = Slab::default();
     let mut next_tick = Instant::now() + TICK;
@@ -227,6 +228,8 @@ fn io_loop(mut poll: Poll, shared: &IoShared) {
             next_tick = Instant::now() + TICK;
             tick(&poll, &mut slab);
         }
+        // One wake of the callback workers for all this round brought.
+        crate::dispatch::flush_wakes();
         if shared.stop.load(Ordering::Acquire) {
             // Whatever is left is closed and ended now.
             for i in 0..slab.entries.len() {
@@ -235,6 +238,7 @@ fn io_loop(mut poll: Poll, shared: &IoShared) {
                     end_entry(&poll, &mut slab, i, end);
                 }
             }
+            crate::dispatch::flush_wakes();
             return;
         }
     }
