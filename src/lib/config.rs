@@ -139,7 +139,8 @@ pub struct ConnConfig {
     /// Default 16 MiB.
     pub max_outbound_bytes: usize,
     /// Callback jobs that may wait per connection before its reader stops
-    /// reading (TCP back-pressure). Default 4096.
+    /// reading (TCP back-pressure); the messages one read brings make one
+    /// job. Default 4096.
     pub max_pending_callbacks: usize,
     /// Payload bytes that callback jobs waiting for one connection may
     /// hold before its reader stops reading (TCP back-pressure), beyond the
