@@ -74,11 +74,16 @@ fn header(out: &mut String, doc: &Document, st: Palette) {
         }
         _ => server,
     };
+    // --protocol-version is what a 1.6.3 HELLO announces; a VX hello
+    // announces the VX protocol version instead.
+    let protocol = match doc.setup.wire_profile() {
+        veltix::Wire::V1_6 => doc.protocol_version.clone(),
+        veltix::Wire::Vx => format!("VX {}", veltix::vx::PROTOCOL_VERSION),
+    };
     let _ = writeln!(
         out,
-        "{} · protocol {} · {} build · {server}",
+        "{} · protocol {protocol} · {} build · {server}",
         st.paint(Role::Strong, format!("veltix bench {}", doc.tool.version)),
-        doc.protocol_version,
         doc.tool.build_profile
     );
     let _ = writeln!(
@@ -493,6 +498,7 @@ mod tests {
         let text = render(&doc, false);
         let first = text.lines().next().unwrap_or_default();
         assert!(first.ends_with("in-process server, threads core, wire vx"), "{first}");
+        assert!(first.contains("· protocol VX 1.0 ·"), "{first}");
         assert!(text.contains("× 64 B payload (+15 B header)"), "{text}");
         doc.setup.target = Some("127.0.0.1:9".into());
         let first = render(&doc, false).lines().next().unwrap_or_default().to_string();
