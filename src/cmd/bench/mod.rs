@@ -233,6 +233,8 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     scenarios.sort();
     scenarios.dedup();
 
+    // The document lists the scenarios selected, skipped ones included.
+    let selected = scenarios.clone();
     let mut skipped = Vec::new();
     if args.target.is_some() {
         for s in scenarios.iter().filter(|s| s.needs_local_server()) {
@@ -253,7 +255,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         args.drain_timeout,
         !args.no_baseline,
     );
-    let mut doc = new_document(&args, &ctx, &scenarios);
+    let mut doc = new_document(&args, &ctx, &selected);
     doc.notes.extend(skipped);
     for n in &doc.notes {
         eprintln!("note: {n}");

@@ -132,8 +132,7 @@ fn split_frames(wire: Wire, buf: &[u8], mut each: impl FnMut(u16)) -> usize {
     let mut off = 0;
     while buf.len() - off >= header {
         let h = &buf[off..];
-        let size =
-            u32::from_be_bytes([h[size_at], h[size_at + 1], h[size_at + 2], h[size_at + 3]]);
+        let size = u32::from_be_bytes([h[size_at], h[size_at + 1], h[size_at + 2], h[size_at + 3]]);
         let len = header + size as usize;
         if h.len() < len {
             break;

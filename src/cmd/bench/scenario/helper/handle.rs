@@ -209,8 +209,7 @@ mod tests {
             "9.9",
         ];
         let c = A::parse_from(given).conn;
-        let again =
-            A::parse_from(std::iter::once("t".to_string()).chain(conn_flags(&c))).conn;
+        let again = A::parse_from(std::iter::once("t".to_string()).chain(conn_flags(&c))).conn;
         assert_eq!(format!("{again:?}"), format!("{c:?}"));
         assert_eq!(again.wire, crate::args::WireArg::Vx);
     }

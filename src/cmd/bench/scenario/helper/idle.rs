@@ -173,7 +173,8 @@ fn connect(addr: &str, conn: &ConnArgs) -> anyhow::Result<Idle> {
     let _ = stream.set_nodelay(true);
     let max = usize::try_from(conn.max_message_size).unwrap_or(usize::MAX);
     let mut decoder = Decoder::with_wire(max, wire);
-    let mut reader = Reader { stream: &stream, addr, deadline: Instant::now() + conn.handshake_timeout };
+    let mut reader =
+        Reader { stream: &stream, addr, deadline: Instant::now() + conn.handshake_timeout };
     match wire {
         Wire::V1_6 => handshake_1_6(&mut reader, &mut decoder, conn)?,
         Wire::Vx => handshake_vx(&mut reader, &mut decoder)?,
@@ -248,7 +249,9 @@ fn handshake_vx(r: &mut Reader, decoder: &mut Decoder) -> anyhow::Result<()> {
     r.send(&ours, "the VX hello")?;
     match read_vx(r, decoder, Expect::Ack, "handshake answer")? {
         HandshakeMsg::Ok => Ok(()),
-        HandshakeMsg::Hello(_) => bail!("{} sent a hello instead of {{\"result\": \"ok\"}}", r.addr),
+        HandshakeMsg::Hello(_) => {
+            bail!("{} sent a hello instead of {{\"result\": \"ok\"}}", r.addr)
+        }
     }
 }
 
@@ -486,9 +489,8 @@ mod tests {
 
     #[test]
     fn raw_connections_need_a_settled_wire() {
-        let server = Server::builder(ServerConfig::default().host("127.0.0.1").port(0))
-            .start()
-            .unwrap();
+        let server =
+            Server::builder(ServerConfig::default().host("127.0.0.1").port(0)).start().unwrap();
         let mut pool = Pool::new().unwrap();
         let err = pool.open(&server.local_addr().to_string(), 1, &conn_args("auto")).unwrap_err();
         assert!(format!("{err:#}").contains("not auto"), "{err:#}");
