@@ -84,6 +84,9 @@ fn only_latency_saves_the_documented_fields() {
     assert_eq!(doc["tool"]["name"], "veltix");
     assert!(doc["tool"]["version"].is_string());
     assert_eq!(doc["protocol_version"], "1.6.3");
+    // --wire auto: the in-process server speaks 1.6.
+    assert_eq!(doc["setup"]["wire"], "1.6");
+    assert_eq!(doc["knobs"]["conn"]["wire"], "auto");
     for key in ["cpu_model", "os", "kernel", "arch"] {
         assert!(doc["machine"][key].is_string(), "machine.{key} in {:#}", doc["machine"]);
     }
