@@ -219,7 +219,7 @@ Register-ArgumentCompleter -Native -CommandName 'veltix' -ScriptBlock {
             [CompletionResult]::new('--fps2-players', '--fps2-players', [CompletionResultType]::ParameterName, 'Players of the second FPS run')
             [CompletionResult]::new('--fps2-tick-rate', '--fps2-tick-rate', [CompletionResultType]::ParameterName, 'Ticks per second of the second FPS run')
             [CompletionResult]::new('--burst-count', '--burst-count', [CompletionResultType]::ParameterName, 'Messages in the burst')
-            [CompletionResult]::new('--burst-payload', '--burst-payload', [CompletionResultType]::ParameterName, 'Payload bytes of each burst message (the frame adds 22)')
+            [CompletionResult]::new('--burst-payload', '--burst-payload', [CompletionResultType]::ParameterName, 'Payload bytes of each burst message (the frame adds 22, or 15 with --wire vx)')
             [CompletionResult]::new('--stress-clients', '--stress-clients', [CompletionResultType]::ParameterName, 'Concurrent clients, each on its own thread')
             [CompletionResult]::new('--stress-msgs', '--stress-msgs', [CompletionResultType]::ParameterName, 'Messages each client sends')
             [CompletionResult]::new('--memory-clients', '--memory-clients', [CompletionResultType]::ParameterName, 'Clients connected at the end of the memory scenario')

@@ -211,7 +211,7 @@ set edit:completion:arg-completer[veltix] = {|@words|
             cand --fps2-players 'Players of the second FPS run'
             cand --fps2-tick-rate 'Ticks per second of the second FPS run'
             cand --burst-count 'Messages in the burst'
-            cand --burst-payload 'Payload bytes of each burst message (the frame adds 22)'
+            cand --burst-payload 'Payload bytes of each burst message (the frame adds 22, or 15 with --wire vx)'
             cand --stress-clients 'Concurrent clients, each on its own thread'
             cand --stress-msgs 'Messages each client sends'
             cand --memory-clients 'Clients connected at the end of the memory scenario'

@@ -251,7 +251,7 @@ complete -c veltix -n "__fish_veltix_using_subcommand bench" -l fps-duration -d 
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l fps2-players -d 'Players of the second FPS run' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l fps2-tick-rate -d 'Ticks per second of the second FPS run' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l burst-count -d 'Messages in the burst' -r
-complete -c veltix -n "__fish_veltix_using_subcommand bench" -l burst-payload -d 'Payload bytes of each burst message (the frame adds 22)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l burst-payload -d 'Payload bytes of each burst message (the frame adds 22, or 15 with --wire vx)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l stress-clients -d 'Concurrent clients, each on its own thread' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l stress-msgs -d 'Messages each client sends' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l memory-clients -d 'Clients connected at the end of the memory scenario' -r

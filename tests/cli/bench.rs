@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::common::python;
-use crate::util::{code, run, stderr, stdout, veltix};
+use crate::util::{code, run, stderr, stdout, veltix, Serve};
 
 /// Knobs small enough for a test: every scenario in well under a second.
 const TINY: &[&str] = &[
@@ -84,6 +84,9 @@ fn only_latency_saves_the_documented_fields() {
     assert_eq!(doc["tool"]["name"], "veltix");
     assert!(doc["tool"]["version"].is_string());
     assert_eq!(doc["protocol_version"], "1.6.3");
+    // --wire auto: the in-process server speaks 1.6.
+    assert_eq!(doc["setup"]["wire"], "1.6");
+    assert_eq!(doc["knobs"]["conn"]["wire"], "auto");
     for key in ["cpu_model", "os", "kernel", "arch"] {
         assert!(doc["machine"][key].is_string(), "machine.{key} in {:#}", doc["machine"]);
     }
@@ -270,7 +273,17 @@ fn a_failed_scenario_keeps_the_saved_document() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("partial.json");
     let target = format!("127.0.0.1:{port}");
-    let out = bench(&["--only", "latency", "--target", &target, "--save", file.to_str().unwrap()]);
+    // An explicit wire: no probe connection before the scenarios.
+    let out = bench(&[
+        "--only",
+        "latency",
+        "--target",
+        &target,
+        "--wire",
+        "1.6",
+        "--save",
+        file.to_str().unwrap(),
+    ]);
     assert_eq!(code(&out), 3, "cannot connect: {}", stderr(&out));
     assert!(stderr(&out).contains("latency scenario failed"), "{}", stderr(&out));
     let doc = read_json(&file);
@@ -348,6 +361,7 @@ fn runs_against_the_python_reference_echo_server() {
     ok(&out);
     let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(doc["setup"]["server"], "external");
+    assert_eq!(doc["setup"]["wire"], "1.6", "detected");
     assert!(doc["results"]["memory"].is_null());
     assert!(
         doc["notes"]
@@ -369,6 +383,86 @@ fn runs_against_the_python_reference_echo_server() {
     assert!(num(&r["burst"]["median"], "raw.delivered") > 0.0);
     // Closing stdin lets the script shut the reference server down.
     drop(child.stdin.take());
+}
+
+#[test]
+fn every_scenario_runs_on_the_vx_wire_on_both_cores() {
+    for core in ["threads", "poll"] {
+        let out = bench(&[
+            "--wire",
+            "vx",
+            "--core",
+            core,
+            "--only",
+            "latency",
+            "burst",
+            "stress",
+            "fps",
+            "connections",
+            "--conn-count",
+            "20",
+            "--conn-sample",
+            "3",
+            "--json",
+        ]);
+        ok(&out);
+        let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(doc["setup"]["wire"], "vx", "{core}");
+        assert_eq!(doc["knobs"]["conn"]["wire"], "vx", "{core}");
+        let r = &doc["results"];
+        let lat = &r["latency"]["median"];
+        assert_eq!(num(lat, "completed"), 40.0, "{core}: {lat:#}");
+        assert_eq!(num(lat, "raw.completed"), 40.0, "{core}: {lat:#}");
+        let b = &r["burst"]["median"];
+        assert_eq!(num(b, "delivered"), 300.0, "{core}: {b:#}");
+        assert_eq!(num(b, "raw.delivered"), 300.0, "{core}: {b:#}");
+        // Frame bytes are 15 + 64 per message on the VX wire.
+        let per_msg = num(b, "wire_mib_per_s") / num(b, "payload_mib_per_s");
+        assert!((per_msg - 79.0 / 64.0).abs() < 1e-9, "{core}: {per_msg}");
+        let s = &r["stress"]["median"];
+        assert_eq!(num(s, "delivered"), 100.0, "{core}: {s:#}");
+        assert_eq!(num(s, "raw.delivered"), 100.0, "{core}: {s:#}");
+        for key in ["fps", "fps2"] {
+            let f = &r[key]["median"];
+            assert!(num(f, "sent") > 0.0);
+            assert_eq!(num(f, "delivered"), num(f, "sent"), "{core} {key}: {f:#}");
+        }
+        let c = &r["connections"]["median"];
+        assert_eq!(num(c, "connections"), 20.0, "{core}: {c:#}");
+        assert_eq!(num(c, "sample_completed"), 3.0, "{core}: {c:#}");
+    }
+}
+
+#[test]
+fn a_vx_target_is_detected_and_recorded() {
+    let server = Serve::start(&["--wire", "vx", "--mode", "echo"]);
+    let out = bench(&["--target", &server.addr, "--only", "latency", "burst", "--json"]);
+    ok(&out);
+    let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["setup"]["wire"], "vx");
+    assert_eq!(doc["knobs"]["conn"]["wire"], "auto");
+    let r = &doc["results"];
+    assert_eq!(num(&r["latency"]["median"], "completed"), 40.0, "{:#}", r["latency"]);
+    assert_eq!(num(&r["burst"]["median"], "delivered"), 300.0, "{:#}", r["burst"]);
+    // The raw echo baseline ran on VX frames too.
+    assert_eq!(num(&r["burst"]["median"], "raw.delivered"), 300.0, "{:#}", r["burst"]);
+
+    // The text report says so.
+    let out = bench(&["--target", &server.addr, "--only", "latency", "--no-baseline"]);
+    ok(&out);
+    let first = stdout(&out).lines().next().unwrap_or_default().to_string();
+    assert!(first.contains(&format!("external server {}, wire vx", server.addr)), "{first}");
+}
+
+#[test]
+fn auto_against_an_unreachable_target_fails_before_any_scenario() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let target = format!("127.0.0.1:{port}");
+    let out = bench(&["--only", "latency", "--target", &target]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("to learn its wire profile (--wire auto)"), "{err}");
+    assert!(!err.contains("scenario failed"), "{err}");
 }
 
 /// A tiny connections run: 50 idle connections, 5 of them pinged.
@@ -435,7 +529,7 @@ fn connections_runs_only_on_request() {
     let target = format!("127.0.0.1:{port}");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("default.json");
-    let out = bench(&["--target", &target, "--save", file.to_str().unwrap()]);
+    let out = bench(&["--target", &target, "--wire", "vx", "--save", file.to_str().unwrap()]);
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     let doc = read_json(&file);
     assert_eq!(

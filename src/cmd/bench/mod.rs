@@ -33,7 +33,7 @@ mod units;
 
 use model::{ConnKnobs, Document, Knobs, Record, ScenarioError, Setup, Tool};
 use report::compare;
-use scenario::endpoint::{core_name, Ctx};
+use scenario::endpoint::{core_name, settle_wire, Ctx};
 use scenario::{burst, connections, fps, helper, latency, memory, stress};
 
 pub use scenario::helper::HelperArgs;
@@ -44,12 +44,16 @@ Examples:
   veltix bench --only latency --save r.json     one scenario, saved as JSON
   veltix bench --only burst stress --runs 5     median of 5 runs, with min-max
   veltix bench --target 127.0.0.1:8080          against an echo server
+  veltix bench --wire vx                        on the VX profile (veltix 2.0.3-3.3.x)
   veltix bench --compare before.json after.json ratios of two saved runs
   veltix bench --only connections --core poll   10,000 idle connections
   veltix bench --only connections --conn-count 2000 --core threads
 
 Build with --release for meaningful figures. Delivery is counted by the
-receiving side: the in-process server, or, with --target, the echoes.";
+receiving side: the in-process server, or, with --target, the echoes.
+Every connection, and the raw-TCP baseline's frames, use one wire profile:
+--wire 1.6 or vx as given; auto means 1.6 for the in-process server, and
+with --target the profile a probe connection detects.";
 
 /// Options of `veltix bench`.
 #[derive(Debug, clap::Args)]
@@ -134,7 +138,7 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 10_000, help_heading = "Burst", value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub burst_count: u64,
 
-    /// Payload bytes of each burst message (the frame adds 22).
+    /// Payload bytes of each burst message (the frame adds 22, or 15 with --wire vx).
     #[arg(long, value_name = "BYTES", default_value_t = 64, help_heading = "Burst", value_parser = clap::value_parser!(u64).range(0..=1_048_576))]
     pub burst_payload: u64,
 
@@ -229,23 +233,30 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     scenarios.sort();
     scenarios.dedup();
 
-    let ctx = Ctx {
-        conn: args.conn.clone(),
-        target: args.target.clone(),
-        core: args.conn.conn_config().core,
-        drain_timeout: args.drain_timeout,
-        baseline: !args.no_baseline,
-    };
-    let mut doc = new_document(&args, &ctx, &scenarios);
+    // The document lists the scenarios selected, skipped ones included.
+    let selected = scenarios.clone();
+    let mut skipped = Vec::new();
     if args.target.is_some() {
         for s in scenarios.iter().filter(|s| s.needs_local_server()) {
-            doc.notes.push(format!(
+            skipped.push(format!(
                 "{}: skipped with --target (it measures the RSS of the in-process server)",
                 s.name()
             ));
         }
         scenarios.retain(|s| !s.needs_local_server());
     }
+    // Nothing will talk to a target: no need to probe it.
+    let probe = args.target.as_deref().filter(|_| !scenarios.is_empty());
+    let wire = settle_wire(&args.conn, probe)?;
+    let ctx = Ctx::new(
+        args.conn.clone(),
+        args.target.clone(),
+        wire,
+        args.drain_timeout,
+        !args.no_baseline,
+    );
+    let mut doc = new_document(&args, &ctx, &selected);
+    doc.notes.extend(skipped);
     for n in &doc.notes {
         eprintln!("note: {n}");
     }
@@ -371,6 +382,7 @@ fn new_document(args: &Args, ctx: &Ctx, scenarios: &[Scenario]) -> Document {
             target: ctx.target.clone(),
             core: core_name(ctx.core).into(),
             cpus_allowed: machine::cpus_allowed(),
+            wire: ctx.wire.name().into(),
         },
         knobs: Knobs {
             scenarios: scenarios.iter().map(|s| s.name().to_string()).collect(),
@@ -404,6 +416,7 @@ fn new_document(args: &Args, ctx: &Ctx, scenarios: &[Scenario]) -> Document {
                 buffer_size_bytes: c.buffer_size as u64,
                 handshake_timeout_ms: c.handshake_timeout.as_millis() as u64,
                 workers: u32::from(c.workers),
+                wire: c.wire.to_possible_value().map(|v| v.get_name().to_string()),
             },
         },
         results: Default::default(),

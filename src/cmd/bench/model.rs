@@ -91,6 +91,26 @@ pub struct Setup {
     /// documents older than this field.
     #[serde(default)]
     pub cpus_allowed: Option<Vec<u32>>,
+    /// The wire profile every connection spoke, the raw baselines' frames
+    /// included: `1.6` or `vx` (`--wire`; `auto` settled at the start).
+    /// Documents older than this field were all `1.6`.
+    #[serde(default = "wire_1_6")]
+    pub wire: String,
+}
+
+fn wire_1_6() -> String {
+    veltix::Wire::V1_6.name().into()
+}
+
+impl Setup {
+    /// The wire profile `wire` names (1.6 for anything but `vx`).
+    pub fn wire_profile(&self) -> veltix::Wire {
+        if self.wire == veltix::Wire::Vx.name() {
+            veltix::Wire::Vx
+        } else {
+            veltix::Wire::V1_6
+        }
+    }
 }
 
 /// Connection settings (the shared connection flags).
@@ -108,6 +128,10 @@ pub struct ConnKnobs {
     pub handshake_timeout_ms: u64,
     /// Callback worker threads per server and per client.
     pub workers: u32,
+    /// `--wire` as given: `1.6`, `vx` or `auto` (`setup.wire` says what it
+    /// settled on). Absent from documents older than this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wire: Option<String>,
 }
 
 /// Every knob of a run.
@@ -357,7 +381,7 @@ pub struct FpsRun {
 pub struct BurstFigures {
     /// Messages to send.
     pub count: u64,
-    /// Payload of each message (the frame adds a 22-byte header).
+    /// Payload of each message (the frame adds a 22-byte header, 15 in VX).
     pub payload_bytes: u64,
     /// Messages handed to the socket.
     pub sent: u64,

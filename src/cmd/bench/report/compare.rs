@@ -350,9 +350,11 @@ fn unit_of(scenario: &str, key: &str) -> Unit {
 
 fn describe(path: &Path, doc: &Value) -> String {
     let s = |v: &Value| v.as_str().unwrap_or("?").to_string();
+    // Documents older than setup.wire were all 1.6.
+    let wire = doc["setup"]["wire"].as_str().unwrap_or("1.6");
     let server = match doc["setup"]["target"].as_str() {
-        Some(t) => format!("target {t}"),
-        None => format!("in-process, {} core", s(&doc["setup"]["core"])),
+        Some(t) => format!("target {t}, wire {wire}"),
+        None => format!("in-process, {} core, wire {wire}", s(&doc["setup"]["core"])),
     };
     format!(
         "{} — veltix {} ({}), {}, {} cores, {}, {}",
@@ -525,5 +527,16 @@ mod tests {
         let unpainted = coloured.lines().filter(|l| plain_lines.contains(l)).count();
         assert_eq!(coloured.lines().count(), plain_lines.len());
         assert!(unpainted > 0 && unpainted < plain_lines.len());
+    }
+
+    #[test]
+    fn each_run_names_its_wire() {
+        let mut doc: Value = serde_json::from_str(include_str!("testdata/sample.json")).unwrap();
+        let path = Path::new("a.json");
+        assert!(describe(path, &doc).contains("threads core, wire 1.6"), "older documents");
+        doc["setup"]["wire"] = "vx".into();
+        assert!(describe(path, &doc).contains("threads core, wire vx"));
+        doc["setup"]["target"] = "127.0.0.1:9".into();
+        assert!(describe(path, &doc).contains("target 127.0.0.1:9, wire vx"));
     }
 }

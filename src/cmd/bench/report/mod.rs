@@ -37,7 +37,7 @@ pub fn render(doc: &Document, color: bool) -> String {
         fps(&mut out, rec, st);
     }
     if let Some(rec) = &r.burst {
-        burst(&mut out, rec, st);
+        burst(&mut out, rec, doc.setup.wire_profile().header_len(), st);
     }
     if let Some(rec) = &r.stress {
         stress(&mut out, rec, st);
@@ -61,9 +61,10 @@ pub fn render(doc: &Document, color: bool) -> String {
 
 fn header(out: &mut String, doc: &Document, st: Palette) {
     let m = &doc.machine;
+    let wire = &doc.setup.wire;
     let server = match &doc.setup.target {
-        Some(t) => format!("external server {t} (delivery counted from echoes)"),
-        None => format!("in-process server, {} core", doc.setup.core),
+        Some(t) => format!("external server {t}, wire {wire} (delivery counted from echoes)"),
+        None => format!("in-process server, {} core, wire {wire}", doc.setup.core),
     };
     let server = match &doc.setup.cpus_allowed {
         Some(cpus) if !cpus.is_empty() && cpus.len() < doc.machine.logical_cores as usize => {
@@ -73,11 +74,16 @@ fn header(out: &mut String, doc: &Document, st: Palette) {
         }
         _ => server,
     };
+    // --protocol-version is what a 1.6.3 HELLO announces; a VX hello
+    // announces the VX protocol version instead.
+    let protocol = match doc.setup.wire_profile() {
+        veltix::Wire::V1_6 => doc.protocol_version.clone(),
+        veltix::Wire::Vx => format!("VX {}", veltix::vx::PROTOCOL_VERSION),
+    };
     let _ = writeln!(
         out,
-        "{} · protocol {} · {} build · {server}",
+        "{} · protocol {protocol} · {} build · {server}",
         st.paint(Role::Strong, format!("veltix bench {}", doc.tool.version)),
-        doc.protocol_version,
         doc.tool.build_profile
     );
     let _ = writeln!(
@@ -287,7 +293,7 @@ fn fps(out: &mut String, rec: &Record<FpsRun>, st: Palette) {
     loss_warning(out, st, rec, |r| r.lost, |r| r.sent);
 }
 
-fn burst(out: &mut String, rec: &Record<BurstRun>, st: Palette) {
+fn burst(out: &mut String, rec: &Record<BurstRun>, header_len: usize, st: Palette) {
     use crate::cmd::bench::model::{BurstFigures as F, BurstRun as R};
     let m = &rec.median;
     section(
@@ -295,7 +301,8 @@ fn burst(out: &mut String, rec: &Record<BurstRun>, st: Palette) {
         st,
         "BURST",
         &format!(
-            "{} messages × {} B payload (+22 B header) from one client, as fast as it can",
+            "{} messages × {} B payload (+{header_len} B header) from one client, as fast as it \
+             can",
             group(m.figures.count),
             m.figures.payload_bytes
         ),
@@ -480,6 +487,22 @@ mod tests {
         ] {
             assert!(coloured.contains(&painted), "{painted:?} missing in\n{coloured}");
         }
+    }
+
+    #[test]
+    fn the_report_names_the_wire_and_its_header() {
+        let mut doc = sample();
+        let text = render(&doc, false);
+        assert!(text.contains("(+22 B header)"), "{text}");
+        doc.setup.wire = "vx".into();
+        let text = render(&doc, false);
+        let first = text.lines().next().unwrap_or_default();
+        assert!(first.ends_with("in-process server, threads core, wire vx"), "{first}");
+        assert!(first.contains("· protocol VX 1.0 ·"), "{first}");
+        assert!(text.contains("× 64 B payload (+15 B header)"), "{text}");
+        doc.setup.target = Some("127.0.0.1:9".into());
+        let first = render(&doc, false).lines().next().unwrap_or_default().to_string();
+        assert!(first.contains("external server 127.0.0.1:9, wire vx"), "{first}");
     }
 
     #[test]

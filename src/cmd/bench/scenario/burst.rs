@@ -50,7 +50,7 @@ pub fn run(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<BurstRun> {
     bar.set_message("receiving");
     arrivals.wait_for(k.count, ctx.drain_timeout, &bar);
     bar.finish_and_clear();
-    let figures = figures(k, sent, errors, send_took, &arrivals, t0);
+    let figures = figures(ctx, k, sent, errors, send_took, &arrivals, t0);
     drop(client);
     drop(ep);
 
@@ -62,6 +62,7 @@ pub fn run(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<BurstRun> {
 }
 
 fn figures(
+    ctx: &Ctx,
     k: &Knobs,
     sent: u64,
     errors: u64,
@@ -87,7 +88,7 @@ fn figures(
         recv_duration_s: recv_s,
         recv_msgs_per_s: per_s(delivered as f64),
         payload_mib_per_s: per_s((delivered * k.payload as u64) as f64) / 1_048_576.0,
-        wire_mib_per_s: per_s((delivered * (veltix::HEADER_LEN + k.payload) as u64) as f64)
+        wire_mib_per_s: per_s((delivered * (ctx.wire.header_len() + k.payload) as u64) as f64)
             / 1_048_576.0,
         delivery_first_us: stats::quantile_sorted_us(&delays, 0.0),
         delivery_p50_us: stats::quantile_sorted_us(&delays, 0.50),
@@ -100,14 +101,14 @@ fn figures(
 fn raw_baseline(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<BurstFigures> {
     let arrivals = Arrivals::new(k.count as usize);
     let (server, echoes) = if ctx.echo() {
-        (RawServer::start(raw::Mode::Echo), Some(arrivals.clone()))
+        (RawServer::start(ctx.wire, raw::Mode::Echo), Some(arrivals.clone()))
     } else {
-        (RawServer::start(raw::Mode::Sink(arrivals.clone())), None)
+        (RawServer::start(ctx.wire, raw::Mode::Sink(arrivals.clone())), None)
     };
     let server = server.context("cannot start the raw-TCP server")?;
-    let client = RawClient::connect(server.addr(), echoes)
+    let client = RawClient::connect(server.addr(), ctx.wire, echoes)
         .context("cannot connect to the raw-TCP server")?;
-    let frame = raw::frame(PLAYER_MOVE, k.payload, b'X');
+    let frame = raw::frame(ctx.wire, PLAYER_MOVE, k.payload, b'X')?;
     let bar = progress::bar(k.count, &format!("{label} (raw)"));
     bar.set_message("sending");
     let t0 = arrivals.now_ns();
@@ -126,5 +127,5 @@ fn raw_baseline(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<BurstFigure
     bar.set_message("receiving");
     arrivals.wait_for(k.count, ctx.drain_timeout, &bar);
     bar.finish_and_clear();
-    Ok(figures(k, sent, k.count - sent, send_took, &arrivals, t0))
+    Ok(figures(ctx, k, sent, k.count - sent, send_took, &arrivals, t0))
 }

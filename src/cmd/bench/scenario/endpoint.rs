@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use indicatif::ProgressBar;
-use veltix::{Client, CoreKind, Server, ServerConfig};
+use veltix::{Client, CoreKind, Server, ServerConfig, Wire};
 
-use crate::args::ConnArgs;
+use crate::args::{ConnArgs, WireArg};
 
 /// PLAYER_MOVE, as in the reference's suite: 32-byte position updates.
 pub const PLAYER_MOVE: u16 = 401;
@@ -27,11 +27,35 @@ pub fn core_name(core: CoreKind) -> &'static str {
     }
 }
 
+/// The wire profile the whole run speaks: `--wire 1.6` or `vx` as given;
+/// `auto` is 1.6 for the in-process server, and with `--target` the
+/// profile a probe client detects from the target's first bytes.
+pub fn settle_wire(conn: &ConnArgs, target: Option<&str>) -> anyhow::Result<Wire> {
+    match (conn.wire, target) {
+        (WireArg::V1_6, _) => Ok(Wire::V1_6),
+        (WireArg::Vx, _) => Ok(Wire::Vx),
+        (WireArg::Auto, None) => Ok(veltix::WireMode::Auto.for_server()),
+        (WireArg::Auto, Some(t)) => {
+            let probe = Client::connect(conn.client_config(t)).with_context(|| {
+                format!("cannot connect to {t} to learn its wire profile (--wire auto)")
+            })?;
+            let wire = probe.peer().map(|p| p.wire());
+            probe.disconnect();
+            wire.with_context(|| format!("{t} closed the probe connection at once"))
+        }
+    }
+}
+
 /// Settings every scenario needs.
 #[derive(Debug, Clone)]
 pub struct Ctx {
+    /// The connection flags, with `wire` set to [`Ctx::wire`] (never
+    /// auto), so every server, client and helper speaks it.
     pub conn: ConnArgs,
     pub target: Option<String>,
+    /// The wire profile of every connection, the raw baselines' frames
+    /// included.
+    pub wire: Wire,
     /// The socket core of the in-process server and clients.
     pub core: CoreKind,
     /// Give up waiting for outstanding messages after this long without a
@@ -41,6 +65,22 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// The settings of a run on `wire`.
+    pub fn new(
+        mut conn: ConnArgs,
+        target: Option<String>,
+        wire: Wire,
+        drain_timeout: Duration,
+        baseline: bool,
+    ) -> Ctx {
+        conn.wire = match wire {
+            Wire::V1_6 => WireArg::V1_6,
+            Wire::Vx => WireArg::Vx,
+        };
+        let core = conn.conn_config().core;
+        Ctx { conn, target, wire, core, drain_timeout, baseline }
+    }
+
     /// Whether delivery is counted from echoes of an external server.
     pub fn echo(&self) -> bool {
         self.target.is_some()

@@ -1,6 +1,7 @@
 //! Latency: PING / PONG round trips, one at a time, timed with the
 //! monotonic clock; the warm-up pings are discarded. The baseline sends the
-//! same 22-byte frame over plain TCP to an echo thread. Veltix and the
+//! same PING frame (22 bytes in 1.6.3, 15 in VX) over plain TCP to an echo
+//! thread. Veltix and the
 //! baseline take turns, in blocks, so that both meet the same machine: on a
 //! virtual machine the cost of a wake-up drifts with what ran before (CPU
 //! idle states, where the scheduler put the threads), and two series run
@@ -37,7 +38,7 @@ pub fn run(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<LatencyRun> {
     let client = ep.connect(ctx, &arrivals)?;
     ep.wait_clients(1, ctx.conn.handshake_timeout + Duration::from_secs(5))?;
     let peer = client.peer().context("the connection closed before the first ping")?;
-    let mut raw = if ctx.baseline { Some(RawPinger::start(k)?) } else { None };
+    let mut raw = if ctx.baseline { Some(RawPinger::start(ctx, k)?) } else { None };
 
     let sides = if raw.is_some() { 2 } else { 1 };
     let bar = progress::bar((k.warmup + k.iterations) * sides, label);
@@ -139,13 +140,14 @@ struct RawPinger {
 }
 
 impl RawPinger {
-    fn start(k: &Knobs) -> anyhow::Result<RawPinger> {
-        let server =
-            RawServer::start(raw::Mode::Echo).context("cannot start the raw-TCP echo server")?;
-        let client = RawClient::connect(server.addr(), None)
+    fn start(ctx: &Ctx, k: &Knobs) -> anyhow::Result<RawPinger> {
+        let server = RawServer::start(ctx.wire, raw::Mode::Echo)
+            .context("cannot start the raw-TCP echo server")?;
+        let client = RawClient::connect(server.addr(), ctx.wire, None)
             .context("cannot connect to the raw-TCP echo server")?;
         client.stream.set_read_timeout(Some(k.timeout))?;
-        let ping = raw::frame(veltix::types::PING, 0, 0);
+        // PING is type 0 in both profiles.
+        let ping = raw::frame(ctx.wire, veltix::types::PING, 0, 0)?;
         let reply = vec![0u8; ping.len()];
         Ok(RawPinger { client, _server: server, ping, reply, broken: false })
     }

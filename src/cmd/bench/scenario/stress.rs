@@ -150,15 +150,15 @@ fn raw_baseline(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<StressFigur
     let arrivals = Arrivals::new(0);
     let echoes = ctx.echo().then(|| arrivals.clone());
     let mode = if ctx.echo() { raw::Mode::Echo } else { raw::Mode::Sink(arrivals.clone()) };
-    let server = RawServer::start(mode).context("cannot start the raw-TCP server")?;
+    let server = RawServer::start(ctx.wire, mode).context("cannot start the raw-TCP server")?;
     let clients = (0..k.clients)
-        .map(|_| RawClient::connect(server.addr(), echoes.clone()))
+        .map(|_| RawClient::connect(server.addr(), ctx.wire, echoes.clone()))
         .collect::<std::io::Result<Vec<_>>>()
         .context("cannot connect to the raw-TCP server")?;
     let total = u64::from(k.clients) * k.msgs;
     let bar = progress::bar(total, &format!("{label} (raw)"));
     bar.set_message("sending");
-    let frame = raw::frame(PLAYER_MOVE, PAYLOAD, 0);
+    let frame = raw::frame(ctx.wire, PLAYER_MOVE, PAYLOAD, 0)?;
     let (per_client, send_phase, t0) = fire(&arrivals, clients.len(), |i| {
         let mut sent = 0;
         for _ in 0..k.msgs {

@@ -169,6 +169,7 @@ fn conn_flags(c: &ConnArgs) -> Vec<String> {
         ("--handshake-timeout", c.handshake_timeout.as_secs_f64().to_string()),
         ("--workers", c.workers.to_string()),
         ("--core", name(&c.core)),
+        ("--wire", name(&c.wire)),
     ]
     .into_iter()
     .chain(c.io_threads.map(|n| ("--io-threads", n.to_string())))
@@ -179,4 +180,37 @@ fn conn_flags(c: &ConnArgs) -> Vec<String> {
 /// Time to allow for `n` clients to connect.
 pub fn connect_timeout(ctx: &Ctx, n: u32) -> Duration {
     ctx.conn.handshake_timeout + Duration::from_secs(10) + Duration::from_millis(50) * n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct A {
+        #[command(flatten)]
+        conn: ConnArgs,
+    }
+
+    #[test]
+    fn the_helper_gets_the_same_connection_settings() {
+        let given = [
+            "t",
+            "--wire",
+            "vx",
+            "--core",
+            "poll",
+            "--workers",
+            "2",
+            "--io-threads",
+            "3",
+            "--protocol-version",
+            "9.9",
+        ];
+        let c = A::parse_from(given).conn;
+        let again = A::parse_from(std::iter::once("t".to_string()).chain(conn_flags(&c))).conn;
+        assert_eq!(format!("{again:?}"), format!("{c:?}"));
+        assert_eq!(again.wire, crate::args::WireArg::Vx);
+    }
 }

@@ -1,8 +1,10 @@
 //! The client side of the connections scenario, in the helper process:
-//! idle connections on raw sockets, each handshaken by hand (the server's
-//! HELLO in, HELLO_ACK with the same request id out), so that a connection
-//! costs the helper one socket and not a library client with its reader
-//! thread and callback pool.
+//! idle connections on raw sockets, each handshaken by hand, so that a
+//! connection costs the helper one socket and not a library client with
+//! its reader thread and callback pool. In 1.6.3 the server's HELLO comes
+//! in and a HELLO_ACK with the same request id goes out; in VX the
+//! server's JSON hello comes in, our hello goes out and `{"result": "ok"}`
+//! comes in. PING (type 0) and PONG (type 1) are the same in both.
 //!
 //! One keeper thread watches every socket (mio, edge-triggered epoll) and
 //! answers the server's heartbeat PINGs, so the connections stay idle but
@@ -22,9 +24,11 @@ use anyhow::{bail, Context};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 use serde::{Deserialize, Serialize};
-use veltix::{handshake, types, Decoder, Frame, RequestId};
+use veltix::codec::encode_frame_into;
+use veltix::vx::{self, Expect, HandshakeMsg, HandshakeRead};
+use veltix::{handshake, types, Decoder, Frame, RequestId, Wire};
 
-use crate::args::ConnArgs;
+use crate::args::{ConnArgs, WireArg};
 use crate::cmd::bench::machine::ensure_open_files;
 
 /// Threads that open connections in parallel. A few hide the server's
@@ -154,33 +158,74 @@ impl Drop for Pool {
     }
 }
 
-/// Connects to `addr` and does the client side of the handshake.
+/// The version our VX hello announces (as the library's clients do).
+const VX_VERSION: &str = concat!("veltix-rs ", env!("CARGO_PKG_VERSION"));
+
+/// Connects to `addr` and does the client side of the handshake of the
+/// wire `conn` names (`auto` is refused: the bench settles the wire).
 fn connect(addr: &str, conn: &ConnArgs) -> anyhow::Result<Idle> {
+    let wire = match conn.wire {
+        WireArg::V1_6 => Wire::V1_6,
+        WireArg::Vx => Wire::Vx,
+        WireArg::Auto => bail!("raw idle connections need --wire 1.6 or vx, not auto"),
+    };
     let stream = TcpStream::connect(addr).with_context(|| format!("cannot connect to {addr}"))?;
     let _ = stream.set_nodelay(true);
     let max = usize::try_from(conn.max_message_size).unwrap_or(usize::MAX);
-    let mut decoder = Decoder::new(max);
-    let timeout = conn.handshake_timeout;
-    let deadline = Instant::now() + timeout;
+    let mut decoder = Decoder::with_wire(max, wire);
+    let mut reader =
+        Reader { stream: &stream, addr, deadline: Instant::now() + conn.handshake_timeout };
+    match wire {
+        Wire::V1_6 => handshake_1_6(&mut reader, &mut decoder, conn)?,
+        Wire::Vx => handshake_vx(&mut reader, &mut decoder)?,
+    }
+    stream.set_nonblocking(true)?;
+    Ok(Idle { stream, decoder })
+}
+
+/// Reads a handshake into a decoder's buffer, within one deadline.
+struct Reader<'a> {
+    stream: &'a TcpStream,
+    addr: &'a str,
+    deadline: Instant,
+}
+
+impl Reader<'_> {
+    /// Reads more bytes into `decoder`; fails past the deadline or at the
+    /// end of the stream. `what` names what is awaited.
+    fn more(&mut self, decoder: &mut Decoder, what: &str) -> anyhow::Result<()> {
+        let addr = self.addr;
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            bail!("no {what} from {addr} in time");
+        }
+        self.stream.set_read_timeout(Some(left))?;
+        match decoder.read_from(&mut &*self.stream, CHUNK) {
+            Ok(0) => bail!("{addr} closed the connection before its {what}"),
+            Ok(_) => Ok(()),
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                bail!("no {what} from {addr} in time")
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("cannot read the {what} of {addr}")),
+        }
+    }
+
+    fn send(&self, bytes: &[u8], what: &str) -> anyhow::Result<()> {
+        let mut s = self.stream;
+        s.write_all(bytes).with_context(|| format!("cannot send {what} to {}", self.addr))
+    }
+}
+
+/// 1.6.3: the server's HELLO in, HELLO_ACK with the same request id out.
+fn handshake_1_6(r: &mut Reader, decoder: &mut Decoder, conn: &ConnArgs) -> anyhow::Result<()> {
     let hello = loop {
         if let Some(f) = decoder.next_frame().context("bad frame instead of HELLO")? {
             break f;
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            bail!("no HELLO from {addr} within {timeout:?}");
-        }
-        stream.set_read_timeout(Some(left))?;
-        match decoder.read_from(&mut &stream, CHUNK) {
-            Ok(0) => bail!("{addr} closed the connection before its HELLO"),
-            Ok(_) => {}
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                bail!("no HELLO from {addr} within {timeout:?}")
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e).with_context(|| format!("cannot read the HELLO of {addr}")),
-        }
+        r.more(decoder, "HELLO")?;
     };
+    let addr = r.addr;
     match hello.type_code {
         types::HELLO => {}
         types::ERROR => {
@@ -193,15 +238,55 @@ fn connect(addr: &str, conn: &ConnArgs) -> anyhow::Result<Idle> {
         hello.request_id,
         handshake::encode_hello(&conn.protocol_version),
     );
-    (&stream)
-        .write_all(&ack.encode()?)
-        .with_context(|| format!("cannot send HELLO_ACK to {addr}"))?;
-    stream.set_nonblocking(true)?;
-    Ok(Idle { stream, decoder })
+    r.send(&ack.encode()?, "HELLO_ACK")
 }
 
-fn pong(id: RequestId) -> Vec<u8> {
-    Frame::new(types::PONG, id, Vec::new()).encode().unwrap_or_default()
+/// VX: the server's JSON hello in, ours out, `{"result": "ok"}` in. The
+/// decoder keeps any frame bytes that follow the ack.
+fn handshake_vx(r: &mut Reader, decoder: &mut Decoder) -> anyhow::Result<()> {
+    read_vx(r, decoder, Expect::ServerHello, "hello")?;
+    let ours = vx::client_hello(VX_VERSION, vx::PROTOCOL_VERSION, &serde_json::Map::new())?;
+    r.send(&ours, "the VX hello")?;
+    match read_vx(r, decoder, Expect::Ack, "handshake answer")? {
+        HandshakeMsg::Ok => Ok(()),
+        HandshakeMsg::Hello(_) => {
+            bail!("{} sent a hello instead of {{\"result\": \"ok\"}}", r.addr)
+        }
+    }
+}
+
+/// Reads one VX handshake message (u16 length + JSON) from the decoder's
+/// buffer, reading more as needed, and consumes it.
+fn read_vx(
+    r: &mut Reader,
+    decoder: &mut Decoder,
+    expect: Expect,
+    what: &str,
+) -> anyhow::Result<HandshakeMsg> {
+    loop {
+        match vx::read_handshake(decoder.buffered(), expect, vx::PROTOCOL_VERSION)
+            .with_context(|| format!("bad VX {what} from {}", r.addr))?
+        {
+            HandshakeRead::Message { msg, len } => {
+                decoder.consume(len);
+                return Ok(msg);
+            }
+            HandshakeRead::NeedMore(_) => r.more(decoder, what)?,
+        }
+    }
+}
+
+/// A PING or PONG of the connection's wire, with an empty payload.
+fn control(wire: Wire, type_code: u16, id: RequestId) -> Vec<u8> {
+    let mut out = Vec::with_capacity(wire.header_len());
+    // An empty payload and an id the peer sent (or one of ours, under
+    // 32768) always encode.
+    let _ = encode_frame_into(wire, type_code, id, &[], &mut out);
+    out
+}
+
+fn pong(wire: Wire, id: RequestId) -> Vec<u8> {
+    control(wire, types::PONG, id)
 }
 
 impl Idle {
@@ -228,8 +313,8 @@ impl Idle {
         loop {
             match self.decoder.next_frame() {
                 Ok(Some(f)) if f.type_code == types::PING => {
-                    // 22 bytes into an idle socket's empty send buffer.
-                    let _ = (&self.stream).write_all(&pong(f.request_id));
+                    // 22 or 15 bytes into an idle socket's empty send buffer.
+                    let _ = (&self.stream).write_all(&pong(self.decoder.wire(), f.request_id));
                 }
                 Ok(Some(_)) => {}
                 Ok(None) => return true,
@@ -241,7 +326,7 @@ impl Idle {
     /// One PING and its PONG, timed with the monotonic clock; `None` when
     /// no answer came within `timeout`. The socket blocks meanwhile.
     fn ping(&mut self, id: RequestId, timeout: Duration) -> io::Result<Option<u64>> {
-        let ping = Frame::new(types::PING, id, Vec::new()).encode().map_err(io::Error::other)?;
+        let ping = control(self.decoder.wire(), types::PING, id);
         self.stream.set_nonblocking(false)?;
         let rtt = self.round_trip(&ping, id, timeout);
         self.stream.set_nonblocking(true)?;
@@ -266,7 +351,7 @@ impl Idle {
                     return Ok(Some(rtt));
                 }
                 if f.type_code == types::PING {
-                    let _ = (&self.stream).write_all(&pong(f.request_id));
+                    let _ = (&self.stream).write_all(&pong(self.decoder.wire(), f.request_id));
                 }
             }
             let left = deadline.saturating_duration_since(Instant::now());
@@ -337,7 +422,9 @@ fn sample(conns: &mut [Option<Idle>], count: u32, timeout: Duration, next_id: &m
     let mut p = Pings { lost: (count as usize - k) as u64, ..Default::default() };
     for j in 0..k {
         let i = live[j * live.len() / k];
-        *next_id = next_id.wrapping_add(1);
+        // 1 to 32767: a VX client's half of the 16-bit ids (and as good
+        // as any in 1.6.3).
+        *next_id = *next_id % (vx::CLIENT_REQUEST_IDS.end as u32 - 1) + 1;
         let Some(c) = conns[i].as_mut() else { continue };
         match c.ping(RequestId::from(*next_id), timeout) {
             Ok(Some(ns)) => p.rtts_ns.push(ns),
@@ -356,14 +443,14 @@ mod tests {
     use super::*;
     use veltix::{PerformanceMode, Server, ServerConfig};
 
-    fn conn_args() -> ConnArgs {
+    fn conn_args(wire: &str) -> ConnArgs {
         use clap::Parser;
         #[derive(Parser)]
         struct A {
             #[command(flatten)]
             conn: ConnArgs,
         }
-        A::parse_from(["t"]).conn
+        A::parse_from(["t", "--wire", wire]).conn
     }
 
     fn wait(what: &str, done: impl Fn() -> bool) {
@@ -376,22 +463,53 @@ mod tests {
 
     #[test]
     fn raw_connections_handshake_answer_heartbeats_and_pings_and_close() {
-        let mut cfg = ServerConfig::default().host("127.0.0.1").port(0);
-        // A heartbeat PING after 1 s of silence, closed after 3 s.
-        cfg.conn.performance_mode = PerformanceMode::High;
-        let server = Server::builder(cfg).start().unwrap();
-        let addr = server.local_addr().to_string();
+        for (wire, name) in [(veltix::WireMode::V1_6, "1.6"), (veltix::WireMode::Vx, "vx")] {
+            let mut cfg = ServerConfig::default().host("127.0.0.1").port(0);
+            // A heartbeat PING after 1 s of silence, closed after 3 s.
+            cfg.conn.performance_mode = PerformanceMode::High;
+            cfg.conn.wire = wire;
+            let server = Server::builder(cfg).start().unwrap();
+            let addr = server.local_addr().to_string();
+            let mut pool = Pool::new().unwrap();
+            assert_eq!(pool.open(&addr, 6, &conn_args(name)).unwrap(), 6, "{name}");
+            wait("six clients", || server.client_count() == 6);
+
+            let p = pool.ping(3, Duration::from_secs(5)).unwrap();
+            assert_eq!((p.rtts_ns.len(), p.lost, p.closed), (3, 0, 0), "{name}: {p:?}");
+            // Three PINGs (and in 1.6.3 six HELLO_ACKs, which are frames),
+            // then a PONG per heartbeat.
+            let acks = if name == "1.6" { 6 } else { 0 };
+            wait("heartbeats answered", || server.stats().frames_in >= acks + 3 + 6);
+            assert_eq!(server.client_count(), 6, "{name}");
+
+            drop(pool);
+            wait("every client gone", || server.client_count() == 0);
+        }
+    }
+
+    #[test]
+    fn raw_connections_need_a_settled_wire() {
+        let server =
+            Server::builder(ServerConfig::default().host("127.0.0.1").port(0)).start().unwrap();
         let mut pool = Pool::new().unwrap();
-        assert_eq!(pool.open(&addr, 6, &conn_args()).unwrap(), 6);
-        wait("six clients", || server.client_count() == 6);
+        let err = pool.open(&server.local_addr().to_string(), 1, &conn_args("auto")).unwrap_err();
+        assert!(format!("{err:#}").contains("not auto"), "{err:#}");
+    }
 
-        let p = pool.ping(3, Duration::from_secs(5)).unwrap();
-        assert_eq!((p.rtts_ns.len(), p.lost, p.closed), (3, 0, 0), "{p:?}");
-        // Six HELLO_ACKs and three PINGs, then a PONG per heartbeat.
-        wait("heartbeats answered", || server.stats().frames_in >= 9 + 6);
-        assert_eq!(server.client_count(), 6);
-
-        drop(pool);
-        wait("every client gone", || server.client_count() == 0);
+    #[test]
+    fn a_vx_server_refusing_our_hello_is_an_error() {
+        // A server of the VX profile that answers our hello with an error.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let t = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            s.write_all(&vx::server_hello("3.3.0", vx::PROTOCOL_VERSION).unwrap()).unwrap();
+            let mut hello = [0u8; 2];
+            std::io::Read::read_exact(&mut s, &mut hello).unwrap();
+            s.write_all(&vx::error_answer("server_full").unwrap()).unwrap();
+        });
+        let err = connect(&addr, &conn_args("vx")).err().expect("refused");
+        assert!(format!("{err:#}").contains("server_full"), "{err:#}");
+        t.join().unwrap();
     }
 }
