@@ -229,6 +229,11 @@ fn raw_client(addr: &str) -> (TcpStream, Decoder) {
     let hello = next_frame(&mut stream, &mut dec);
     let ack = Frame::new(types::HELLO_ACK, hello.request_id, handshake::encode_hello("1.6.3"));
     stream.write_all(&ack.encode().unwrap()).unwrap();
+    // A PONG proves the server took the ACK: this client is established
+    // (counted for broadcasts) before the test goes on.
+    stream.write_all(&Frame::new(types::PING, 0x5050.into(), vec![]).encode().unwrap()).unwrap();
+    let pong = next_frame(&mut stream, &mut dec);
+    assert_eq!(pong.type_code, types::PONG, "{pong:?}");
     (stream, dec)
 }
 
