@@ -52,7 +52,8 @@ the ERROR frame.
 Metrics: --metrics ADDR serves OpenMetrics text at http://ADDR/metrics
 (for Prometheus): clients, connections, handshake failures, frames and
 bytes in and out, dropped messages, queued bytes, the relay, and the
-process's memory and start time. Other paths get 404, other methods 405.
+process's memory and start time. Other paths get 404, methods other
+than GET and HEAD 405.
 
 Lines typed on stdin are broadcast to every client (type set by --type).
 
