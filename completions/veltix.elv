@@ -56,6 +56,7 @@ set edit:completion:arg-completer[veltix] = {|@words|
             cand --max-connections 'Most clients at once (1 or more); those over it are told why (1.6: an ERROR frame; vx: server_full) and closed'
             cand --max-bytes 'In log mode, dump at most this many bytes of a binary payload (0: all)'
             cand --exec-timeout 'In exec mode, kill CMD (and all it started) if it runs longer than this, and answer with an ERROR frame'
+            cand --metrics 'Serve OpenMetrics at http://ADDR/metrics (HOST:PORT, e.g. 127.0.0.1:9100; port 0: any free port, the log says which)'
             cand --protocol-version 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match). 1 to 255 bytes'
             cand --max-message-size 'Largest frame accepted (and sent), header included: bytes or 512K, 10M, 1G; from 1K (a handshake must fit) to 4G (the size field)'
             cand --performance-mode 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)'

@@ -66,6 +66,7 @@ complete -c veltix -n "__fish_veltix_using_subcommand serve" -s t -l type -d 'Ty
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l max-connections -d 'Most clients at once (1 or more); those over it are told why (1.6: an ERROR frame; vx: server_full) and closed' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l max-bytes -d 'In log mode, dump at most this many bytes of a binary payload (0: all)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l exec-timeout -d 'In exec mode, kill CMD (and all it started) if it runs longer than this, and answer with an ERROR frame' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l metrics -d 'Serve OpenMetrics at http://ADDR/metrics (HOST:PORT, e.g. 127.0.0.1:9100; port 0: any free port, the log says which)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l protocol-version -d 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match). 1 to 255 bytes' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l max-message-size -d 'Largest frame accepted (and sent), header included: bytes or 512K, 10M, 1G; from 1K (a handshake must fit) to 4G (the size field)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l performance-mode -d 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)' -r -f -a "low\t''

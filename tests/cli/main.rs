@@ -11,6 +11,7 @@ mod encode;
 mod interop;
 mod limits;
 mod logging;
+mod metrics;
 mod ping;
 mod request;
 mod serve;

@@ -1,6 +1,7 @@
 //! `veltix serve`: a Veltix server for testing, relaying and scripting.
 
 mod exec;
+mod metrics;
 
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
@@ -48,6 +49,12 @@ at shutdown, and after it has answered, so that nothing it started lives
 on. Its stdin is the payload; of its stderr the first 4 KiB are kept for
 the ERROR frame.
 
+Metrics: --metrics ADDR serves OpenMetrics text at http://ADDR/metrics
+(for Prometheus): clients, connections, handshake failures, frames and
+bytes in and out, dropped messages, queued bytes, the relay, and the
+process's memory and start time. Other paths get 404, methods other
+than GET and HEAD 405.
+
 Lines typed on stdin are broadcast to every client (type set by --type).
 
 Shutdown: Ctrl-C or SIGTERM stops accepting, kills running exec jobs,
@@ -62,6 +69,7 @@ Examples:
   veltix serve -p 8080 --mode echo
   veltix serve -p 8080 --mode broadcast --type-name 200=chat
   veltix serve -p 8080 --mode exec -- tr a-z A-Z
+  veltix serve -p 8080 --mode echo --metrics 127.0.0.1:9100
   veltix serve -p 0 --json | jq .payload_text")]
 pub struct Args {
     /// Address to listen on (0.0.0.0: all IPv4; :: for IPv6).
@@ -91,6 +99,10 @@ pub struct Args {
     /// this, and answer with an ERROR frame.
     #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DUR")]
     pub exec_timeout: Duration,
+    /// Serve OpenMetrics at http://ADDR/metrics (HOST:PORT, e.g.
+    /// 127.0.0.1:9100; port 0: any free port, the log says which).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
     #[command(flatten)]
     pub conn: ConnArgs,
     /// The command run per message in exec mode.
@@ -267,6 +279,11 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let addr = server.local_addr();
     let wire = veltix::WireMode::from(args.conn.wire).for_server();
     veltix::success!("listening on {addr} (mode {}, wire {wire})", mode_name(args.mode));
+    if let Some(at) = &args.metrics {
+        let bound = metrics::start(at, server.clone(), None)
+            .with_context(|| format!("cannot serve metrics on {at}"))?;
+        veltix::success!("metrics listening on http://{bound}/metrics");
+    }
 
     install_signal_handler(stop_tx.clone(), jobs.clone())?;
     spawn_stdin_broadcaster(server.clone(), stdin_type, counts.clone());
