@@ -153,10 +153,11 @@ impl Decoder {
                 Ok(Some((h, h.frame_len())))
             }
             Wire::Vx => {
-                // A bad magic shows from the first byte: no need to wait
-                // for a whole header of junk.
+                // A bad magic shows from the first two bytes: no need to
+                // wait for a whole header of junk. (Two, not one, so the
+                // error is the same however the bytes were split.)
                 if buf.len() < vx::HEADER_LEN {
-                    if !buf.is_empty() && !vx::MAGIC.starts_with(&buf[..buf.len().min(2)]) {
+                    if buf.len() >= vx::MAGIC.len() && buf[..vx::MAGIC.len()] != vx::MAGIC {
                         vx::VxHeader::parse(buf, self.max_message_size)?;
                     }
                     return Ok(None);
