@@ -13,7 +13,9 @@ use crate::output::{Palette, Role};
 
 /// Veltix: inspect, serve, talk to and benchmark Veltix TCP peers.
 ///
-/// Speaks the wire protocol of veltix 1.6.3 byte for byte.
+/// Speaks both wire generations of the Python reference byte for byte:
+/// veltix 1.6.3 and the VX wire of veltix 2.0.3 to 3.3.x (--wire; clients
+/// detect which one a server speaks).
 #[derive(Debug, Parser)]
 #[command(name = "veltix", version, propagate_version = true, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
