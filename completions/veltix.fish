@@ -63,9 +63,11 @@ broadcast\t''
 sink\t''
 exec\t''"
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -s t -l type -d 'Type of the messages sent from lines typed on stdin (code or name)' -r
-complete -c veltix -n "__fish_veltix_using_subcommand serve" -l max-connections -d 'Most clients at once; those over it get an ERROR frame and are closed' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l max-connections -d 'Most clients at once (1 or more); those over it are told why (1.6: an ERROR frame; vx: server_full) and closed' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l max-bytes -d 'In log mode, dump at most this many bytes of a binary payload (0: all)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l exec-timeout -d 'In exec mode, kill CMD (and all it started) if it runs longer than this, and answer with an ERROR frame' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l redis -d 'In broadcast mode, share broadcasts with the other nodes on this Redis (or Valkey): redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l redis-channel -d 'The Redis PUB/SUB channel the nodes share' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l protocol-version -d 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match). 1 to 255 bytes' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l max-message-size -d 'Largest frame accepted (and sent), header included: bytes or 512K, 10M, 1G; from 1K (a handshake must fit) to 4G (the size field)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l performance-mode -d 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)' -r -f -a "low\t''
@@ -73,7 +75,7 @@ balanced\t''
 high\t''"
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l buffer-size -d 'Bytes asked of the socket per read: small (1 KiB), medium (8 KiB), large (64 KiB), huge (1 MiB), or a size in bytes' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l handshake-timeout -d 'Time allowed for the HELLO / HELLO_ACK handshake (e.g. 500ms, 5s)' -r
-complete -c veltix -n "__fish_veltix_using_subcommand serve" -l max-outbound -d 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l max-outbound -d 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G; at least 1K)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l core -d 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)' -r -f -a "threads\t''
 poll\t''"
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l workers -d 'Threads that run message callbacks; 0 runs each callback on the thread that read the message (no hand-off, for quick callbacks)' -r
@@ -116,7 +118,7 @@ balanced\t''
 high\t''"
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l buffer-size -d 'Bytes asked of the socket per read: small (1 KiB), medium (8 KiB), large (64 KiB), huge (1 MiB), or a size in bytes' -r
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l handshake-timeout -d 'Time allowed for the HELLO / HELLO_ACK handshake (e.g. 500ms, 5s)' -r
-complete -c veltix -n "__fish_veltix_using_subcommand connect" -l max-outbound -d 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand connect" -l max-outbound -d 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G; at least 1K)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l core -d 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)' -r -f -a "threads\t''
 poll\t''"
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l workers -d 'Threads that run message callbacks; 0 runs each callback on the thread that read the message (no hand-off, for quick callbacks)' -r
@@ -161,7 +163,7 @@ balanced\t''
 high\t''"
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l buffer-size -d 'Bytes asked of the socket per read: small (1 KiB), medium (8 KiB), large (64 KiB), huge (1 MiB), or a size in bytes' -r
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l handshake-timeout -d 'Time allowed for the HELLO / HELLO_ACK handshake (e.g. 500ms, 5s)' -r
-complete -c veltix -n "__fish_veltix_using_subcommand request" -l max-outbound -d 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand request" -l max-outbound -d 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G; at least 1K)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l core -d 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)' -r -f -a "threads\t''
 poll\t''"
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l workers -d 'Threads that run message callbacks; 0 runs each callback on the thread that read the message (no hand-off, for quick callbacks)' -r
@@ -201,7 +203,7 @@ balanced\t''
 high\t''"
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l buffer-size -d 'Bytes asked of the socket per read: small (1 KiB), medium (8 KiB), large (64 KiB), huge (1 MiB), or a size in bytes' -r
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l handshake-timeout -d 'Time allowed for the HELLO / HELLO_ACK handshake (e.g. 500ms, 5s)' -r
-complete -c veltix -n "__fish_veltix_using_subcommand ping" -l max-outbound -d 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand ping" -l max-outbound -d 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G; at least 1K)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l core -d 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)' -r -f -a "threads\t''
 poll\t''"
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l workers -d 'Threads that run message callbacks; 0 runs each callback on the thread that read the message (no hand-off, for quick callbacks)' -r
@@ -265,7 +267,7 @@ balanced\t''
 high\t''"
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l buffer-size -d 'Bytes asked of the socket per read: small (1 KiB), medium (8 KiB), large (64 KiB), huge (1 MiB), or a size in bytes' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l handshake-timeout -d 'Time allowed for the HELLO / HELLO_ACK handshake (e.g. 500ms, 5s)' -r
-complete -c veltix -n "__fish_veltix_using_subcommand bench" -l max-outbound -d 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l max-outbound -d 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G; at least 1K)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l core -d 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)' -r -f -a "threads\t''
 poll\t''"
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l workers -d 'Threads that run message callbacks; 0 runs each callback on the thread that read the message (no hand-off, for quick callbacks)' -r
@@ -302,8 +304,8 @@ complete -c veltix -n "__fish_veltix_using_subcommand decode" -l max-bytes -d 'D
 complete -c veltix -n "__fish_veltix_using_subcommand decode" -l max-message-size -d 'Largest frame accepted, header included: bytes, or with a KiB/MiB suffix. A header declaring more desynchronises the stream: a 1.6 stream is decoded no further, a vx stream resumes at the next magic' -r
 complete -c veltix -n "__fish_veltix_using_subcommand decode" -l port -d 'Captures only: decode only the TCP connections with this port at either end' -r
 complete -c veltix -n "__fish_veltix_using_subcommand decode" -l wire -d 'Wire profile: 1.6 (veltix 1.6.3), vx (veltix 2.0.3 to 3.3.x), or auto: detected for each input and each direction of a captured connection' -r -f -a "1.6\t'veltix 1.6.3'
-vx\t'veltix 2.0.3 to 3.3.x ("VX" frames, JSON handshake)'
-auto\t'Detect the profile from the first bytes'"
+vx\t'veltix 2.0.3 to 3.3.x'
+auto\t'Detect (clients); 1.6 for a server'"
 complete -c veltix -n "__fish_veltix_using_subcommand decode" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -408,7 +410,7 @@ balanced\t''
 high\t''"
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l buffer-size -d 'Bytes asked of the socket per read: small (1 KiB), medium (8 KiB), large (64 KiB), huge (1 MiB), or a size in bytes' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l handshake-timeout -d 'Time allowed for the HELLO / HELLO_ACK handshake (e.g. 500ms, 5s)' -r
-complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l max-outbound -d 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l max-outbound -d 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G; at least 1K)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l core -d 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)' -r -f -a "threads\t''
 poll\t''"
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l workers -d 'Threads that run message callbacks; 0 runs each callback on the thread that read the message (no hand-off, for quick callbacks)' -r
