@@ -1,7 +1,8 @@
 //! The load of `scripts/cluster-fanout`: cross-node broadcast fan-out. N
 //! library clients, spread round-robin over the given `veltix serve --mode
 //! broadcast` nodes, each send messages at a fixed rate; every message
-//! should reach every other client. Prints what arrived (delivered/s, lost)
+//! should reach every other client. Prints what arrived (delivered/s, what
+//! is missing after `--drain`)
 //! and the delivery latency (p50, p99, max) as one line of text, and with
 //! `--json` as one JSON object.
 //!
@@ -128,10 +129,11 @@ fn run(args: &Args) -> Result<(), String> {
     let h = seen.latency.lock().map_err(|_| "a receiver panicked".to_string())?;
     let ms = |q: f64| h.value_at_quantile(q) as f64 / 1e6;
     let per_s = delivered as f64 / secs;
-    let lost = want.saturating_sub(delivered);
+    // Not arrived within --drain (late or dropped).
+    let missing = want.saturating_sub(delivered);
     if args.json {
         println!(
-            "{{\"nodes\":{},\"clients\":{},\"sent\":{sent},\"delivered\":{delivered},\"lost\":{lost},\
+            "{{\"nodes\":{},\"clients\":{},\"sent\":{sent},\"delivered\":{delivered},\"missing\":{missing},\
              \"delivered_per_s\":{per_s:.0},\"p50_ms\":{:.3},\"p99_ms\":{:.3},\"max_ms\":{:.3}}}",
             args.addrs.len(),
             args.clients,
@@ -141,7 +143,7 @@ fn run(args: &Args) -> Result<(), String> {
         );
     } else {
         println!(
-            "{} node(s), {} clients: {sent} sent, {delivered} delivered of {want} ({lost} lost), \
+            "{} node(s), {} clients: {sent} sent, {delivered} delivered of {want} ({missing} missing), \
              {per_s:.0} delivered/s, latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
             args.addrs.len(),
             args.clients,
