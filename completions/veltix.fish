@@ -66,7 +66,8 @@ complete -c veltix -n "__fish_veltix_using_subcommand serve" -s t -l type -d 'Ty
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l max-connections -d 'Most clients at once (1 or more); those over it are told why (1.6: an ERROR frame; vx: server_full) and closed' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l max-bytes -d 'In log mode, dump at most this many bytes of a binary payload (0: all)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l exec-timeout -d 'In exec mode, kill CMD (and all it started) if it runs longer than this, and answer with an ERROR frame' -r
-complete -c veltix -n "__fish_veltix_using_subcommand serve" -l redis -d 'In broadcast mode, share broadcasts with the other nodes on this Redis (or Valkey): redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l redis -d 'In broadcast mode, share broadcasts with the other nodes on this Redis (or Valkey): redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]; rediss:// for TLS' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l redis-ca -d 'With rediss://: the CA certificates (PEM) the server\'s certificate must chain to, instead of the system\'s trusted roots' -r -F
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l redis-channel -d 'The Redis PUB/SUB channel the nodes share' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l protocol-version -d 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match). 1 to 255 bytes' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l max-message-size -d 'Largest frame accepted (and sent), header included: bytes or 512K, 10M, 1G; from 1K (a handshake must fit) to 4G (the size field)' -r

@@ -177,12 +177,36 @@ fn nodes_on_other_channels_do_not_hear_each_other() {
 }
 
 #[test]
+fn nodes_relay_through_redis_over_tls_checking_its_certificate() {
+    let redis = Redis::start_tls();
+    let ca = redis.tls().ca();
+    let mut a = Node::start(&redis.url(), &["--redis-ca", &ca]);
+    let mut b = Node::start(&redis.url(), &["--redis-ca", &ca]);
+    a.relay("up");
+    b.relay("up");
+    let (mut a1, mut b1) = (chat_client(&a), chat_client(&b));
+    a.connected(1);
+    b.connected(1);
+    say(&mut a1, "over tls");
+    assert_eq!(heard(&mut b1), "over tls");
+    hears_nothing(&mut a1, "the sender");
+    // Without the CA, the server's certificate is not trusted.
+    let mut c = Node::start(&redis.url(), &[]);
+    let down = c.relay("down");
+    assert!(field(&down, "reason").to_lowercase().contains("certificate"), "{down}");
+}
+
+#[test]
 fn redis_options_are_checked_before_serving() {
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 5] = [
         (&["--mode", "echo", "--redis", "redis://127.0.0.1:1"], "only used with --mode broadcast"),
-        (&["--mode", "broadcast", "--redis", "rediss://127.0.0.1:1"], "TLS"),
+        (
+            &["--mode", "broadcast", "--redis", "redis://127.0.0.1:1", "--redis-ca", "/dev/null"],
+            "only used with a rediss:// URL",
+        ),
         (&["--mode", "broadcast", "--redis", "not a url"], "not a Redis URL"),
         (&["--mode", "broadcast", "--redis-channel", "x"], "--redis <URL>"),
+        (&["--mode", "broadcast", "--redis-ca", "/dev/null"], "--redis <URL>"),
     ];
     for (args, why) in cases {
         let mut cmd = veltix(["serve", "-p", "0", "--host", "127.0.0.1"]);

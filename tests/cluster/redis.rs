@@ -13,6 +13,56 @@ const START: Duration = Duration::from_secs(10);
 pub struct Redis {
     child: Option<Child>,
     pub port: u16,
+    /// With TLS only (no plain port): its certificates.
+    tls: Option<Tls>,
+}
+
+/// A CA, and a certificate it signed for 127.0.0.1, as PEM files.
+pub struct Tls {
+    dir: tempfile::TempDir,
+}
+
+impl Tls {
+    fn new() -> Tls {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("no temporary dir: {e}"));
+        let made = (|| -> Result<(), rcgen::Error> {
+            let ca_key = rcgen::KeyPair::generate()?;
+            let mut ca = rcgen::CertificateParams::new(Vec::<String>::new())?;
+            ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            let ca = ca.self_signed(&ca_key)?;
+            let key = rcgen::KeyPair::generate()?;
+            let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])?
+                .signed_by(&key, &ca, &ca_key)?;
+            for (name, pem) in
+                [("ca.pem", ca.pem()), ("cert.pem", cert.pem()), ("key.pem", key.serialize_pem())]
+            {
+                std::fs::write(dir.path().join(name), pem)
+                    .unwrap_or_else(|e| panic!("cannot write {name}: {e}"));
+            }
+            Ok(())
+        })();
+        made.unwrap_or_else(|e| panic!("cannot make test certificates: {e}"));
+        Tls { dir }
+    }
+
+    /// The CA certificate's file.
+    pub fn ca(&self) -> String {
+        self.dir.path().join("ca.pem").display().to_string()
+    }
+
+    fn args(&self) -> Vec<String> {
+        let f = |n: &str| self.dir.path().join(n).display().to_string();
+        vec![
+            "--tls-cert-file".into(),
+            f("cert.pem"),
+            "--tls-key-file".into(),
+            f("key.pem"),
+            "--tls-ca-cert-file".into(),
+            f("ca.pem"),
+            "--tls-auth-clients".into(),
+            "no".into(),
+        ]
+    }
 }
 
 impl Redis {
@@ -20,18 +70,34 @@ impl Redis {
     /// letting go: another process may take it first, then it tries
     /// another). Fails, saying how to get it, when redis-server is missing.
     pub fn start() -> Redis {
+        Redis::start_with(None)
+    }
+
+    /// Starts redis-server with TLS only, its certificate signed by a CA
+    /// made for the test ([`Redis::tls`]).
+    pub fn start_tls() -> Redis {
+        Redis::start_with(Some(Tls::new()))
+    }
+
+    fn start_with(tls: Option<Tls>) -> Redis {
         for _ in 0..5 {
             let port = free_port();
-            if let Some(child) = spawn(port) {
-                return Redis { child: Some(child), port };
+            if let Some(child) = spawn(port, tls.as_ref()) {
+                return Redis { child: Some(child), port, tls };
             }
         }
         panic!("redis-server did not start on any of 5 free ports");
     }
 
-    /// `redis://127.0.0.1:PORT/0`.
+    /// `redis://127.0.0.1:PORT/0`, or `rediss://` with TLS.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
+        let s = if self.tls.is_some() { "s" } else { "" };
+        format!("redis{s}://127.0.0.1:{}/0", self.port)
+    }
+
+    /// The certificates of a TLS server.
+    pub fn tls(&self) -> &Tls {
+        self.tls.as_ref().unwrap_or_else(|| panic!("redis-server was started without TLS"))
     }
 
     /// Kills it at once (SIGKILL): its clients see their connections drop.
@@ -47,7 +113,7 @@ impl Redis {
         self.kill();
         let deadline = Instant::now() + START;
         loop {
-            if let Some(child) = spawn(self.port) {
+            if let Some(child) = spawn(self.port, self.tls.as_ref()) {
                 self.child = Some(child);
                 return;
             }
@@ -70,11 +136,16 @@ fn free_port() -> u16 {
         .unwrap_or_else(|e| panic!("no free port: {e}"))
 }
 
-/// Starts redis-server on `port`; None when it exits (the port was taken)
-/// before it answers PING.
-fn spawn(port: u16) -> Option<Child> {
-    let mut child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+/// Starts redis-server on `port` (TLS only with `tls`); None when it exits
+/// (the port was taken) before it is ready.
+fn spawn(port: u16, tls: Option<&Tls>) -> Option<Child> {
+    let mut cmd = Command::new("redis-server");
+    match tls {
+        None => cmd.args(["--port", &port.to_string()]),
+        Some(t) => cmd.args(["--port", "0", "--tls-port", &port.to_string()]).args(t.args()),
+    };
+    let mut child = cmd
+        .args(["--bind", "127.0.0.1"])
         .args(["--save", "", "--appendonly", "no", "--loglevel", "warning"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -91,7 +162,12 @@ fn spawn(port: u16) -> Option<Child> {
         if matches!(child.try_wait(), Ok(Some(_))) {
             return None;
         }
-        if pong(port) {
+        // A TLS port is taken as ready once it accepts.
+        let ready = match tls {
+            None => pong(port),
+            Some(_) => TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        };
+        if ready {
             return Some(child);
         }
         std::thread::sleep(Duration::from_millis(20));

@@ -58,8 +58,9 @@ node publishes what its clients send on a Redis (or Valkey) PUB/SUB channel
 clients; the sender never gets its message back. Across nodes delivery is
 at most once, as PUB/SUB is: while Redis is down the cross-node copies are
 lost, local delivery goes on, and the node reconnects by itself (backoff up
-to 5 s); each change is logged once (--json: a \"relay\" event). TLS
-(rediss://) is not supported.
+to 5 s); each change is logged once (--json: a \"relay\" event).
+rediss:// connects with TLS, checking the server's certificate against the
+system's roots or --redis-ca.
 
 Shutdown: Ctrl-C or SIGTERM stops accepting, kills running exec jobs,
 flushes what is queued for each client (for up to 2 s), closes the
@@ -104,9 +105,14 @@ pub struct Args {
     #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DUR")]
     pub exec_timeout: Duration,
     /// In broadcast mode, share broadcasts with the other nodes on this
-    /// Redis (or Valkey): redis://[[USER]:PASSWORD@]HOST[:PORT][/DB].
+    /// Redis (or Valkey): redis://[[USER]:PASSWORD@]HOST[:PORT][/DB];
+    /// rediss:// for TLS.
     #[arg(long, value_name = "URL")]
     pub redis: Option<String>,
+    /// With rediss://: the CA certificates (PEM) the server's certificate
+    /// must chain to, instead of the system's trusted roots.
+    #[arg(long, value_name = "FILE", requires = "redis")]
+    pub redis_ca: Option<std::path::PathBuf>,
     /// The Redis PUB/SUB channel the nodes share.
     #[arg(long, value_name = "NAME", requires = "redis", default_value = relay::DEFAULT_CHANNEL)]
     pub redis_channel: String,
@@ -264,7 +270,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             }
             .into())
         }
-        Some(url) => Some(RelayConfig::new(url, &args.redis_channel)?),
+        Some(url) => Some(RelayConfig::new(url, &args.redis_channel, args.redis_ca.as_deref())?),
         None => None,
     };
     let (stop_tx, stop_rx) = mpsc::channel::<Stop>();

@@ -14,15 +14,18 @@
 //! queue (dropping it when full) and one thread publishes from there. One
 //! more thread holds the subscription. Both reconnect with backoff; the
 //! relay is up when both are connected, and each change of that is
-//! reported once.
+//! reported once. rediss:// goes through rustls (ring as its crypto).
 
 use std::hash::{BuildHasher, Hasher};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use veltix::{Broadcast, Server};
+
+use anyhow::Context;
 
 use crate::args::{exit, Exit};
 
@@ -78,25 +81,40 @@ pub struct RelayConfig {
 
 impl RelayConfig {
     /// Checks `url` (a usage error when it is not one this build can use).
-    pub fn new(url: &str, channel: &str) -> anyhow::Result<Self> {
+    /// `ca`: the PEM certificates that a rediss:// server's certificate
+    /// must chain to (else the system's trusted roots).
+    pub fn new(url: &str, channel: &str, ca: Option<&Path>) -> anyhow::Result<Self> {
         let usage = |message: String| anyhow::Error::new(Exit { code: exit::USAGE, message });
         let scheme = url.split("://").next().unwrap_or_default();
-        if scheme == "rediss" || scheme == "valkeys" {
-            return Err(usage(format!(
-                "--redis {}: TLS ({scheme}://) is not supported by this build; use redis:// \
-                 (through a TLS tunnel such as stunnel if the link needs one)",
-                hide_password(url)
-            )));
-        }
+        let tls = scheme == "rediss" || scheme == "valkeys";
         if channel.is_empty() {
             return Err(usage("--redis-channel must not be empty".into()));
         }
-        let client = redis::Client::open(url).map_err(|e| {
+        let bad_url = |e: redis::RedisError| {
             usage(format!(
-                "--redis {}: not a Redis URL ({e}); expected redis://HOST[:PORT][/DB]",
+                "--redis {}: not a Redis URL ({e}); expected redis[s]://HOST[:PORT][/DB]",
                 hide_password(url)
             ))
-        })?;
+        };
+        if tls {
+            // rustls wants one crypto provider for the process; another
+            // one already installed is as good.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
+        let client = match ca {
+            Some(_) if !tls => {
+                return Err(usage("--redis-ca is only used with a rediss:// URL".into()));
+            }
+            Some(path) => {
+                let pem = std::fs::read(path)
+                    .with_context(|| format!("cannot read --redis-ca {}", path.display()))?;
+                let certs = redis::TlsCertificates { client_tls: None, root_cert: Some(pem) };
+                redis::Client::build_with_tls(url, certs).map_err(|e| {
+                    usage(format!("--redis-ca {}: no usable certificate ({e})", path.display()))
+                })?
+            }
+            None => redis::Client::open(url).map_err(bad_url)?,
+        };
         Ok(Self {
             client,
             shown_url: hide_password(url),
@@ -534,10 +552,12 @@ mod tests {
         let code = |r: anyhow::Result<RelayConfig>| {
             r.err().and_then(|e| e.downcast_ref::<Exit>().map(|x| x.code))
         };
-        assert!(RelayConfig::new("redis://127.0.0.1:6379/0", DEFAULT_CHANNEL).is_ok());
-        assert_eq!(code(RelayConfig::new("rediss://h:6379", "c")), Some(exit::USAGE));
-        assert_eq!(code(RelayConfig::new("http://h", "c")), Some(exit::USAGE));
-        assert_eq!(code(RelayConfig::new("redis://h", "")), Some(exit::USAGE));
+        assert!(RelayConfig::new("redis://127.0.0.1:6379/0", DEFAULT_CHANNEL, None).is_ok());
+        assert!(RelayConfig::new("rediss://127.0.0.1:6379/0", DEFAULT_CHANNEL, None).is_ok());
+        assert_eq!(code(RelayConfig::new("http://h", "c", None)), Some(exit::USAGE));
+        assert_eq!(code(RelayConfig::new("redis://h", "", None)), Some(exit::USAGE));
+        let ca = Some(Path::new("/dev/null"));
+        assert_eq!(code(RelayConfig::new("redis://h", "c", ca)), Some(exit::USAGE));
     }
 
     #[test]
