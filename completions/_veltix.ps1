@@ -80,7 +80,7 @@ Register-ArgumentCompleter -Native -CommandName 'veltix' -ScriptBlock {
             [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Also write logs to this file (never coloured), rotating it by size')
             [CompletionResult]::new('--log-max-size', '--log-max-size', [CompletionResultType]::ParameterName, 'Rotate the log file before it grows past this size: bytes, or with a binary unit (512K, 10M, 1G; K = 1024). 0 never rotates')
             [CompletionResult]::new('--log-backups', '--log-backups', [CompletionResultType]::ParameterName, 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print NDJSON events (connect, message, disconnect, rate) on stdout')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print NDJSON events (connect, message, disconnect, rate, relay) on stdout')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v: debug, -vv: trace)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Less log output (-q: errors only, -qq: nothing)')

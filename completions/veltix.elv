@@ -76,7 +76,7 @@ set edit:completion:arg-completer[veltix] = {|@words|
             cand --log-file 'Also write logs to this file (never coloured), rotating it by size'
             cand --log-max-size 'Rotate the log file before it grows past this size: bytes, or with a binary unit (512K, 10M, 1G; K = 1024). 0 never rotates'
             cand --log-backups 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none'
-            cand --json 'Print NDJSON events (connect, message, disconnect, rate) on stdout'
+            cand --json 'Print NDJSON events (connect, message, disconnect, rate, relay) on stdout'
             cand -v 'More log output (-v: debug, -vv: trace)'
             cand --verbose 'More log output (-v: debug, -vv: trace)'
             cand -q 'Less log output (-q: errors only, -qq: nothing)'

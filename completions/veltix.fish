@@ -100,7 +100,7 @@ off\t''"
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l log-file -d 'Also write logs to this file (never coloured), rotating it by size' -r -F
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l log-max-size -d 'Rotate the log file before it grows past this size: bytes, or with a binary unit (512K, 10M, 1G; K = 1024). 0 never rotates' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l log-backups -d 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none' -r
-complete -c veltix -n "__fish_veltix_using_subcommand serve" -l json -d 'Print NDJSON events (connect, message, disconnect, rate) on stdout'
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l json -d 'Print NDJSON events (connect, message, disconnect, rate, relay) on stdout'
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -s v -l verbose -d 'More log output (-v: debug, -vv: trace)'
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -s q -l quiet -d 'Less log output (-q: errors only, -qq: nothing)'
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -87,7 +87,8 @@ pub struct Args {
     /// What to do with each message.
     #[arg(short, long, value_enum, default_value_t = Mode::Log)]
     pub mode: Mode,
-    /// Print NDJSON events (connect, message, disconnect, rate) on stdout.
+    /// Print NDJSON events (connect, message, disconnect, rate, relay) on
+    /// stdout.
     #[arg(long)]
     pub json: bool,
     /// Type of the messages sent from lines typed on stdin (code or name).
