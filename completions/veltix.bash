@@ -1125,7 +1125,7 @@ _veltix() {
             return 0
             ;;
         veltix__subcmd__serve)
-            opts="-p -m -t -v -q -h -V --host --port --mode --json --type --max-connections --max-bytes --exec-timeout --metrics --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
+            opts="-p -m -t -v -q -h -V --host --port --mode --json --type --max-connections --max-bytes --exec-timeout --metrics --redis --redis-ca --redis-channel --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1172,6 +1172,18 @@ _veltix() {
                     return 0
                     ;;
                 --metrics)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis-channel)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

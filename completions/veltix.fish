@@ -67,6 +67,9 @@ complete -c veltix -n "__fish_veltix_using_subcommand serve" -l max-connections 
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l max-bytes -d 'In log mode, dump at most this many bytes of a binary payload (0: all)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l exec-timeout -d 'In exec mode, kill CMD (and all it started) if it runs longer than this, and answer with an ERROR frame' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l metrics -d 'Serve OpenMetrics at http://ADDR/metrics (HOST:PORT, e.g. 127.0.0.1:9100; port 0: any free port, the log says which)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l redis -d 'In broadcast mode, share broadcasts with the other nodes on this Redis (or Valkey): redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]; rediss:// for TLS' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l redis-ca -d 'With rediss://: the CA certificates (PEM) the server\'s certificate must chain to, instead of the system\'s trusted roots' -r -F
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l redis-channel -d 'The Redis PUB/SUB channel the nodes share' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l protocol-version -d 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match). 1 to 255 bytes' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l max-message-size -d 'Largest frame accepted (and sent), header included: bytes or 512K, 10M, 1G; from 1K (a handshake must fit) to 4G (the size field)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l performance-mode -d 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)' -r -f -a "low\t''
@@ -98,7 +101,7 @@ off\t''"
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l log-file -d 'Also write logs to this file (never coloured), rotating it by size' -r -F
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l log-max-size -d 'Rotate the log file before it grows past this size: bytes, or with a binary unit (512K, 10M, 1G; K = 1024). 0 never rotates' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l log-backups -d 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none' -r
-complete -c veltix -n "__fish_veltix_using_subcommand serve" -l json -d 'Print NDJSON events (connect, message, disconnect, rate) on stdout'
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l json -d 'Print NDJSON events (connect, message, disconnect, rate, relay) on stdout'
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -s v -l verbose -d 'More log output (-v: debug, -vv: trace)'
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -s q -l quiet -d 'Less log output (-q: errors only, -qq: nothing)'
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'

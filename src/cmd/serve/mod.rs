@@ -2,6 +2,7 @@
 
 mod exec;
 mod metrics;
+pub mod relay;
 
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
@@ -16,6 +17,7 @@ use serde::Serialize;
 use veltix::{types, Frame, Peer, Server, ServerConfig, TypeRegistry};
 
 use self::exec::{Exec, Jobs, Outcome};
+use self::relay::{Relay, RelayConfig, RelayState};
 use crate::args::{parse_duration, parse_host, ConnArgs, GlobalArgs};
 use crate::output::json::write_line;
 use crate::output::message::{write_message_text, MessageRecord};
@@ -57,6 +59,16 @@ than GET and HEAD 405.
 
 Lines typed on stdin are broadcast to every client (type set by --type).
 
+Several nodes, one broadcast: with --redis URL (broadcast mode only) each
+node publishes what its clients send on a Redis (or Valkey) PUB/SUB channel
+(--redis-channel) and hands what the other nodes published to its own
+clients; the sender never gets its message back. Across nodes delivery is
+at most once, as PUB/SUB is: while Redis is down the cross-node copies are
+lost, local delivery goes on, and the node reconnects by itself (backoff up
+to 5 s); each change is logged once (--json: a \"relay\" event).
+rediss:// connects with TLS, checking the server's certificate against the
+system's roots or --redis-ca.
+
 Shutdown: Ctrl-C or SIGTERM stops accepting, kills running exec jobs,
 flushes what is queued for each client (for up to 2 s), closes the
 connections and prints a summary. Whatever is still blocked (a client or
@@ -68,6 +80,7 @@ Examples:
   veltix serve --port 8080
   veltix serve -p 8080 --mode echo
   veltix serve -p 8080 --mode broadcast --type-name 200=chat
+  veltix serve -p 8080 --mode broadcast --redis redis://redis.example:6379/0
   veltix serve -p 8080 --mode exec -- tr a-z A-Z
   veltix serve -p 8080 --mode echo --metrics 127.0.0.1:9100
   veltix serve -p 0 --json | jq .payload_text")]
@@ -82,7 +95,8 @@ pub struct Args {
     /// What to do with each message.
     #[arg(short, long, value_enum, default_value_t = Mode::Log)]
     pub mode: Mode,
-    /// Print NDJSON events (connect, message, disconnect, rate) on stdout.
+    /// Print NDJSON events (connect, message, disconnect, rate, relay) on
+    /// stdout.
     #[arg(long)]
     pub json: bool,
     /// Type of the messages sent from lines typed on stdin (code or name).
@@ -103,6 +117,18 @@ pub struct Args {
     /// 127.0.0.1:9100; port 0: any free port, the log says which).
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<String>,
+    /// In broadcast mode, share broadcasts with the other nodes on this
+    /// Redis (or Valkey): redis://[[USER]:PASSWORD@]HOST[:PORT][/DB];
+    /// rediss:// for TLS.
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+    /// With rediss://: the CA certificates (PEM) the server's certificate
+    /// must chain to, instead of the system's trusted roots.
+    #[arg(long, value_name = "FILE", requires = "redis")]
+    pub redis_ca: Option<std::path::PathBuf>,
+    /// The Redis PUB/SUB channel the nodes share.
+    #[arg(long, value_name = "NAME", requires = "redis", default_value = relay::DEFAULT_CHANNEL)]
+    pub redis_channel: String,
     #[command(flatten)]
     pub conn: ConnArgs,
     /// The command run per message in exec mode.
@@ -246,6 +272,20 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     if args.mode != Mode::Exec && !args.command.is_empty() {
         bail!("a command after -- is only used with --mode exec (got: {})", args.command.join(" "));
     }
+    let relay_cfg = match &args.redis {
+        Some(_) if args.mode != Mode::Broadcast => {
+            return Err(crate::args::Exit {
+                code: crate::args::exit::USAGE,
+                message: format!(
+                    "--redis is only used with --mode broadcast (got --mode {})",
+                    mode_name(args.mode)
+                ),
+            }
+            .into())
+        }
+        Some(url) => Some(RelayConfig::new(url, &args.redis_channel, args.redis_ca.as_deref())?),
+        None => None,
+    };
     let (stop_tx, stop_rx) = mpsc::channel::<Stop>();
     let printer = Arc::new(Printer {
         json: args.json,
@@ -279,8 +319,17 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let addr = server.local_addr();
     let wire = veltix::WireMode::from(args.conn.wire).for_server();
     veltix::success!("listening on {addr} (mode {}, wire {wire})", mode_name(args.mode));
+    let relay = relay_cfg.map(|cfg| start_relay(&server, cfg, &printer, &counts));
     if let Some(at) = &args.metrics {
-        let bound = metrics::start(at, server.clone(), None)
+        let source = relay.as_ref().map(|r| {
+            let stats = r.stats();
+            Arc::new(move || metrics::RelaySnapshot {
+                up: stats.up.load(Ordering::Relaxed),
+                published: stats.published.load(Ordering::Relaxed),
+                received: stats.received.load(Ordering::Relaxed),
+            }) as metrics::RelaySource
+        });
+        let bound = metrics::start(at, server.clone(), source)
             .with_context(|| format!("cannot serve metrics on {at}"))?;
         veltix::success!("metrics listening on http://{bound}/metrics");
     }
@@ -295,6 +344,9 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let why = stop_rx.recv().unwrap_or(Stop::Signal);
     let stopped = Instant::now();
     let killed = jobs.stop_all();
+    if let Some(relay) = &relay {
+        relay.stop();
+    }
     let clients = server.stats().clients_served;
     // The library's shutdown waits for slow peers and for callbacks (one
     // may be blocked on stdout); it gets what is left of the grace period.
@@ -313,6 +365,15 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         plural(msgs),
         counts.sent.load(Ordering::Relaxed)
     );
+    if let Some(relay) = &relay {
+        let stats = relay.stats();
+        summary.push_str(&format!(
+            "; relay: {} published, {} from other nodes, {} not published",
+            stats.published.load(Ordering::Relaxed),
+            stats.received.load(Ordering::Relaxed),
+            stats.dropped.load(Ordering::Relaxed)
+        ));
+    }
     if killed > 0 {
         summary.push_str(&format!("; {killed} exec job{} killed", plural(killed as u64)));
     }
@@ -348,6 +409,61 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         left.join(", ")
     );
     exit_now(if code == ExitCode::SUCCESS { 0 } else { i32::from(crate::args::exit::ERROR) })
+}
+
+#[derive(Serialize)]
+struct RelayEvent<'a> {
+    event: &'static str,
+    ts: String,
+    state: &'static str,
+    url: &'a str,
+    channel: &'a str,
+    /// This node's id on the channel (hex).
+    node: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+}
+
+/// Starts the Redis relay; its state changes are logged (and printed as
+/// JSON events with --json).
+fn start_relay(
+    server: &Arc<Server>,
+    cfg: RelayConfig,
+    printer: &Arc<Printer>,
+    counts: &Arc<Counts>,
+) -> Relay {
+    let (url, channel) = (cfg.shown_url.clone(), cfg.channel.clone());
+    let node = format!("{:016x}", cfg.node);
+    let (p, c) = (printer.clone(), counts.clone());
+    Relay::start(
+        server,
+        cfg,
+        move |state| {
+            let reason = match state {
+                RelayState::Up => {
+                    veltix::success!("relay up: {url}, channel {channel}");
+                    None
+                }
+                RelayState::Down(why) => {
+                    log::warn!("relay down: {why}");
+                    Some(why.as_str())
+                }
+            };
+            if p.json {
+                let e = RelayEvent {
+                    event: "relay",
+                    ts: format_utc_ms(veltix::frame::now_ms()),
+                    state: if reason.is_none() { "up" } else { "down" },
+                    url: &url,
+                    channel: &channel,
+                    node: &node,
+                    reason,
+                };
+                p.write(|w| write_line(w, &e));
+            }
+        },
+        move |delivered| c.sent(delivered),
+    )
 }
 
 /// Ends the process without the flush of stdout that a normal exit does
