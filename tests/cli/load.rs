@@ -16,19 +16,8 @@ use hdrhistogram::Histogram;
 use serde_json::Value;
 use veltix::{handshake, types, Decoder, Frame, RequestId};
 
+use crate::bench::{num, ok, read_json};
 use crate::util::{code, run, stderr, stdout, veltix};
-
-fn ok(out: &std::process::Output) {
-    assert_eq!(code(out), 0, "stdout:\n{}\nstderr:\n{}", stdout(out), stderr(out));
-}
-
-fn num(v: &Value, path: &str) -> f64 {
-    let mut cur = v;
-    for part in path.split('.') {
-        cur = &cur[part];
-    }
-    cur.as_f64().unwrap_or_else(|| panic!("no number at {path} in {v:#}"))
-}
 
 fn bench(args: &[&str]) -> std::process::Output {
     let mut cmd = veltix(["bench"]);
@@ -39,11 +28,6 @@ fn bench(args: &[&str]) -> std::process::Output {
 fn json_of(out: &std::process::Output) -> Value {
     ok(out);
     serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
-}
-
-fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap();
-    serde_json::from_str(&text).unwrap()
 }
 
 /// The histogram a document stores at `hdr`.
