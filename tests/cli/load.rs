@@ -363,3 +363,49 @@ fn start_at_waits_for_its_instant_and_refuses_a_past_one() {
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(stderr(&out).contains("RFC 3339"), "{}", stderr(&out));
 }
+
+#[test]
+fn plot_draws_one_labelled_curve_per_document_and_scenario_as_valid_svg() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, svg) =
+        (dir.path().join("a.json"), dir.path().join("b.json"), dir.path().join("out.svg"));
+    save_short_run(&a);
+    std::fs::copy(&a, &b).unwrap();
+    let out = bench(&["--plot", svg.to_str().unwrap(), a.to_str().unwrap(), b.to_str().unwrap()]);
+    ok(&out);
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let xml = roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    let root = xml.root_element();
+    assert_eq!(root.tag_name().name(), "svg");
+    assert_eq!(root.tag_name().namespace(), Some("http://www.w3.org/2000/svg"));
+    let texts: Vec<String> = xml
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text())
+        .map(|t| t.trim().to_string())
+        .collect();
+    for doc in ["a", "b"] {
+        for curve in ["latency", "latency, raw TCP", "load corrected", "load uncorrected"] {
+            let label = format!("{doc}: {curve}");
+            assert!(texts.contains(&label), "{label} not in {texts:?}");
+        }
+    }
+    for axis in ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%"] {
+        assert!(texts.iter().any(|t| t == axis), "{axis} not in {texts:?}");
+    }
+    // The curves (axes, ticks and legend marks are thin polylines too).
+    let curves = xml
+        .descendants()
+        .filter(|n| n.has_tag_name("polyline") && n.attribute("stroke-width") == Some("2"))
+        .count();
+    assert_eq!(curves, 8, "one line per curve");
+
+    // A document without histograms has nothing to plot.
+    let mut none = read_json(&a);
+    none["results"]["load"] = Value::Null;
+    none["results"]["latency"] = Value::Null;
+    std::fs::write(&b, none.to_string()).unwrap();
+    let out = bench(&["--plot", svg.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_ne!(code(&out), 0);
+    assert!(stderr(&out).contains("no latency or load histogram"), "{}", stderr(&out));
+}

@@ -29,6 +29,7 @@ use crate::args::{parse_addr, parse_duration, ConnArgs, GlobalArgs};
 mod machine;
 mod merge;
 mod model;
+mod plot;
 mod report;
 mod scenario;
 mod stats;
@@ -58,6 +59,7 @@ Examples:
                                                 one of several machines loading one server
   veltix bench --merge a.json b.json --save all.json
                                                 their documents added up (exact percentiles)
+  veltix bench --plot latency.svg a.json b.json percentile curves of saved documents
 
 Build with --release for meaningful figures. Delivery is counted by the
 receiving side: the in-process server, or, with --target, the echoes.
@@ -107,6 +109,16 @@ pub struct Args {
         conflicts_with_all = ["only", "target", "runs", "warmup", "start_at"]
     )]
     pub merge: Option<Vec<PathBuf>>,
+
+    /// Draw the latency percentile distribution of every latency and load histogram in the
+    /// saved documents (one curve per document and scenario) to OUT.svg.
+    #[arg(
+        long,
+        num_args = 2..,
+        value_names = ["OUT.svg", "A.json"],
+        conflicts_with_all = ["only", "target", "runs", "warmup", "start_at", "merge", "compare", "save"]
+    )]
+    pub plot: Option<Vec<PathBuf>>,
 
     /// Wait until this wall-clock instant (RFC 3339, e.g. 2030-01-01T12:00:00Z) before the first
     /// scenario, so that runs started on several machines overlap.
@@ -193,6 +205,17 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 100, help_heading = "Connections", value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
     pub conn_sample: u32,
 
+    #[command(flatten)]
+    pub load: Box<LoadArgs>,
+
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+/// The load scenario's knobs (boxed: they would make `Args` the largest
+/// command's options by far).
+#[derive(Debug, clap::Args)]
+pub struct LoadArgs {
     /// Requests per second of the load scenario, over all its connections.
     #[arg(long, value_name = "N", default_value_t = 1000, help_heading = "Load", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub load_rate: u64,
@@ -214,9 +237,6 @@ pub struct Args {
     /// Payload bytes of each echo request (--load-message echo).
     #[arg(long, value_name = "BYTES", default_value_t = 64, help_heading = "Load", value_parser = clap::value_parser!(u64).range(0..=1_048_576))]
     pub load_payload: u64,
-
-    #[command(flatten)]
-    pub conn: ConnArgs,
 }
 
 /// What each request of the load scenario is.
@@ -303,6 +323,9 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let color = global.color.for_stdout();
     if let Some(files) = &args.compare {
         return compare::run(&files[0], &files[1], args.json, color);
+    }
+    if let Some(files) = &args.plot {
+        return plot::run(&files[0], &files[1..]);
     }
     if let Some(files) = &args.merge {
         let doc = merge::merge_files(files)?;
@@ -448,11 +471,11 @@ fn run_scenario(s: Scenario, args: &Args, ctx: &Ctx, doc: &mut Document) -> anyh
         }
         Scenario::Load => {
             let k = load::Knobs {
-                rate: args.load_rate,
-                connections: args.load_connections,
-                duration: args.load_duration,
-                message: args.load_message.kind(),
-                payload: args.load_payload as usize,
+                rate: args.load.load_rate,
+                connections: args.load.load_connections,
+                duration: args.load.load_duration,
+                message: args.load.load_message.kind(),
+                payload: args.load.load_payload as usize,
                 timeout: args.latency_timeout,
                 live: live_view(args),
             };
@@ -539,11 +562,11 @@ fn new_document(args: &Args, ctx: &Ctx, scenarios: &[Scenario]) -> Document {
             memory_detail_clients: args.memory_detail,
             connections_count: args.conn_count,
             connections_sample: args.conn_sample,
-            load_rate_msgs_per_s: args.load_rate,
-            load_connections: args.load_connections,
-            load_duration_ms: args.load_duration.as_millis() as u64,
-            load_message: args.load_message.kind().name().into(),
-            load_payload_bytes: args.load_payload,
+            load_rate_msgs_per_s: args.load.load_rate,
+            load_connections: args.load.load_connections,
+            load_duration_ms: args.load.load_duration.as_millis() as u64,
+            load_message: args.load.load_message.kind().name().into(),
+            load_payload_bytes: args.load.load_payload,
             start_at: args.start_at.as_ref().map(|s| s.text.clone()),
             conn: ConnKnobs {
                 protocol_version: c.protocol_version.clone(),

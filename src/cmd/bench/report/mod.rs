@@ -460,7 +460,7 @@ fn load(out: &mut String, rec: &Record<LoadRun>, st: Palette) {
         st,
         "LOAD",
         &format!(
-            "{what} at {} over {} connections for {}; corrected latency counts from when each              request was due",
+            "{what} at {} over {} connections for {}; latency corrected from each due time",
             rate(m.target_msgs_per_s),
             m.connections,
             secs(m.duration_s)
@@ -479,7 +479,8 @@ fn load(out: &mut String, rec: &Record<LoadRun>, st: Palette) {
     row("late (> 1 ms)", |r| r.late as f64, count);
     t.render(out, st);
     let mut t = Table::new(&["", "corrected", "uncorrected"]);
-    let rows: &[(&str, fn(&LoadLatency) -> f64)] = &[
+    type Get = fn(&LoadLatency) -> f64;
+    let rows: &[(&str, Get)] = &[
         ("min", |l| l.min_us),
         ("p50", |l| l.p50_us),
         ("p90", |l| l.p90_us),
