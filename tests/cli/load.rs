@@ -409,3 +409,36 @@ fn plot_draws_one_labelled_curve_per_document_and_scenario_as_valid_svg() {
     assert_ne!(code(&out), 0);
     assert!(stderr(&out).contains("no latency or load histogram"), "{}", stderr(&out));
 }
+
+/// `veltix bench ARGS` in a pseudo-terminal (stdout and stderr both); its
+/// whole output once it exited, and its exit code.
+fn in_a_terminal(args: &[&str]) -> (String, i32) {
+    let mut cmd = veltix(["bench"]);
+    cmd.args(args).env("TERM", "xterm");
+    let mut p = rexpect::session::spawn_command(cmd, Some(30_000)).expect("spawn in a pty");
+    let text = p.exp_eof().expect("the run ends");
+    let code = match p.process().wait().unwrap() {
+        rexpect::process::WaitStatus::Exited(_, code) => code,
+        other => panic!("veltix did not exit: {other:?}"),
+    };
+    (text, code)
+}
+
+#[test]
+fn the_live_view_shows_on_a_terminal_only_and_not_with_json() {
+    let load = ["--only", "load", "--load-rate", "500", "--load-duration", "1500ms"];
+    let (text, code) = in_a_terminal(&load);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("last 1 s: p50"), "no live view in\n{text}");
+    assert!(text.contains("PINGs at 500 msg/s"), "{text}");
+
+    let (text, code) = in_a_terminal(&[&load[..], &["--json"]].concat());
+    assert_eq!(code, 0, "{text}");
+    assert!(!text.contains("last 1 s"), "a live view with --json:\n{text}");
+    assert!(text.contains("\"achieved_msgs_per_s\""), "{text}");
+
+    // Not a terminal: nothing but the report.
+    let out = bench(&load);
+    ok(&out);
+    assert!(!stderr(&out).contains("last 1 s"), "{}", stderr(&out));
+}
