@@ -207,10 +207,13 @@ Register-ArgumentCompleter -Native -CommandName 'veltix' -ScriptBlock {
             break
         }
         'veltix;bench' {
-            [CompletionResult]::new('--only', '--only', [CompletionResultType]::ParameterName, 'Scenarios to run (default: all but connections), in this order: memory, latency, fps, burst, stress, connections')
+            [CompletionResult]::new('--only', '--only', [CompletionResultType]::ParameterName, 'Scenarios to run (default: all but connections and load), in this order: memory, latency, fps, burst, stress, connections, load')
             [CompletionResult]::new('--target', '--target', [CompletionResultType]::ParameterName, 'Run against an external echo server instead of the in-process one; delivery is counted from the echoes (memory is skipped)')
             [CompletionResult]::new('--save', '--save', [CompletionResultType]::ParameterName, 'Write the result document to FILE (after every scenario)')
             [CompletionResult]::new('--compare', '--compare', [CompletionResultType]::ParameterName, 'Compare two saved result documents: B / A for every figure')
+            [CompletionResult]::new('--merge', '--merge', [CompletionResultType]::ParameterName, 'Merge saved documents of runs that loaded one server at the same time (from several machines): run i of each is added up, counts and rates summed, percentiles read from the sum of the stored histograms. Keeps the latency and load scenarios; --save writes the result, which is shown as a report (or with --json)')
+            [CompletionResult]::new('--plot', '--plot', [CompletionResultType]::ParameterName, 'Draw the latency percentile distribution of every latency and load histogram in the saved documents (one curve per document and scenario) to OUT.svg')
+            [CompletionResult]::new('--start-at', '--start-at', [CompletionResultType]::ParameterName, 'Wait until this wall-clock instant (RFC 3339, e.g. 2030-01-01T12:00:00Z) before the first scenario, so that runs started on several machines overlap')
             [CompletionResult]::new('--runs', '--runs', [CompletionResultType]::ParameterName, 'Measured runs of each scenario; the report shows the median and min-max')
             [CompletionResult]::new('--warmup', '--warmup', [CompletionResultType]::ParameterName, 'Discarded runs of each scenario before the measured ones')
             [CompletionResult]::new('--drain-timeout', '--drain-timeout', [CompletionResultType]::ParameterName, 'Stop waiting for outstanding messages after this long without a new arrival; what has not arrived is reported lost')
@@ -230,6 +233,11 @@ Register-ArgumentCompleter -Native -CommandName 'veltix' -ScriptBlock {
             [CompletionResult]::new('--memory-detail', '--memory-detail', [CompletionResultType]::ParameterName, 'Clients connected one at a time to measure the cost of each')
             [CompletionResult]::new('--conn-count', '--conn-count', [CompletionResultType]::ParameterName, 'Idle connections to open (each is an open file in both processes)')
             [CompletionResult]::new('--conn-sample', '--conn-sample', [CompletionResultType]::ParameterName, 'Connections pinged, one at a time, once all are open (each allowed --latency-timeout)')
+            [CompletionResult]::new('--load-rate', '--load-rate', [CompletionResultType]::ParameterName, 'Requests per second of the load scenario, over all its connections')
+            [CompletionResult]::new('--load-connections', '--load-connections', [CompletionResultType]::ParameterName, 'Connections the load is spread over (each sends its share of the requests one at a time, each allowed --latency-timeout)')
+            [CompletionResult]::new('--load-duration', '--load-duration', [CompletionResultType]::ParameterName, 'Duration of each load run')
+            [CompletionResult]::new('--load-message', '--load-message', [CompletionResultType]::ParameterName, 'What each load request is: a PING, or an echo request of --load-payload bytes that the server sends back')
+            [CompletionResult]::new('--load-payload', '--load-payload', [CompletionResultType]::ParameterName, 'Payload bytes of each echo request (--load-message echo)')
             [CompletionResult]::new('--protocol-version', '--protocol-version', [CompletionResultType]::ParameterName, 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match). 1 to 255 bytes')
             [CompletionResult]::new('--max-message-size', '--max-message-size', [CompletionResultType]::ParameterName, 'Largest frame accepted (and sent), header included: bytes or 512K, 10M, 1G; from 1K (a handshake must fit) to 4G (the size field)')
             [CompletionResult]::new('--performance-mode', '--performance-mode', [CompletionResultType]::ParameterName, 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)')

@@ -234,15 +234,19 @@ complete -c veltix -n "__fish_veltix_using_subcommand ping" -s v -l verbose -d '
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -s q -l quiet -d 'Less log output (-q: errors only, -qq: nothing)'
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -s V -l version -d 'Print version'
-complete -c veltix -n "__fish_veltix_using_subcommand bench" -l only -d 'Scenarios to run (default: all but connections), in this order: memory, latency, fps, burst, stress, connections' -r -f -a "memory\t'Server RSS: idle, per client, with all clients, after teardown'
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l only -d 'Scenarios to run (default: all but connections and load), in this order: memory, latency, fps, burst, stress, connections, load' -r -f -a "memory\t'Server RSS: idle, per client, with all clients, after teardown'
 latency\t'Ping round trips'
 fps\t'Game-server traffic at a fixed tick rate (two settings)'
 burst\t'One client sending as fast as it can'
 stress\t'Many clients sending at once'
-connections\t'Many idle connections: server RSS per connection, connect rate, sample pings (not in the default set)'"
+connections\t'Many idle connections: server RSS per connection, connect rate, sample pings (not in the default set)'
+load\t'Requests at a constant rate, latency corrected for coordinated omission (not in the default set)'"
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l target -d 'Run against an external echo server instead of the in-process one; delivery is counted from the echoes (memory is skipped)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l save -d 'Write the result document to FILE (after every scenario)' -r -F
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l compare -d 'Compare two saved result documents: B / A for every figure' -r -F
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l merge -d 'Merge saved documents of runs that loaded one server at the same time (from several machines): run i of each is added up, counts and rates summed, percentiles read from the sum of the stored histograms. Keeps the latency and load scenarios; --save writes the result, which is shown as a report (or with --json)' -r -F
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l plot -d 'Draw the latency percentile distribution of every latency and load histogram in the saved documents (one curve per document and scenario) to OUT.svg' -r -F
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l start-at -d 'Wait until this wall-clock instant (RFC 3339, e.g. 2030-01-01T12:00:00Z) before the first scenario, so that runs started on several machines overlap' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l runs -d 'Measured runs of each scenario; the report shows the median and min-max' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l warmup -d 'Discarded runs of each scenario before the measured ones' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l drain-timeout -d 'Stop waiting for outstanding messages after this long without a new arrival; what has not arrived is reported lost' -r
@@ -262,6 +266,12 @@ complete -c veltix -n "__fish_veltix_using_subcommand bench" -l memory-clients -
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l memory-detail -d 'Clients connected one at a time to measure the cost of each' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l conn-count -d 'Idle connections to open (each is an open file in both processes)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l conn-sample -d 'Connections pinged, one at a time, once all are open (each allowed --latency-timeout)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l load-rate -d 'Requests per second of the load scenario, over all its connections' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l load-connections -d 'Connections the load is spread over (each sends its share of the requests one at a time, each allowed --latency-timeout)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l load-duration -d 'Duration of each load run' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l load-message -d 'What each load request is: a PING, or an echo request of --load-payload bytes that the server sends back' -r -f -a "ping\t'PING, answered with PONG by any veltix peer'
+echo\t'A request (type 403) of --load-payload bytes, answered by an echo server'"
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l load-payload -d 'Payload bytes of each echo request (--load-message echo)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l protocol-version -d 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match). 1 to 255 bytes' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l max-message-size -d 'Largest frame accepted (and sent), header included: bytes or 512K, 10M, 1G; from 1K (a handshake must fit) to 4G (the size field)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l performance-mode -d 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)' -r -f -a "low\t''

@@ -10,6 +10,7 @@ mod decode;
 mod encode;
 mod interop;
 mod limits;
+mod load;
 mod logging;
 mod metrics;
 mod ping;

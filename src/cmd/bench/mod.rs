@@ -6,7 +6,9 @@
 //! The modules form layers, each using only those below it:
 //!
 //! - this file: the options, the order of the scenarios, the document's
-//!   assembly, `--save` and the output;
+//!   assembly, `--start-at`, `--save` and the output;
+//! - `merge` (`--merge`: documents from several machines added up) and
+//!   `plot` (`--plot`: percentile curves as SVG), beside `report`;
 //! - `scenario/`: one file per scenario, what they talk to (`endpoint`),
 //!   the raw-TCP baseline (`raw`) and the helper process (`helper`);
 //! - `report/`: the tables, the README box and `--compare`;
@@ -25,7 +27,9 @@ use clap::ValueEnum;
 use crate::args::{parse_addr, parse_duration, ConnArgs, GlobalArgs};
 
 mod machine;
+mod merge;
 mod model;
+mod plot;
 mod report;
 mod scenario;
 mod stats;
@@ -34,7 +38,7 @@ mod units;
 use model::{ConnKnobs, Document, Knobs, Record, ScenarioError, Setup, Tool};
 use report::compare;
 use scenario::endpoint::{core_name, settle_wire, Ctx};
-use scenario::{burst, connections, fps, helper, latency, memory, stress};
+use scenario::{burst, connections, fps, helper, latency, load, memory, stress};
 
 pub use scenario::helper::HelperArgs;
 
@@ -48,6 +52,14 @@ Examples:
   veltix bench --compare before.json after.json ratios of two saved runs
   veltix bench --only connections --core poll   10,000 idle connections
   veltix bench --only connections --conn-count 2000 --core threads
+  veltix bench --only load --load-rate 2000 --load-duration 30s
+                                                requests at a constant rate; latency
+                                                corrected for coordinated omission
+  veltix bench --only load --target HOST:PORT --start-at 2030-01-01T12:00:00Z --save a.json
+                                                one of several machines loading one server
+  veltix bench --merge a.json b.json --save all.json
+                                                their documents added up (exact percentiles)
+  veltix bench --plot latency.svg a.json b.json percentile curves of saved documents
 
 Build with --release for meaningful figures. Delivery is counted by the
 receiving side: the in-process server, or, with --target, the echoes.
@@ -59,8 +71,8 @@ with --target the profile a probe connection detects.";
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = EXAMPLES)]
 pub struct Args {
-    /// Scenarios to run (default: all but connections), in this order: memory, latency, fps,
-    /// burst, stress, connections.
+    /// Scenarios to run (default: all but connections and load), in this order: memory,
+    /// latency, fps, burst, stress, connections, load.
     #[arg(long, value_enum, num_args = 1.., value_name = "SCENARIO")]
     pub only: Vec<Scenario>,
 
@@ -82,9 +94,36 @@ pub struct Args {
         long,
         num_args = 2,
         value_names = ["A.json", "B.json"],
-        conflicts_with_all = ["only", "target", "save", "runs", "warmup"]
+        conflicts_with_all = ["only", "target", "save", "runs", "warmup", "merge", "start_at"]
     )]
     pub compare: Option<Vec<PathBuf>>,
+
+    /// Merge saved documents of runs that loaded one server at the same time (from several
+    /// machines): run i of each is added up, counts and rates summed, percentiles read from the
+    /// sum of the stored histograms. Keeps the latency and load scenarios; --save writes the
+    /// result, which is shown as a report (or with --json).
+    #[arg(
+        long,
+        num_args = 2..,
+        value_name = "FILE",
+        conflicts_with_all = ["only", "target", "runs", "warmup", "start_at"]
+    )]
+    pub merge: Option<Vec<PathBuf>>,
+
+    /// Draw the latency percentile distribution of every latency and load histogram in the
+    /// saved documents (one curve per document and scenario) to OUT.svg.
+    #[arg(
+        long,
+        num_args = 2..,
+        value_names = ["OUT.svg", "A.json"],
+        conflicts_with_all = ["only", "target", "runs", "warmup", "start_at", "merge", "compare", "save"]
+    )]
+    pub plot: Option<Vec<PathBuf>>,
+
+    /// Wait until this wall-clock instant (RFC 3339, e.g. 2030-01-01T12:00:00Z) before the first
+    /// scenario, so that runs started on several machines overlap.
+    #[arg(long, value_name = "TIME", value_parser = parse_rfc3339)]
+    pub start_at: Option<StartAt>,
 
     /// Measured runs of each scenario; the report shows the median and min-max.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -167,7 +206,68 @@ pub struct Args {
     pub conn_sample: u32,
 
     #[command(flatten)]
+    pub load: Box<LoadArgs>,
+
+    #[command(flatten)]
     pub conn: ConnArgs,
+}
+
+/// The load scenario's knobs (boxed: they would make `Args` the largest
+/// command's options by far).
+#[derive(Debug, clap::Args)]
+pub struct LoadArgs {
+    /// Requests per second of the load scenario, over all its connections.
+    #[arg(long, value_name = "N", default_value_t = 1000, help_heading = "Load", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub load_rate: u64,
+
+    /// Connections the load is spread over (each sends its share of the requests one at a
+    /// time, each allowed --latency-timeout).
+    #[arg(long, value_name = "N", default_value_t = 4, help_heading = "Load", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub load_connections: u32,
+
+    /// Duration of each load run.
+    #[arg(long, value_name = "DUR", default_value = "10s", help_heading = "Load", value_parser = parse_duration)]
+    pub load_duration: Duration,
+
+    /// What each load request is: a PING, or an echo request of --load-payload bytes that the
+    /// server sends back.
+    #[arg(long, value_enum, value_name = "KIND", default_value_t = LoadMessage::Ping, help_heading = "Load")]
+    pub load_message: LoadMessage,
+
+    /// Payload bytes of each echo request (--load-message echo).
+    #[arg(long, value_name = "BYTES", default_value_t = 64, help_heading = "Load", value_parser = clap::value_parser!(u64).range(0..=1_048_576))]
+    pub load_payload: u64,
+}
+
+/// What each request of the load scenario is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LoadMessage {
+    /// PING, answered with PONG by any veltix peer.
+    Ping,
+    /// A request (type 403) of --load-payload bytes, answered by an echo server.
+    Echo,
+}
+
+impl LoadMessage {
+    fn kind(self) -> load::Message {
+        match self {
+            LoadMessage::Ping => load::Message::Ping,
+            LoadMessage::Echo => load::Message::Echo,
+        }
+    }
+}
+
+/// A `--start-at` instant, and how it was written.
+#[derive(Debug, Clone)]
+pub struct StartAt {
+    at: SystemTime,
+    text: String,
+}
+
+fn parse_rfc3339(s: &str) -> Result<StartAt, String> {
+    let t = chrono::DateTime::parse_from_rfc3339(s.trim())
+        .map_err(|e| format!("not an RFC 3339 time (2030-01-01T12:00:00Z): {e}"))?;
+    Ok(StartAt { at: SystemTime::from(t), text: t.to_rfc3339() })
 }
 
 /// A scenario of `--only`.
@@ -186,6 +286,9 @@ pub enum Scenario {
     /// Many idle connections: server RSS per connection, connect rate, sample
     /// pings (not in the default set).
     Connections,
+    /// Requests at a constant rate, latency corrected for coordinated omission (not in the
+    /// default set).
+    Load,
 }
 
 impl Scenario {
@@ -197,13 +300,15 @@ impl Scenario {
             Scenario::Burst => "burst",
             Scenario::Stress => "stress",
             Scenario::Connections => "connections",
+            Scenario::Load => "load",
         }
     }
 
     /// Whether a run without `--only` includes it. The connections
-    /// scenario takes seconds and ten thousand open files: only on request.
+    /// scenario takes seconds and ten thousand open files, the load
+    /// scenario a chosen time at a chosen rate: only on request.
     fn in_default_set(self) -> bool {
-        self != Scenario::Connections
+        !matches!(self, Scenario::Connections | Scenario::Load)
     }
 
     /// Whether it measures the in-process server's memory (skipped with
@@ -218,6 +323,18 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let color = global.color.for_stdout();
     if let Some(files) = &args.compare {
         return compare::run(&files[0], &files[1], args.json, color);
+    }
+    if let Some(files) = &args.plot {
+        return plot::run(&files[0], &files[1..]);
+    }
+    if let Some(files) = &args.merge {
+        let doc = merge::merge_files(files)?;
+        save(&args, &doc)?;
+        output(&args, &doc, color)?;
+        if let Some(path) = &args.save {
+            eprintln!("saved to {}", path.display());
+        }
+        return Ok(ExitCode::SUCCESS);
     }
     anyhow::ensure!(
         args.memory_detail <= args.memory_clients,
@@ -261,6 +378,9 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         eprintln!("note: {n}");
     }
     save(&args, &doc)?;
+    if let Some(start) = &args.start_at {
+        wait_until(start)?;
+    }
 
     for &s in &scenarios {
         if let Err(e) = run_scenario(s, &args, &ctx, &mut doc) {
@@ -280,6 +400,23 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         eprintln!("saved to {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Sleeps until `--start-at`; an instant already past is an error (the
+/// runs on the other machines would not overlap this one).
+fn wait_until(start: &StartAt) -> anyhow::Result<()> {
+    let wait = start.at.duration_since(SystemTime::now()).map_err(|e| {
+        anyhow::anyhow!("--start-at {} was {:.1} s ago", start.text, e.duration().as_secs_f64())
+    })?;
+    eprintln!("waiting {:.1} s, until {}", wait.as_secs_f64(), start.text);
+    // Sleep in steps, re-reading the clock, so an adjusted clock is followed.
+    loop {
+        let Ok(left) = start.at.duration_since(SystemTime::now()) else { return Ok(()) };
+        if left.is_zero() {
+            return Ok(());
+        }
+        std::thread::sleep(left.min(Duration::from_millis(200)));
+    }
 }
 
 /// Runs the helper process.
@@ -332,6 +469,18 @@ fn run_scenario(s: Scenario, args: &Args, ctx: &Ctx, doc: &mut Document) -> anyh
             };
             r.connections = Some(measure(args, "connections", |l| connections::run(ctx, &k, l))?);
         }
+        Scenario::Load => {
+            let k = load::Knobs {
+                rate: args.load.load_rate,
+                connections: args.load.load_connections,
+                duration: args.load.load_duration,
+                message: args.load.load_message.kind(),
+                payload: args.load.load_payload as usize,
+                timeout: args.latency_timeout,
+                live: live_view(args),
+            };
+            r.load = Some(measure(args, "load", |l| load::run(ctx, &k, l))?);
+        }
     }
     Ok(())
 }
@@ -355,6 +504,13 @@ where
         runs.push(once(&label)?);
     }
     model::record(runs)
+}
+
+/// Whether the load scenario shows its live view: only on a terminal
+/// (stdout and stderr) and not with `--json`.
+fn live_view(args: &Args) -> bool {
+    use std::io::IsTerminal;
+    !args.json && std::io::stdout().is_terminal() && std::io::stderr().is_terminal()
 }
 
 fn new_document(args: &Args, ctx: &Ctx, scenarios: &[Scenario]) -> Document {
@@ -406,6 +562,12 @@ fn new_document(args: &Args, ctx: &Ctx, scenarios: &[Scenario]) -> Document {
             memory_detail_clients: args.memory_detail,
             connections_count: args.conn_count,
             connections_sample: args.conn_sample,
+            load_rate_msgs_per_s: args.load.load_rate,
+            load_connections: args.load.load_connections,
+            load_duration_ms: args.load.load_duration.as_millis() as u64,
+            load_message: args.load.load_message.kind().name().into(),
+            load_payload_bytes: args.load.load_payload,
+            start_at: args.start_at.as_ref().map(|s| s.text.clone()),
             conn: ConnKnobs {
                 protocol_version: c.protocol_version.clone(),
                 max_message_size_bytes: c.max_message_size,

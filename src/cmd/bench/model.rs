@@ -181,6 +181,25 @@ pub struct Knobs {
     /// Of those, how many are pinged once all are open.
     #[serde(default)]
     pub connections_sample: u32,
+    /// Requests per second of the load scenario, over all its connections.
+    #[serde(default)]
+    pub load_rate_msgs_per_s: u64,
+    /// Connections of the load scenario.
+    #[serde(default)]
+    pub load_connections: u32,
+    /// Duration of each load run.
+    #[serde(default)]
+    pub load_duration_ms: u64,
+    /// `ping` or `echo`.
+    #[serde(default)]
+    pub load_message: String,
+    /// Payload of each echo request.
+    #[serde(default)]
+    pub load_payload_bytes: u64,
+    /// `--start-at`: the wall-clock instant the scenarios waited for
+    /// (RFC 3339), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_at: Option<String>,
     /// Connection settings.
     pub conn: ConnKnobs,
 }
@@ -203,6 +222,9 @@ pub struct Results {
     /// Many idle connections (only with `--only connections`).
     #[serde(default)]
     pub connections: Option<Record<ConnectionsRun>>,
+    /// Requests at a constant rate (only with `--only load`).
+    #[serde(default)]
+    pub load: Option<Record<LoadRun>>,
 }
 
 /// The runs of one scenario and their figure-by-figure median, min and max.
@@ -300,6 +322,12 @@ pub struct LatencyFigures {
     pub max_us: f64,
     /// Round trips by range.
     pub histogram: Vec<Bucket>,
+    /// Every round trip, losslessly: HdrHistogram's V2 serialization
+    /// (values in nanoseconds, 1 ns to 1 h, 3 significant digits) in
+    /// base64. In `runs` only (a median has no histogram); absent when no
+    /// ping was answered and in documents older than this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hdr: Option<String>,
 }
 
 /// One bar of a latency histogram: samples in [previous bound, `below_us`).
@@ -531,6 +559,88 @@ pub struct ConnectionsRun {
     pub sample_max_us: f64,
 }
 
+/// Latency of the load scenario's requests, from one histogram (so that
+/// the figures of merged histograms are exact).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoadLatency {
+    /// Shortest (the histogram's equivalent of it: within 0.1 %).
+    pub min_us: f64,
+    /// Median.
+    pub p50_us: f64,
+    /// 90th percentile.
+    pub p90_us: f64,
+    /// 99th percentile.
+    pub p99_us: f64,
+    /// 99.9th percentile.
+    pub p999_us: f64,
+    /// Longest (within 0.1 %).
+    pub max_us: f64,
+    /// Mean.
+    pub avg_us: f64,
+    /// Every sample, losslessly (see [`LatencyFigures::hdr`]); in `runs` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hdr: Option<String>,
+}
+
+/// The load scenario: requests scheduled at a constant rate over several
+/// connections, each connection sending its next request when it is due
+/// or, if the previous answer came later, at once (as wrk2 does).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LoadRun {
+    /// `ping` (PING / PONG) or `echo` (a request the server sends back).
+    pub message: String,
+    /// Payload of each echo request (0 for PING).
+    pub payload_bytes: u64,
+    /// Connections the requests were spread over.
+    pub connections: u32,
+    /// Requests scheduled: target rate × duration.
+    pub scheduled: u64,
+    /// The rate the requests were scheduled at.
+    pub target_msgs_per_s: f64,
+    /// completed / (from the first due time to the last answer).
+    pub achieved_msgs_per_s: f64,
+    /// Requests handed to a connection.
+    pub sent: u64,
+    /// Requests answered within the timeout.
+    pub completed: u64,
+    /// Requests not answered (timed out, failed to send, or never sent
+    /// because their connection had closed).
+    pub errors: u64,
+    /// Requests sent more than 1 ms after they were due.
+    pub late: u64,
+    /// From the first due time to the last answer.
+    pub duration_s: f64,
+    /// Latency from the time each request was due to its answer: what a
+    /// client arriving at that time would have waited (coordinated
+    /// omission corrected).
+    pub corrected: LoadLatency,
+    /// Latency from the time each request was sent to its answer.
+    pub uncorrected: LoadLatency,
+}
+
+/// Reads a saved document as JSON, checking that it is one of this
+/// schema (and nothing more: `--compare` reads any such document, even a
+/// partial one).
+pub fn read_value(path: &std::path::Path) -> anyhow::Result<Value> {
+    use anyhow::Context;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let v: Value = serde_json::from_str(&text).with_context(|| {
+        format!("{} is not a veltix bench result: invalid JSON", path.display())
+    })?;
+    match v.get("schema").and_then(Value::as_u64) {
+        Some(s) if s == u64::from(SCHEMA) => Ok(v),
+        Some(s) => anyhow::bail!(
+            "{} has result schema {s}; this veltix reads schema {SCHEMA}",
+            path.display()
+        ),
+        None => anyhow::bail!(
+            "{} is not a veltix bench result (it has no \"schema\" field)",
+            path.display()
+        ),
+    }
+}
+
 /// Builds the record of a scenario's runs: each numeric figure's median,
 /// min and max over the runs, field by field (nested objects and
 /// equal-length arrays too; text is taken from the first run).
@@ -551,13 +661,16 @@ enum Pick {
     Max,
 }
 
+/// Keys whose value belongs to one run: left out of the median, min and max.
+const PER_RUN_ONLY: &[&str] = &["hdr"];
+
 fn combine(vals: &[&Value], how: Pick) -> Value {
     let present: Vec<&Value> = vals.iter().copied().filter(|v| !v.is_null()).collect();
     let Some(first) = present.first() else { return Value::Null };
     match first {
         Value::Object(map) => {
             let mut out = serde_json::Map::new();
-            for key in map.keys() {
+            for key in map.keys().filter(|k| !PER_RUN_ONLY.contains(&k.as_str())) {
                 let sub: Vec<&Value> =
                     present.iter().map(|v| v.get(key).unwrap_or(&Value::Null)).collect();
                 out.insert(key.clone(), combine(&sub, how));
@@ -634,6 +747,23 @@ mod tests {
         assert_eq!(rec.max.efficiency, Some(0.3));
         assert!(rec.median.raw.is_none());
         assert_eq!(rec.runs.len(), 3);
+    }
+
+    #[test]
+    fn histograms_stay_in_their_runs() {
+        let run = |p50: f64| LoadRun {
+            corrected: LoadLatency {
+                p50_us: p50,
+                hdr: Some(format!("{p50}")),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let rec = record(vec![run(1.0), run(3.0)]).unwrap();
+        assert_eq!(rec.median.corrected.p50_us, 2.0);
+        assert_eq!(rec.median.corrected.hdr, None);
+        assert_eq!(rec.max.corrected.hdr, None);
+        assert_eq!(rec.runs[1].corrected.hdr.as_deref(), Some("3"));
     }
 
     #[test]

@@ -1,9 +1,13 @@
 //! Statistics over samples: HDR-histogram percentiles for latencies,
-//! mean / stdev / median for small series, Jain's fairness index.
+//! mean / stdev / median for small series, Jain's fairness index, and the
+//! lossless text form of a histogram that documents carry (`hdr`).
 
+use anyhow::Context;
+use base64::Engine as _;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
 use hdrhistogram::Histogram;
 
-use super::model::{Bucket, LatencyFigures};
+use super::model::{Bucket, LatencyFigures, LoadLatency};
 
 /// Mean, standard deviation (sample), min, max and median of a series.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -62,6 +66,57 @@ pub fn histogram_of(samples_ns: &[u64]) -> Histogram<u64> {
     h
 }
 
+/// A histogram as text: HdrHistogram's V2 serialization (uncompressed),
+/// in standard base64. Lossless: [`decode_hdr`] gives back every count.
+pub fn encode_hdr(h: &Histogram<u64>) -> String {
+    let mut buf = Vec::new();
+    // Writing to a Vec cannot fail; an empty string (read back as an
+    // error) would say so if it ever did.
+    if V2Serializer::new().serialize(h, &mut buf).is_err() {
+        return String::new();
+    }
+    base64::engine::general_purpose::STANDARD.encode(buf)
+}
+
+/// The histogram [`encode_hdr`] wrote.
+pub fn decode_hdr(text: &str) -> anyhow::Result<Histogram<u64>> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .context("the histogram is not base64")?;
+    Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|e| anyhow::anyhow!("the histogram is not an HdrHistogram V2 encoding: {e}"))
+}
+
+/// The sum of `hs` in a [`histogram`] (the bounds every document uses).
+pub fn merge_histograms<'a>(
+    hs: impl IntoIterator<Item = &'a Histogram<u64>>,
+) -> anyhow::Result<Histogram<u64>> {
+    let mut sum = histogram();
+    for h in hs {
+        sum.add(h).map_err(|e| anyhow::anyhow!("cannot add histograms: {e:?}"))?;
+    }
+    Ok(sum)
+}
+
+/// The latency figures of the load scenario, all read from `h`
+/// (nanoseconds), so that merged histograms give exactly the figures of
+/// one histogram fed every sample; zeroes when it is empty.
+pub fn load_latency(h: &Histogram<u64>) -> LoadLatency {
+    let mut f = LoadLatency { hdr: Some(encode_hdr(h)), ..Default::default() };
+    if h.is_empty() {
+        return f;
+    }
+    f.min_us = us(h.min());
+    f.max_us = us(h.max());
+    f.avg_us = h.mean() / 1000.0;
+    f.p50_us = us(h.value_at_quantile(0.50));
+    f.p90_us = us(h.value_at_quantile(0.90));
+    f.p99_us = us(h.value_at_quantile(0.99));
+    f.p999_us = us(h.value_at_quantile(0.999));
+    f
+}
+
 /// Nanoseconds as microseconds.
 pub fn us(ns: u64) -> f64 {
     ns as f64 / 1000.0
@@ -93,20 +148,27 @@ pub fn latency(samples_ns: &[u64], pings: u64, duration_s: f64) -> LatencyFigure
         return f;
     }
     let h = histogram_of(samples_ns);
+    f.hdr = Some(encode_hdr(&h));
     // Exact extremes; the HDR histogram rounds them to its bucket edges.
     f.min_us = us(*samples_ns.iter().min().unwrap_or(&0));
     f.max_us = us(*samples_ns.iter().max().unwrap_or(&0));
     f.avg_us = samples_ns.iter().map(|&s| s as f64).sum::<f64>() / samples_ns.len() as f64 / 1000.0;
+    // The histogram reports a bucket's upper edge: the percentiles are
+    // kept within the exact extremes.
+    latency_percentiles(&mut f, &h);
+    f.jitter_us = jitter_us(samples_ns);
+    f
+}
+
+/// The percentiles and stdev of latency figures from their (merged)
+/// histogram, kept within the exact extremes as [`latency`] does.
+pub fn latency_percentiles(f: &mut LatencyFigures, h: &Histogram<u64>) {
     f.stdev_us = h.stdev() / 1000.0;
-    // The histogram reports a bucket's upper edge: keep it within the
-    // exact extremes.
     let at = |q: f64| us(h.value_at_quantile(q)).clamp(f.min_us, f.max_us);
     f.p50_us = at(0.50);
     f.p90_us = at(0.90);
     f.p99_us = at(0.99);
     f.p999_us = at(0.999);
-    f.jitter_us = jitter_us(samples_ns);
-    f
 }
 
 /// Mean absolute difference between consecutive samples (as RFC 3550's
@@ -119,14 +181,9 @@ pub fn jitter_us(samples_ns: &[u64]) -> f64 {
     us(total) / (samples_ns.len() - 1) as f64
 }
 
-fn buckets(samples_ns: &[u64]) -> Vec<Bucket> {
-    let n = samples_ns.len() as u64;
-    let mut counts = vec![0u64; BUCKET_BOUNDS_US.len() + 1];
-    for &s in samples_ns {
-        let v = us(s);
-        let i = BUCKET_BOUNDS_US.iter().position(|&b| v < b).unwrap_or(BUCKET_BOUNDS_US.len());
-        counts[i] += 1;
-    }
+/// The bars of [`BUCKET_BOUNDS_US`] with `counts` (one per bar).
+pub fn buckets_of(counts: Vec<u64>) -> Vec<Bucket> {
+    let n: u64 = counts.iter().sum();
     counts
         .into_iter()
         .enumerate()
@@ -136,6 +193,16 @@ fn buckets(samples_ns: &[u64]) -> Vec<Bucket> {
             pct: pct(count, n),
         })
         .collect()
+}
+
+fn buckets(samples_ns: &[u64]) -> Vec<Bucket> {
+    let mut counts = vec![0u64; BUCKET_BOUNDS_US.len() + 1];
+    for &s in samples_ns {
+        let v = us(s);
+        let i = BUCKET_BOUNDS_US.iter().position(|&b| v < b).unwrap_or(BUCKET_BOUNDS_US.len());
+        counts[i] += 1;
+    }
+    buckets_of(counts)
 }
 
 /// part / whole × 100 (0 when whole is 0).
@@ -191,6 +258,29 @@ mod tests {
         assert_eq!(f.histogram.iter().map(|b| b.count).sum::<u64>(), 1000);
         assert_eq!(f.histogram[3].count, 2); // 3 and 4 µs are in [3, 5)
         assert!(f.histogram.last().unwrap().below_us.is_none());
+    }
+
+    #[test]
+    fn histograms_survive_their_text_form() {
+        let samples: Vec<u64> = (1..=5000).map(|i| i * 997).collect();
+        let h = histogram_of(&samples);
+        let back = decode_hdr(&encode_hdr(&h)).unwrap();
+        assert_eq!(back, h);
+        assert_eq!(back.len(), 5000);
+        assert!(decode_hdr("not base64!").is_err());
+        assert!(decode_hdr("aGVsbG8=").is_err());
+    }
+
+    #[test]
+    fn load_figures_come_from_the_histogram_alone() {
+        let (a, b): (Vec<u64>, Vec<u64>) =
+            (1..=3000u64).map(|i| i * 1013).partition(|v| v % 3 == 0);
+        let all = load_latency(&histogram_of(&[a.clone(), b.clone()].concat()));
+        let merged =
+            load_latency(&merge_histograms([&histogram_of(&a), &histogram_of(&b)]).unwrap());
+        assert_eq!(merged, all);
+        assert!((all.p50_us - 1519.0).abs() < 2.0, "{}", all.p50_us);
+        assert_eq!(load_latency(&histogram()).p99_us, 0.0);
     }
 
     #[test]

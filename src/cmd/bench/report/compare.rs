@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use serde_json::Value;
 
-use crate::cmd::bench::model::SCHEMA;
+use crate::cmd::bench::model;
 use crate::cmd::bench::units;
 use crate::output::{Palette, Role};
 
@@ -63,6 +63,7 @@ pub const SCENARIOS: &[(&str, &str, bool, &[Figure])] = &[
     ("burst", "BURST", true, BURST),
     ("stress", "STRESS", true, STRESS),
     ("connections", "CONNECTIONS", false, CONNECTIONS),
+    ("load", "LOAD", false, LOAD),
 ];
 
 const MEMORY: &[Figure] = &[
@@ -184,6 +185,29 @@ const CONNECTIONS: &[Figure] = &[
     f("sample_max_us", "sample ping max", Us, L),
 ];
 
+const LOAD: &[Figure] = &[
+    f("achieved_msgs_per_s", "achieved rate", Rate, H),
+    f("sent", "sent", Count, H),
+    f("completed", "completed", Count, H),
+    f("errors", "errors", Count, L),
+    f("late", "late", Count, L),
+    f("duration_s", "duration", S, L),
+    f("corrected.min_us", "corrected min", Us, L),
+    f("corrected.p50_us", "corrected p50", Us, L),
+    f("corrected.p90_us", "corrected p90", Us, L),
+    f("corrected.p99_us", "corrected p99", Us, L),
+    f("corrected.p999_us", "corrected p99.9", Us, L),
+    f("corrected.max_us", "corrected max", Us, L),
+    f("corrected.avg_us", "corrected avg", Us, L),
+    f("uncorrected.min_us", "uncorrected min", Us, L),
+    f("uncorrected.p50_us", "uncorrected p50", Us, L),
+    f("uncorrected.p90_us", "uncorrected p90", Us, L),
+    f("uncorrected.p99_us", "uncorrected p99", Us, L),
+    f("uncorrected.p999_us", "uncorrected p99.9", Us, L),
+    f("uncorrected.max_us", "uncorrected max", Us, L),
+    f("uncorrected.avg_us", "uncorrected avg", Us, L),
+];
+
 /// Keys that describe the setup rather than measure it.
 #[cfg(test)]
 pub const KNOB_KEYS: &[&str] = &[
@@ -199,6 +223,8 @@ pub const KNOB_KEYS: &[&str] = &[
     "msgs_per_client",
     "connections",
     "sampled",
+    "scheduled",
+    "target_msgs_per_s",
 ];
 
 /// One compared row.
@@ -232,20 +258,7 @@ pub fn run(a_path: &Path, b_path: &Path, json: bool, color: bool) -> anyhow::Res
 }
 
 fn load(path: &Path) -> anyhow::Result<Value> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let v: Value = serde_json::from_str(&text).with_context(|| {
-        format!("{} is not a veltix bench result: invalid JSON", path.display())
-    })?;
-    match v.get("schema").and_then(Value::as_u64) {
-        Some(s) if s == u64::from(SCHEMA) => {}
-        Some(s) => {
-            bail!("{} has result schema {s}; this veltix reads schema {SCHEMA}", path.display())
-        }
-        None => {
-            bail!("{} is not a veltix bench result (it has no \"schema\" field)", path.display())
-        }
-    }
+    let v = model::read_value(path)?;
     if !v.get("results").is_some_and(Value::is_object) {
         bail!("{} is not a veltix bench result (it has no \"results\" object)", path.display());
     }
@@ -449,7 +462,7 @@ fn render(a_path: &Path, a: &Value, b_path: &Path, b: &Value, rows: &[Row], colo
 mod tests {
     use super::*;
     use crate::cmd::bench::model::{
-        BurstRun, ConnectionsRun, FpsRun, LatencyRun, MemoryRun, StressRun,
+        BurstRun, ConnectionsRun, FpsRun, LatencyRun, LoadRun, MemoryRun, StressRun,
     };
 
     /// Every numeric field a run writes is a compared figure or a knob.
@@ -469,10 +482,20 @@ mod tests {
             ("burst", serde_json::to_value(BurstRun::default()).unwrap()),
             ("stress", serde_json::to_value(StressRun::default()).unwrap()),
             ("connections", serde_json::to_value(ConnectionsRun::default()).unwrap()),
+            ("load", serde_json::to_value(LoadRun::default()).unwrap()),
         ];
         for (scenario, v) in samples {
             let figures = SCENARIOS.iter().find(|s| s.0 == scenario).unwrap().3;
+            let mut leaves = Vec::new();
             for (key, val) in v.as_object().unwrap() {
+                match val {
+                    Value::Object(inner) => {
+                        leaves.extend(inner.iter().map(|(k, v)| (format!("{key}.{k}"), v.clone())))
+                    }
+                    _ => leaves.push((key.clone(), val.clone())),
+                }
+            }
+            for (key, val) in &leaves {
                 if !val.is_number() {
                     continue;
                 }

@@ -9,7 +9,8 @@
 use std::fmt::Write as _;
 
 use crate::cmd::bench::model::{
-    Bucket, BurstRun, ConnectionsRun, Document, FpsRun, LatencyRun, MemoryRun, Record, StressRun,
+    Bucket, BurstRun, ConnectionsRun, Document, FpsRun, LatencyRun, LoadLatency, LoadRun,
+    MemoryRun, Record, StressRun,
 };
 use crate::cmd::bench::units::{
     bytes, conn_rate, count, group, hz, mibps, pct, pct0, rate, ratio, secs, signed_bytes, us,
@@ -44,6 +45,9 @@ pub fn render(doc: &Document, color: bool) -> String {
     }
     if let Some(rec) = &r.connections {
         connections(&mut out, rec, &doc.setup.core, st);
+    }
+    if let Some(rec) = &r.load {
+        load(&mut out, rec, st);
     }
     for n in &doc.notes {
         let _ = writeln!(out, "{}", st.paint(Role::Dim, format!("note: {n}")));
@@ -444,6 +448,65 @@ fn connections(out: &mut String, rec: &Record<ConnectionsRun>, core: &str, st: P
     }
 }
 
+fn load(out: &mut String, rec: &Record<LoadRun>, st: Palette) {
+    let m = &rec.median;
+    let what = if m.message == "echo" {
+        format!("echo requests of {} B", m.payload_bytes)
+    } else {
+        "PINGs".to_string()
+    };
+    section(
+        out,
+        st,
+        "LOAD",
+        &format!(
+            "{what} at {} over {} connections for {}; latency corrected from each due time",
+            rate(m.target_msgs_per_s),
+            m.connections,
+            secs(m.duration_s)
+        ),
+    );
+    let mut t = Table::new(&["", ""]);
+    let mut row = |label: &str, get: fn(&LoadRun) -> f64, fmt: fn(f64) -> String| {
+        t.row(vec![label.to_string(), cell(rec, |r| Some(get(r)), fmt)]);
+    };
+    row("target rate", |r| r.target_msgs_per_s, rate);
+    row("achieved rate", |r| r.achieved_msgs_per_s, rate);
+    row("scheduled", |r| r.scheduled as f64, count);
+    row("sent", |r| r.sent as f64, count);
+    row("completed", |r| r.completed as f64, count);
+    row("errors", |r| r.errors as f64, count);
+    row("late (> 1 ms)", |r| r.late as f64, count);
+    t.render(out, st);
+    let mut t = Table::new(&["", "corrected", "uncorrected"]);
+    type Get = fn(&LoadLatency) -> f64;
+    let rows: &[(&str, Get)] = &[
+        ("min", |l| l.min_us),
+        ("p50", |l| l.p50_us),
+        ("p90", |l| l.p90_us),
+        ("p99", |l| l.p99_us),
+        ("p99.9", |l| l.p999_us),
+        ("max", |l| l.max_us),
+        ("avg", |l| l.avg_us),
+    ];
+    for &(label, get) in rows {
+        t.row(vec![
+            label.to_string(),
+            cell(rec, |r| Some(get(&r.corrected)), us),
+            cell(rec, |r| Some(get(&r.uncorrected)), us),
+        ]);
+    }
+    t.render(out, st);
+    let worst = rec.runs.iter().map(|r| r.errors).max().unwrap_or(0);
+    if worst > 0 {
+        let _ = writeln!(
+            out,
+            "  {}",
+            st.paint(Role::Warn, format!("⚠ {} requests were not answered", group(worst)))
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -503,6 +566,28 @@ mod tests {
         doc.setup.target = Some("127.0.0.1:9".into());
         let first = render(&doc, false).lines().next().unwrap_or_default().to_string();
         assert!(first.contains("external server 127.0.0.1:9, wire vx"), "{first}");
+    }
+
+    #[test]
+    fn the_load_section_shows_both_latencies() {
+        let mut doc = sample();
+        let run = LoadRun {
+            message: "ping".into(),
+            connections: 4,
+            target_msgs_per_s: 1000.0,
+            achieved_msgs_per_s: 998.0,
+            errors: 2,
+            corrected: LoadLatency { p90_us: 250_000.0, ..Default::default() },
+            uncorrected: LoadLatency { p90_us: 120.0, ..Default::default() },
+            ..Default::default()
+        };
+        doc.results.load = Some(crate::cmd::bench::model::record(vec![run]).unwrap());
+        let text = render(&doc, false);
+        assert!(text.contains("LOAD  PINGs at 1,000 msg/s over 4 connections"), "{text}");
+        let p90 = text.lines().find(|l| l.trim_start().starts_with("p90 ") && l.contains("250"));
+        assert!(p90.is_some_and(|l| l.contains("250.00 ms") && l.contains("120.0 µs")), "{text}");
+        assert!(text.contains("⚠ 2 requests were not answered"), "{text}");
+        assert!(text.contains("p50 / p99 corrected"), "{text}");
     }
 
     #[test]

@@ -84,6 +84,20 @@ pub fn summary(out: &mut String, doc: &Document, p: Palette) {
             format!("{} / {}", us(m.sample_p50_us), us(m.sample_p99_us)),
         ));
     }
+    if let Some(m) = r.load.as_ref().map(|x| &x.median) {
+        rows.push((
+            format!("Load {} at {}", m.message, rate(m.target_msgs_per_s)),
+            format!("{} achieved, {} errors", rate(m.achieved_msgs_per_s), group(m.errors)),
+        ));
+        rows.push((
+            "  p50 / p99 corrected".into(),
+            format!("{} / {}", us(m.corrected.p50_us), us(m.corrected.p99_us)),
+        ));
+        rows.push((
+            "  p50 / p99 uncorrected".into(),
+            format!("{} / {}", us(m.uncorrected.p50_us), us(m.uncorrected.p99_us)),
+        ));
+    }
     if rows.is_empty() {
         return;
     }

@@ -190,6 +190,15 @@ impl Arrivals {
     }
 }
 
+/// The in-process server's settings: an ephemeral loopback port, the
+/// run's connection settings and core.
+fn server_config(ctx: &Ctx) -> ServerConfig {
+    let mut cfg = ServerConfig::default().host("127.0.0.1").port(0);
+    cfg.conn = ctx.conn.conn_config();
+    cfg.conn.core = ctx.core;
+    cfg
+}
+
 /// The server a scenario talks to.
 pub enum Endpoint {
     /// In this process; its on-message callback feeds the recorder.
@@ -205,14 +214,29 @@ impl Endpoint {
         if let Some(t) = &ctx.target {
             return Ok(Endpoint::Remote(t.clone()));
         }
-        let mut cfg = ServerConfig::default().host("127.0.0.1").port(0);
-        cfg.conn = ctx.conn.conn_config();
-        cfg.conn.core = ctx.core;
         let a = arrivals.clone();
-        let server = Server::builder(cfg)
+        let server = Server::builder(server_config(ctx))
             .on_message(move |_, frame| a.record(frame.type_code))
             .start()
             .context("cannot start the in-process server")?;
+        Ok(Endpoint::Local(server))
+    }
+
+    /// Starts an in-process server that answers every message to its
+    /// sender (same type, request id and payload), or names the target
+    /// (an echo server).
+    pub fn open_echo(ctx: &Ctx) -> anyhow::Result<Endpoint> {
+        if let Some(t) = &ctx.target {
+            return Ok(Endpoint::Remote(t.clone()));
+        }
+        let server = Server::builder(server_config(ctx))
+            .on_message(|peer, frame| {
+                if let Err(e) = peer.reply(&frame, &frame.payload) {
+                    log::debug!("cannot echo to {}: {e}", peer.addr());
+                }
+            })
+            .start()
+            .context("cannot start the in-process echo server")?;
         Ok(Endpoint::Local(server))
     }
 

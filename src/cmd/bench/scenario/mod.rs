@@ -11,6 +11,7 @@ pub mod endpoint;
 pub mod fps;
 pub mod helper;
 pub mod latency;
+pub mod load;
 pub mod memory;
 mod progress;
 mod raw;
