@@ -59,7 +59,15 @@ pub(crate) fn defer_wakes() {
 pub(crate) fn flush_wakes() {
     let pending = DEFERRED.with(|d| d.borrow_mut().as_mut().map(std::mem::take));
     for (shared, n) in pending.into_iter().flatten() {
-        let idle = lock(&shared.ready).idle;
+        let (idle, queued) = {
+            let ready = lock(&shared.ready);
+            (ready.idle, ready.queue.len())
+        };
+        // What the running workers have taken already needs no wake.
+        let n = n.min(queued);
+        if n == 0 || idle == 0 {
+            continue;
+        }
         if n >= idle {
             shared.wake.notify_all();
         } else {
@@ -171,6 +179,8 @@ struct PoolShared {
     ready: Mutex<Ready>,
     wake: Condvar,
     stop: AtomicBool,
+    /// How many workers the pool has.
+    workers: usize,
 }
 
 impl PoolShared {
@@ -180,20 +190,27 @@ impl PoolShared {
         let mut ready = lock(&self.ready);
         ready.queue.push_back(mb);
         let wake = ready.idle > 0;
+        // Nobody running: wake one now, or nothing happens until the thread
+        // that defers is done with its round.
+        let nobody_running = ready.idle >= self.workers;
         drop(ready);
         if !wake {
             return;
         }
-        let deferred = DEFERRED.with(|d| match d.borrow_mut().as_mut() {
-            Some(pending) => {
-                match pending.iter_mut().find(|(p, _)| Arc::ptr_eq(p, self)) {
-                    Some((_, n)) => *n += 1,
-                    None => pending.push((self.clone(), 1)),
+        // On a thread that defers, while a worker runs (it takes queued
+        // mailboxes in a row before it sleeps), further wakes wait for the
+        // end of the round: one wake per mailbox still queued then.
+        let deferred = !nobody_running
+            && DEFERRED.with(|d| match d.borrow_mut().as_mut() {
+                Some(pending) => {
+                    match pending.iter_mut().find(|(p, _)| Arc::ptr_eq(p, self)) {
+                        Some((_, n)) => *n += 1,
+                        None => pending.push((self.clone(), 1)),
+                    }
+                    true
                 }
-                true
-            }
-            None => false,
-        });
+                None => false,
+            });
         if !deferred {
             self.wake.notify_one();
         }
@@ -215,6 +232,7 @@ impl Pool {
             ready: Mutex::new(Ready { queue: VecDeque::new(), idle: 0 }),
             wake: Condvar::new(),
             stop: AtomicBool::new(false),
+            workers,
         });
         let mut handles = Vec::new();
         for i in 0..workers {

@@ -96,7 +96,7 @@ struct ChunkyReader<'a> {
 impl Read for ChunkyReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.calls += 1;
-        if self.interrupt_every.is_some_and(|k| self.calls % k == 0) {
+        if self.interrupt_every.is_some_and(|k| self.calls.is_multiple_of(k)) {
             return Err(io::ErrorKind::Interrupted.into());
         }
         let n = self.sizes[self.calls % self.sizes.len()].min(buf.len()).min(self.data.len());

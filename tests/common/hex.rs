@@ -17,7 +17,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// On odd length or a non-hex digit: it reads test data only.
 pub fn unhex(s: &str) -> Vec<u8> {
     let s = s.trim();
-    assert!(s.len() % 2 == 0, "odd-length hex: {s:?}");
+    assert!(s.len().is_multiple_of(2), "odd-length hex: {s:?}");
     (0..s.len())
         .step_by(2)
         .map(|i| {

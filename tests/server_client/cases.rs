@@ -649,7 +649,7 @@ pub fn a_client_sending_faster_than_the_server_reads_waits_and_loses_nothing(cor
     scfg.conn.max_pending_callbacks = 64;
     let s = Server::builder(scfg)
         .on_message(move |_, _| {
-            if g.fetch_add(1, Ordering::SeqCst) % 500 == 0 {
+            if g.fetch_add(1, Ordering::SeqCst).is_multiple_of(500) {
                 std::thread::sleep(Duration::from_millis(5));
             }
         })

@@ -49,7 +49,7 @@ pub fn simulate(clients: &[Client], rate_hz: u32, duration: Duration) -> Sim {
                 Ok(_) => sim.sent_move += 1,
                 Err(_) => sim.send_errors += 1,
             }
-            if (i as u64 + sim.ticks) % 10 == 0 {
+            if (i as u64 + sim.ticks).is_multiple_of(10) {
                 match p.send(PLAYER_SHOOT, &shoot) {
                     Ok(_) => sim.sent_shoot += 1,
                     Err(_) => sim.send_errors += 1,
