@@ -80,10 +80,11 @@ pub enum ProtocolError {
     /// speak (detected from its first bytes).
     #[error("the peer speaks the {seen} wire profile, not {expected} (let the client detect it: wire auto)")]
     WrongWire {
-        /// The profile we were told to speak.
-        expected: crate::codec::Wire,
+        /// The profile we were told to speak (`1.6` or `vx`, as
+        /// [`Wire::name`](crate::Wire::name) says).
+        expected: &'static str,
         /// The profile its first bytes show.
-        seen: crate::codec::Wire,
+        seen: &'static str,
     },
     /// A request id too large for the profile (VX ids are 16 bits).
     #[error("request id {0} does not fit the 16-bit request id of the VX profile")]

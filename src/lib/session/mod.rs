@@ -388,7 +388,7 @@ impl Machine {
             (Phase::VxAwaitServerHello { .. }, Some(&b)) if b != b'{' => Wire::V1_6,
             _ => return None,
         };
-        let e = ProtocolError::WrongWire { expected: self.wire, seen };
+        let e = ProtocolError::WrongWire { expected: self.wire.name(), seen: seen.name() };
         Some(EndReason::fault(e.clone(), format!("handshake failed: {e}")))
     }
 
