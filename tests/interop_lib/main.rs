@@ -15,6 +15,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use common::hex::{hex, unhex};
+use common::random_bytes;
 use common::ref_peer::{field, Py};
 use serde_json::json;
 use veltix::{Client, ClientConfig, Frame, Peer, Server, ServerBuilder, ServerConfig};
@@ -30,19 +31,6 @@ const ECHO: u16 = 200;
 const ASK: u16 = 201;
 const NEWS: u16 = 202;
 const ROUTED: u16 = 300;
-
-/// Bytes that look random (xorshift), reproducible from the seed.
-fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 32) as u8
-        })
-        .collect()
-}
 
 /// The next frame from a callback's channel, within the deadline.
 fn next<T>(rx: &Receiver<T>, what: &str) -> T {
