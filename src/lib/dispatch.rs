@@ -133,7 +133,6 @@ impl Mailbox {
     }
 
     /// The bytes the waiting jobs hold.
-    #[allow(dead_code)] // for metrics and tests
     pub(crate) fn queued_bytes(&self) -> usize {
         lock(&self.state).bytes
     }
@@ -367,14 +366,9 @@ impl Drop for Pool {
     }
 }
 
-/// Runs one callback of a batch; a panic in it is logged and goes no
-/// further (the batch's other callbacks still run).
-pub(crate) fn run_isolated(job: impl FnOnce()) {
-    run_job(job)
-}
-
-/// Runs a callback; a panic in it is logged and goes no further.
-fn run_job(job: impl FnOnce()) {
+/// Runs a callback; a panic in it is logged and goes no further (in a
+/// batch, the other callbacks still run).
+pub(crate) fn run_job(job: impl FnOnce()) {
     if catch_unwind(AssertUnwindSafe(job)).is_err() {
         log::error!("a callback panicked; the connection goes on");
     }

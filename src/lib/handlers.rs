@@ -5,7 +5,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::codec::frame::Frame;
 use crate::conn::Peer;
-use crate::dispatch::{run_isolated, Mailbox, Pool};
+use crate::dispatch::{run_job, Mailbox, Pool};
 
 /// Called when a connection is established (after the handshake).
 pub type ConnectFn = Arc<dyn Fn(&Peer) + Send + Sync>;
@@ -99,7 +99,7 @@ impl<D: ?Sized> Handlers<D> {
             _ => {
                 pool.submit_sized(mailbox, bytes, move || {
                     for (f, frame) in calls {
-                        run_isolated(|| f(&peer, frame));
+                        run_job(|| f(&peer, frame));
                     }
                 });
             }

@@ -118,8 +118,6 @@ struct Inner {
     next_id: AtomicU64,
     served: AtomicU64,
     refused: AtomicU64,
-    ended_in: AtomicU64,
-    ended_out: AtomicU64,
     /// Told of every broadcast made here (a relay to other nodes).
     observer: RwLock<Option<Arc<BroadcastObserver>>>,
     /// Counters of the connections that have ended, and handshake failures.
@@ -198,8 +196,6 @@ impl Server {
             next_id: AtomicU64::new(1),
             served: AtomicU64::new(0),
             refused: AtomicU64::new(0),
-            ended_in: AtomicU64::new(0),
-            ended_out: AtomicU64::new(0),
             observer: RwLock::new(None),
             ended: Mutex::new(ServerMetrics::default()),
         });
@@ -446,11 +442,16 @@ impl Inner {
             fin += s.frames_in;
             fout += s.frames_out;
         }
+        // What ended connections received and sent lives in the metrics.
+        let (ended_in, ended_out) = {
+            let m = lock(&self.ended);
+            (m.frames_received.iter().sum::<u64>(), m.frames_sent.iter().sum::<u64>())
+        };
         ServerStats {
             clients_served: self.served.load(Ordering::Relaxed),
             clients_now: conns.values().filter(|c| c.is_established()).count(),
-            frames_in: fin + self.ended_in.load(Ordering::Relaxed),
-            frames_out: fout + self.ended_out.load(Ordering::Relaxed),
+            frames_in: fin + ended_in,
+            frames_out: fout + ended_out,
             refused: self.refused.load(Ordering::Relaxed),
         }
     }
@@ -626,9 +627,6 @@ impl Owner for Inner {
     }
 
     fn ended(&self, conn: &Arc<Conn>, reason: EndReason) {
-        let s = conn.stats();
-        self.ended_in.fetch_add(s.frames_in, Ordering::Relaxed);
-        self.ended_out.fetch_add(s.frames_out, Ordering::Relaxed);
         {
             let mut m = lock(&self.ended);
             add_conn(&mut m, conn);

@@ -134,11 +134,8 @@ impl Header {
     /// Checks that `payload` hashes to the stated CRC. The one place a
     /// received CRC is compared.
     pub fn verify(&self, payload: &[u8]) -> Result<(), ProtocolError> {
-        let computed = crc32(payload);
-        if computed != self.crc {
-            return Err(ProtocolError::CrcMismatch { stated: self.crc, computed });
-        }
-        Ok(())
+        super::crc::check(self.crc, payload)
+            .map_err(|computed| ProtocolError::CrcMismatch { stated: self.crc, computed })
     }
 
     /// Checks the declared size against a limit on the whole frame.
@@ -154,10 +151,7 @@ impl Header {
     }
 }
 
-/// CRC32 (IEEE, as zlib computes it) of a payload.
-pub fn crc32(payload: &[u8]) -> u32 {
-    crc32fast::hash(payload)
-}
+pub use super::crc::crc32;
 
 /// Milliseconds since the Unix epoch by the wall clock.
 pub fn now_ms() -> u64 {

@@ -2,7 +2,8 @@
 //!
 //! | module | what lives there |
 //! |---|---|
-//! | [`frame`] | the 22-byte header, [`Frame`](frame::Frame), the one header builder ([`Header::for_payload`](frame::Header::for_payload)) and the one CRC check ([`Header::verify`](frame::Header::verify)) |
+//! | [`frame`] | the 22-byte header, [`Frame`](frame::Frame), the one header builder ([`Header::for_payload`](frame::Header::for_payload)) and [`Header::verify`](frame::Header::verify) |
+//! | `crc` | CRC32 and the one comparison with a stated CRC, for both profiles |
 //! | [`decoder`] | incremental decoding of a byte stream into frames, in either wire profile |
 //! | [`vx`] | the VX profile of veltix 2.0.3–3.3.x: its 15-byte header and JSON handshake messages |
 //!
@@ -10,6 +11,7 @@
 //! request id, payload; a VX frame has no timestamp and a 16-bit id) and
 //! one decoder. This layer imports only errors and `sync`.
 
+mod crc;
 pub mod decoder;
 pub mod frame;
 pub mod vx;

@@ -175,7 +175,7 @@ impl VxHeader {
             flags: 0,
             type_code,
             size: size_field(payload.len())?,
-            crc: crc32fast::hash(payload),
+            crc: super::crc::crc32(payload),
             request_id,
         })
     }
@@ -224,12 +224,8 @@ impl VxHeader {
 
     /// Checks `payload` against the header's CRC32.
     pub fn check_crc(&self, payload: &[u8]) -> Result<(), VxError> {
-        let computed = crc32fast::hash(payload);
-        if computed == self.crc {
-            Ok(())
-        } else {
-            Err(VxError::CrcMismatch { stated: self.crc, computed })
-        }
+        super::crc::check(self.crc, payload)
+            .map_err(|computed| VxError::CrcMismatch { stated: self.crc, computed })
     }
 }
 
