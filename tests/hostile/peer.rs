@@ -66,6 +66,13 @@ impl Raw {
         Raw { stream, local, decoder: Decoder::new(64 << 20) }
     }
 
+    /// Reads the following frames in the VX profile (after a VX handshake
+    /// made on `stream` by hand).
+    pub fn reading_vx(mut self) -> Raw {
+        self.decoder.set_wire(veltix::Wire::Vx);
+        self
+    }
+
     /// Connects and reads the server's HELLO.
     pub fn greeted(addr: SocketAddr) -> (Raw, Frame) {
         let mut r = Raw::connect(addr);

@@ -5,104 +5,48 @@
 //! checks that a well-behaved client is still served, that the server's
 //! memory stays bounded, and that a log line names the peer and the fault.
 
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::Read;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use veltix::{vx, CoreKind, Decoder, Frame, Wire};
+use veltix::{vx, CoreKind, Wire};
 
 use crate::attacks::RSS_BOUND;
-use crate::peer::End;
+use crate::peer::{End, Raw};
 use crate::target::{assert_answers, Kind, Opts, Target, PATIENCE};
 
-/// A raw VX peer.
-struct VxRaw {
-    stream: TcpStream,
-    local: String,
-    decoder: Decoder,
-}
+/// A raw peer that speaks the VX handshake by hand, then reads VX frames
+/// through [`Raw`].
+struct VxRaw;
 
 impl VxRaw {
     /// Connects and reads the server's hello.
-    fn greeted(addr: SocketAddr) -> VxRaw {
-        let stream = TcpStream::connect(addr).expect("connect to the server");
-        let local = stream.local_addr().expect("local address").to_string();
-        let mut r = VxRaw { stream, local, decoder: Decoder::with_wire(64 << 20, Wire::Vx) };
-        let hello = r.message();
+    fn greeted(addr: SocketAddr) -> Raw {
+        let mut r = Raw::connect(addr).reading_vx();
+        let hello = message(&mut r);
         assert!(hello.contains("\"pv\""), "the server's hello: {hello}");
         r
     }
 
     /// Connects and completes the handshake as a 3.3.0 client would.
-    fn established(addr: SocketAddr) -> VxRaw {
+    fn established(addr: SocketAddr) -> Raw {
         let mut r = VxRaw::greeted(addr);
         let hello = vx::client_hello("3.3.0", vx::PROTOCOL_VERSION, &Default::default()).unwrap();
         r.send(&hello);
-        assert_eq!(r.message(), r#"{"result": "ok"}"#);
+        assert_eq!(message(&mut r), r#"{"result": "ok"}"#);
         r
     }
+}
 
-    /// One length-prefixed handshake message, as text.
-    fn message(&mut self) -> String {
-        self.stream.set_read_timeout(Some(PATIENCE)).unwrap();
-        let mut len = [0u8; 2];
-        self.stream.read_exact(&mut len).expect("a handshake message's length");
-        let mut body = vec![0u8; usize::from(u16::from_be_bytes(len))];
-        self.stream.read_exact(&mut body).expect("a handshake message");
-        String::from_utf8(body).expect("UTF-8")
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).expect("write to the server");
-    }
-
-    fn try_send(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.stream.write_all(bytes)
-    }
-
-    /// The next frame within the deadline.
-    fn frame(&mut self) -> Option<Frame> {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(f) = self.decoder.next_frame().expect("the server sends valid frames") {
-                return Some(f);
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return None;
-            }
-            self.stream.set_read_timeout(Some(left)).unwrap();
-            match self.decoder.read_from(&mut &self.stream, 64 * 1024) {
-                Ok(0) => return None,
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return None,
-            }
-        }
-    }
-
-    /// Reads until the server ends the connection or `patience` passes;
-    /// whatever comes is dropped (VX has no ERROR frame).
-    fn until_end(&mut self, patience: Duration) -> End {
-        let deadline = Instant::now() + patience;
-        let mut buf = [0u8; 4096];
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return End::Open;
-            }
-            self.stream.set_read_timeout(Some(left)).unwrap();
-            match self.stream.read(&mut buf) {
-                Ok(0) => return End::Closed,
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return End::Reset,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e)
-                    if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
-                Err(e) => panic!("reading from the server: {e}"),
-            }
-        }
-    }
+/// One length-prefixed handshake message, as text (read from the socket
+/// before any frame, so nothing is buffered in the decoder).
+fn message(r: &mut Raw) -> String {
+    r.stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut len = [0u8; 2];
+    r.stream.read_exact(&mut len).expect("a handshake message's length");
+    let mut body = vec![0u8; usize::from(u16::from_be_bytes(len))];
+    r.stream.read_exact(&mut body).expect("a handshake message");
+    String::from_utf8(body).expect("UTF-8")
 }
 
 /// `body` behind its u16 length.
@@ -138,7 +82,7 @@ pub fn vx_bad_handshakes(kind: Kind, core: CoreKind) {
     for (what, bytes, fault) in cases {
         let mut p = VxRaw::greeted(t.addr);
         let _ = p.try_send(&bytes);
-        let end = p.until_end(PATIENCE);
+        let (_, end) = p.until_end(PATIENCE);
         assert_ne!(end, End::Open, "{what}: the server kept the connection");
         t.expect_log(&p.local, &[fault]);
     }
@@ -162,10 +106,10 @@ pub fn vx_slow_handshakes(kind: Kind, core: CoreKind) {
         }
         std::thread::sleep(Duration::from_millis(150));
     }
-    let end = drip.until_end(PATIENCE);
+    let (_, end) = drip.until_end(PATIENCE);
     assert_ne!(end, End::Open, "the drip was kept past the deadline");
     assert!(start.elapsed() < Duration::from_secs(5), "closed late: {:?}", start.elapsed());
-    assert_ne!(silent.until_end(PATIENCE), End::Open, "the silent peer was kept");
+    assert_ne!(silent.until_end(PATIENCE).1, End::Open, "the silent peer was kept");
     t.expect_log(&drip.local, &["handshake not completed"]);
     t.expect_log(&silent.local, &["handshake not completed"]);
     assert_answers(&good, "after slow handshakes");
@@ -190,7 +134,7 @@ pub fn vx_bad_frames(kind: Kind, core: CoreKind) {
     for (what, bytes, fault) in cases {
         let mut p = VxRaw::established(t.addr);
         let _ = p.try_send(&bytes);
-        assert_ne!(p.until_end(PATIENCE), End::Open, "{what}: the server kept the connection");
+        assert_ne!(p.until_end(PATIENCE).1, End::Open, "{what}: the server kept the connection");
         t.expect_log(&p.local, &[fault]);
     }
     let mut p = VxRaw::established(t.addr);
@@ -198,7 +142,7 @@ pub fn vx_bad_frames(kind: Kind, core: CoreKind) {
     bad[vx::HEADER_LEN] ^= 0xff;
     p.send(&bad);
     p.send(&frame(8, b"still in sync"));
-    let echo = p.frame().expect("the frame after the bad one is echoed");
+    let echo = p.frame(PATIENCE).expect("the frame after the bad one is echoed");
     assert_eq!((echo.request_id.as_u32(), &echo.payload[..]), (8, &b"still in sync"[..]));
     t.expect_log(&p.local, &["CRC mismatch"]);
     assert_answers(&good, "after bad VX frames");
