@@ -74,8 +74,6 @@ pub(crate) trait ReplyReader: Send + Sync {
 /// Traffic counters of one connection.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    pub frames_in: AtomicU64,
-    pub frames_out: AtomicU64,
     /// Frames received and sent, by class (system, application, plugin).
     pub frames_in_class: [AtomicU64; 3],
     pub frames_out_class: [AtomicU64; 3],
@@ -347,7 +345,6 @@ impl Conn {
     }
 
     fn count_out(&self, frames: u64, class: Class) {
-        self.counters.frames_out.fetch_add(frames, Ordering::Relaxed);
         self.counters.frames_out_class[class.index()].fetch_add(frames, Ordering::Relaxed);
     }
 
@@ -489,21 +486,17 @@ impl Conn {
 
     /// Counts what the session received.
     pub(crate) fn count_in(&self, c: &Counts) {
-        let c_ = &self.counters;
-        let total: u64 = c.frames_in.iter().sum();
-        if total > 0 {
-            c_.frames_in.fetch_add(total, Ordering::Relaxed);
-            for (slot, n) in c_.frames_in_class.iter().zip(c.frames_in) {
-                if n > 0 {
-                    slot.fetch_add(n, Ordering::Relaxed);
-                }
+        let k = &self.counters;
+        for (slot, n) in k.frames_in_class.iter().zip(c.frames_in) {
+            if n > 0 {
+                slot.fetch_add(n, Ordering::Relaxed);
             }
         }
         if c.bad_crc > 0 {
-            c_.dropped_crc.fetch_add(c.bad_crc, Ordering::Relaxed);
+            k.dropped_crc.fetch_add(c.bad_crc, Ordering::Relaxed);
         }
         if c.oversize > 0 {
-            c_.dropped_oversize.fetch_add(c.oversize, Ordering::Relaxed);
+            k.dropped_oversize.fetch_add(c.oversize, Ordering::Relaxed);
         }
     }
 
@@ -522,8 +515,9 @@ impl Conn {
     pub(crate) fn stats(&self) -> ConnStats {
         let c = &self.counters;
         ConnStats {
-            frames_in: c.frames_in.load(Ordering::Relaxed),
-            frames_out: c.frames_out.load(Ordering::Relaxed),
+            // The totals are the sums of the per-class counters.
+            frames_in: c.frames_in_class.iter().map(|a| a.load(Ordering::Relaxed)).sum(),
+            frames_out: c.frames_out_class.iter().map(|a| a.load(Ordering::Relaxed)).sum(),
             bytes_in: c.bytes_in.load(Ordering::Relaxed),
             bytes_out: c.bytes_out.load(Ordering::Relaxed),
             reads: c.reads.load(Ordering::Relaxed),
