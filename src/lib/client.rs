@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use crate::codec::frame::{Frame, RequestId};
 use crate::config::{ClientConfig, ConnConfig, CoreKind};
-use crate::conn::{Conn, ConnStats, Peer, Role};
+use crate::conn::{Conn, ConnStats, Peer, Pipeline, Role};
 use crate::core::poll::PollCore;
 use crate::core::{threads, Owner};
 use crate::dispatch::{Mailbox, Pool};
@@ -184,6 +184,13 @@ impl Client {
     /// Sends a message; returns the request id used.
     pub fn send(&self, type_code: u16, payload: &[u8]) -> Result<RequestId> {
         Peer { conn: self.conn()? }.send(type_code, payload)
+    }
+
+    /// A [`Pipeline`] on the current connection: many sends, few writes
+    /// (a reconnect starts a new connection; the pipeline stays on the old
+    /// one and fails once it is closed).
+    pub fn pipeline(&self) -> Result<Pipeline> {
+        Ok(Peer { conn: self.conn()? }.pipeline())
     }
 
     /// Sends a message with the given request id.

@@ -61,7 +61,7 @@ pub use client::{Client, ClientBuilder, DisconnectReason, DisconnectState};
 pub use config::{
     BufferSize, ClientConfig, ConnConfig, CoreKind, PerformanceMode, ServerConfig, WireMode,
 };
-pub use conn::{ConnStats, Peer};
+pub use conn::{ConnStats, Peer, Pipeline};
 pub use decoder::{Decoder, FrameReader, FrameRef, RawFrame};
 pub use error::{EndKind, EndReason, Error, ProtocolError, Result};
 pub use frame::{Frame, Header, RequestId, DEFAULT_MAX_MESSAGE_SIZE, HEADER_LEN};

@@ -791,3 +791,122 @@ pub fn messages_of_one_read_go_to_callbacks_in_order_and_a_panic_loses_no_other(
     let got: Vec<Vec<u8>> = (0..3).map(|_| rx.recv_timeout(T).unwrap()).collect();
     assert_eq!(got, [b"a".to_vec(), b"c".to_vec(), b"d".to_vec()]);
 }
+
+/// A server that records the sequence numbers (first 4 payload bytes) it
+/// gets, per client, in arrival order.
+fn sequence_server(core: CoreKind) -> (Server, Arc<Mutex<Vec<u32>>>) {
+    let got: Arc<Mutex<Vec<u32>>> = Arc::default();
+    let g = got.clone();
+    let s = Server::builder(cfg(core))
+        .on_message(move |_, f| {
+            let n = u32::from_be_bytes(f.payload[..4].try_into().unwrap());
+            g.lock().unwrap().push(n);
+        })
+        .start()
+        .unwrap();
+    (s, got)
+}
+
+pub fn a_pipeline_sends_in_order_in_few_writes_and_plain_sends_queue_behind_it(core: CoreKind) {
+    let (s, got) = sequence_server(core);
+    let c = client(&s, core);
+    let before = c.stats().unwrap();
+    let n = 20_000u32;
+    let mut p = c.pipeline().unwrap();
+    for i in 0..n - 1 {
+        p.send(200, &i.to_be_bytes()).unwrap();
+    }
+    // A plain send meanwhile goes out behind what the pipeline queued,
+    // not before it.
+    c.send(200, &(n - 1).to_be_bytes()).unwrap();
+    drop(p);
+    wait_until("every message", || got.lock().unwrap().len() == n as usize);
+    assert_eq!(*got.lock().unwrap(), (0..n).collect::<Vec<_>>());
+    let after = c.stats().unwrap();
+    assert_eq!(after.frames_out - before.frames_out, u64::from(n));
+    // 20,000 frames of 26 bytes (520 KB) in writes of about 128 KiB, not
+    // one write per frame.
+    let writes = after.writes - before.writes;
+    assert!(writes < 200, "{writes} writes for {n} pipelined frames");
+}
+
+pub fn a_pipeline_writes_once_enough_is_queued_and_the_rest_at_flush(core: CoreKind) {
+    let (s, got) = sequence_server(core);
+    let c = client(&s, core);
+    let mut p = c.pipeline().unwrap();
+    let payload = vec![0u8; 1000];
+    // About 200 KB: the first 128 KiB go out without a flush.
+    for i in 0..200u32 {
+        let mut m = payload.clone();
+        m[..4].copy_from_slice(&i.to_be_bytes());
+        p.send(200, &m).unwrap();
+    }
+    wait_until("the first batch", || got.lock().unwrap().len() >= 100);
+    std::thread::sleep(Duration::from_millis(100));
+    let early = got.lock().unwrap().len();
+    assert!(early < 200, "all {early} arrived before the flush");
+    p.flush().unwrap();
+    wait_until("the rest after the flush", || got.lock().unwrap().len() == 200);
+    assert_eq!(*got.lock().unwrap(), (0..200).collect::<Vec<_>>());
+}
+
+pub fn a_pipeline_over_a_small_outbound_limit_waits_for_room_and_loses_nothing(core: CoreKind) {
+    // The queue limit (4 KiB) is below the batch size: queued bytes must
+    // be written by the sender that waits for room, not wait forever.
+    let (s, got) = sequence_server(core);
+    let c =
+        Client::connect(ccfg(s.local_addr().to_string(), core).max_outbound_bytes(4096)).unwrap();
+    let mut p = c.pipeline().unwrap();
+    let mut m = vec![1u8; 300];
+    for i in 0..5_000u32 {
+        m[..4].copy_from_slice(&i.to_be_bytes());
+        p.send(200, &m).unwrap();
+    }
+    p.flush().unwrap();
+    wait_until("every message", || got.lock().unwrap().len() == 5_000);
+    assert_eq!(*got.lock().unwrap(), (0..5_000).collect::<Vec<_>>());
+}
+
+pub fn concurrent_senders_on_one_connection_keep_each_order_and_share_writes(core: CoreKind) {
+    let got: Arc<Mutex<std::collections::HashMap<u32, Vec<u32>>>> = Arc::default();
+    let g = got.clone();
+    let s = Server::builder(cfg(core))
+        .on_message(move |_, f| {
+            let t = u32::from_be_bytes(f.payload[..4].try_into().unwrap());
+            let n = u32::from_be_bytes(f.payload[4..8].try_into().unwrap());
+            g.lock().unwrap().entry(t).or_default().push(n);
+        })
+        .start()
+        .unwrap();
+    let c = Arc::new(client(&s, core));
+    let before = c.stats().unwrap();
+    let (threads, each) = (4u32, 20_000u32);
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let c = c.clone();
+            std::thread::spawn(move || {
+                let mut m = [0u8; 64];
+                m[..4].copy_from_slice(&t.to_be_bytes());
+                for i in 0..each {
+                    m[4..8].copy_from_slice(&i.to_be_bytes());
+                    c.send(200, &m).unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let total = (threads * each) as usize;
+    wait_until("every message", || {
+        got.lock().unwrap().values().map(Vec::len).sum::<usize>() == total
+    });
+    for seq in got.lock().unwrap().values() {
+        assert_eq!(*seq, (0..each).collect::<Vec<_>>());
+    }
+    let after = c.stats().unwrap();
+    assert_eq!(after.frames_out - before.frames_out, total as u64);
+    let writes = after.writes - before.writes;
+    eprintln!("{writes} writes for {total} frames from {threads} threads");
+    assert!(writes < total as u64, "no send was batched with another");
+}

@@ -1,11 +1,18 @@
 //! One connection's shared state and the [`Peer`] handle to it.
 //!
-//! Writing: a sender first tries to hand its bytes straight to the kernel
-//! without blocking (header and payload in one `sendmsg`, no copy). Only
-//! what the kernel does not take is queued, and the socket core drains the
-//! queue; while it drains, later frames join the queue and go out coalesced
-//! in large writes. The queue is bounded by `max_outbound_bytes`: a peer
-//! that stops reading is disconnected instead of growing our memory.
+//! Writing ("smart batching"): a sender that finds the connection idle
+//! hands its bytes straight to the kernel without blocking (header and
+//! payload in one `sendmsg`, no copy), outside the queue's lock. Senders
+//! that come while that write (or the core's drain) is under way only
+//! append to the queue, and the writer takes everything queued in its next
+//! write: under concurrent sends, one system call carries many frames, and
+//! a lone frame on an idle connection still goes out at once. What the
+//! kernel does not take is drained by the socket core (the poll loop, or a
+//! writer thread started on first need), and later frames join the queue
+//! meanwhile. A [`Pipeline`] only appends, and writes once about 128 KiB
+//! have gathered or when flushed. The queue is bounded by
+//! `max_outbound_bytes`: a peer that stops reading is disconnected (server)
+//! or makes its sender wait (client) instead of growing our memory.
 
 use std::collections::HashMap;
 use std::io;
@@ -26,8 +33,10 @@ pub(crate) use crate::session::Role;
 use crate::sync::lock;
 
 mod peer;
+mod pipeline;
 
 pub use peer::{Peer, ServerHandle};
+pub use pipeline::Pipeline;
 
 /// Totals since the server started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -85,6 +94,7 @@ pub(crate) struct Counters {
     pub bytes_in: AtomicU64,
     pub bytes_out: AtomicU64,
     pub reads: AtomicU64,
+    pub writes: AtomicU64,
 }
 
 /// A snapshot of a connection's traffic counters.
@@ -100,13 +110,24 @@ pub struct ConnStats {
     pub bytes_out: u64,
     /// `read` system calls made (shows the effect of the buffer size).
     pub reads: u64,
+    /// Writes to the socket that took bytes (shows how sends were
+    /// batched: fewer writes than frames sent).
+    pub writes: u64,
 }
+
+/// Pipelined bytes queued before they are written in one go.
+pub(crate) const CORK_BYTES: usize = 128 * 1024;
+
+/// Writes one sender makes for others before the core takes over.
+const WRITE_ROUNDS: usize = 8;
 
 #[derive(Default)]
 struct Out {
     /// Bytes the kernel has not taken yet, in order, from `head` on.
     buf: Vec<u8>,
     head: usize,
+    /// A sender is writing, outside the lock; others append behind it.
+    writing: bool,
     /// The core is draining `buf`; new bytes must queue behind it.
     draining: bool,
     /// The threads core's writer thread exists.
@@ -115,6 +136,18 @@ struct Out {
     /// Threads asleep on `out_cv`: a notify is a system call even when
     /// nobody waits, so the hot paths make it only when somebody does.
     waiters: usize,
+}
+
+impl Out {
+    /// Bytes queued and not yet taken by the kernel.
+    fn queued(&self) -> usize {
+        self.buf.len() - self.head
+    }
+
+    /// A write is under way (a sender's or the core's).
+    fn busy(&self) -> bool {
+        self.writing || self.draining
+    }
 }
 
 /// Shared state of one connection.
@@ -270,62 +303,90 @@ impl Conn {
         frames: u64,
         class: Class,
     ) -> Result<()> {
+        self.enqueue(parts, frames, class, false)
+    }
+
+    /// Queues one frame built from its parts without writing it yet (a
+    /// pipeline): it goes out with what follows, in one write once
+    /// [`CORK_BYTES`] are queued or at [`flush_queued`](Conn::flush_queued).
+    pub(crate) fn queue_parts(
+        self: &Arc<Self>,
+        type_code: u16,
+        id: RequestId,
+        payload: &[u8],
+    ) -> Result<()> {
+        let header = encode_header(self.wire, type_code, id, payload)?;
+        let class = self.wire.class(type_code);
+        self.enqueue(&[header.as_slice(), payload], 1, class, true)
+    }
+
+    /// Writes what pipelined sends left queued, unless a write is already
+    /// under way (it takes them).
+    pub(crate) fn flush_queued(self: &Arc<Self>) -> Result<()> {
+        let mut out = lock(&self.out);
+        if out.closed {
+            return Err(Error::Closed(self.close_reason()));
+        }
+        if out.busy() || out.queued() == 0 {
+            return Ok(());
+        }
+        out.writing = true;
+        self.write_queued(out)
+    }
+
+    /// The send path. Whoever finds the connection idle writes, outside
+    /// the lock; senders that come while a write is under way (a sender's
+    /// or the core's) only append to the queue, and the writer takes all of
+    /// it in its next write ("smart batching"). A lone frame on an idle
+    /// connection goes straight to the kernel, without a copy.
+    fn enqueue(
+        self: &Arc<Self>,
+        parts: &[&[u8]],
+        frames: u64,
+        class: Class,
+        cork: bool,
+    ) -> Result<()> {
         let total: usize = parts.iter().map(|p| p.len()).sum();
         let mut out = lock(&self.out);
         loop {
             if out.closed {
                 return Err(Error::Closed(self.close_reason()));
             }
-            let over =
-                out.draining && out.buf.len() - out.head + total > self.cfg.max_outbound_bytes;
+            let over = out.queued() > 0 && out.queued() + total > self.cfg.max_outbound_bytes;
             // A client waits for room (back-pressure to its application,
             // like a blocking socket); a server never waits for one slow
             // peer, and an I/O thread never waits at all.
             if !over || self.role == Role::Server || crate::dispatch::never_wait() {
                 break;
             }
+            if !out.busy() {
+                // Pipelined bytes nobody writes yet: write them ourselves.
+                out.writing = true;
+                self.write_queued(out)?;
+                out = lock(&self.out);
+                continue;
+            }
             out = self.wait_out(out);
         }
-        if !out.draining {
+        if !out.busy() && out.queued() == 0 && !cork {
             // Fast path: straight to the kernel, no copy, no hand-off.
-            let sent = match try_send(&self.stream, parts) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
-                Err(e) => {
-                    drop(out);
-                    self.close_err(&format!("write failed: {e}"));
-                    return Err(Error::Io(e));
-                }
-            };
-            self.counters.bytes_out.fetch_add(sent as u64, Ordering::Relaxed);
-            if sent == total {
-                self.count_out(frames, class);
-                return Ok(());
-            }
-            append_from(&mut out.buf, parts, sent);
-            out.draining = true;
-            self.queued.store(true, Ordering::Release);
+            out.writing = true;
+            drop(out);
+            let (sent, mut out) = self.write_unlocked(parts)?;
             self.count_out(frames, class);
-            match self.poll_drain.get() {
-                Some(wake) => {
-                    drop(out);
-                    wake();
-                }
-                None => {
-                    let spawn = !out.writer;
-                    out.writer = true;
-                    self.notify_out(out);
-                    if spawn {
-                        self.spawn_writer();
-                    }
-                }
+            if sent < total && !out.closed {
+                // What the kernel did not take goes before what others
+                // queued meanwhile.
+                let mut buf = Vec::with_capacity(total - sent + out.queued());
+                append_from(&mut buf, parts, sent);
+                buf.extend_from_slice(&out.buf[out.head..]);
+                out.buf = buf;
+                out.head = 0;
             }
-            return Ok(());
+            return self.write_queued(out);
         }
-        if self.role == Role::Server
-            && out.buf.len() - out.head + total > self.cfg.max_outbound_bytes
-        {
-            let queued = out.buf.len() - out.head;
+        if self.role == Role::Server && out.queued() + total > self.cfg.max_outbound_bytes {
+            let queued = out.queued();
             drop(out);
             let limit = self.cfg.max_outbound_bytes;
             log::warn!(
@@ -340,8 +401,123 @@ impl Conn {
         }
         append_from(&mut out.buf, parts, 0);
         self.count_out(frames, class);
-        self.notify_out(out);
+        if out.busy() {
+            // The write under way takes these bytes too.
+            if out.draining {
+                self.notify_out(out);
+            }
+            return Ok(());
+        }
+        if cork && out.queued() < self.cork_bytes() {
+            return Ok(());
+        }
+        out.writing = true;
+        self.write_queued(out)
+    }
+
+    /// How many pipelined bytes wait for more before they are written.
+    fn cork_bytes(&self) -> usize {
+        CORK_BYTES.min(self.cfg.max_outbound_bytes / 2).max(1)
+    }
+
+    /// As the one writer (`out.writing` set by the caller), writes what is
+    /// queued, outside the lock, until the queue is empty or the kernel's
+    /// buffer is full; then hands the rest to the core's drain.
+    fn write_queued<'a>(self: &'a Arc<Self>, mut out: MutexGuard<'a, Out>) -> Result<()> {
+        for _ in 0..WRITE_ROUNDS {
+            if out.closed || out.queued() == 0 {
+                out.writing = false;
+                if !out.closed && out.buf.capacity() > 1 << 20 {
+                    out.buf = Vec::new();
+                }
+                out.buf.clear();
+                out.head = 0;
+                self.notify_out(out);
+                return Ok(());
+            }
+            let head = std::mem::take(&mut out.head);
+            let mut chunk = std::mem::take(&mut out.buf);
+            drop(out);
+            let (n, relocked) = self.write_unlocked(&[&chunk[head..]])?;
+            out = relocked;
+            let done = head + n;
+            if done < chunk.len() {
+                // The kernel's buffer is full: the rest, then what others
+                // queued meanwhile, go to the core's drain.
+                chunk.drain(..done);
+                chunk.extend_from_slice(&out.buf[out.head..]);
+                out.buf = chunk;
+                out.head = 0;
+                return self.hand_off(out);
+            }
+            if out.queued() == 0 {
+                // Keep the allocation for the next batch.
+                chunk.clear();
+                out.buf = chunk;
+                out.head = 0;
+            }
+            // Progress frees room for senders waiting on it.
+            if out.waiters > 0 {
+                self.out_cv.notify_all();
+            }
+        }
+        // Senders keep this one writing: let the core carry on.
+        self.hand_off(out)
+    }
+
+    /// The writer's system call, made without the lock (`out.writing` is
+    /// set); returns the bytes the kernel took and the lock again. A failed
+    /// write closes the connection.
+    fn write_unlocked(&self, parts: &[&[u8]]) -> Result<(usize, MutexGuard<'_, Out>)> {
+        let sent = try_send(&self.stream, parts);
+        let mut out = lock(&self.out);
+        match sent {
+            Ok(n) => {
+                self.count_write(n);
+                Ok((n, out))
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok((0, out)),
+            Err(e) => {
+                out.writing = false;
+                drop(out);
+                self.close_err(&format!("write failed: {e}"));
+                Err(Error::Io(e))
+            }
+        }
+    }
+
+    /// Gives the queue to the core: the poll loop's drain, or the threads
+    /// core's writer thread (started on first need).
+    fn hand_off(self: &Arc<Self>, mut out: MutexGuard<'_, Out>) -> Result<()> {
+        out.writing = false;
+        out.draining = true;
+        self.queued.store(true, Ordering::Release);
+        match self.poll_drain.get() {
+            Some(wake) => {
+                // Whoever waits for the write under way to end (see
+                // `flush_nonblocking`) may go on.
+                self.notify_out(out);
+                wake();
+            }
+            None => {
+                let spawn = !out.writer;
+                out.writer = true;
+                self.notify_out(out);
+                if spawn {
+                    self.spawn_writer();
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// One write that took `n` bytes (none counted for a write that took
+    /// nothing).
+    fn count_write(&self, n: usize) {
+        if n > 0 {
+            self.counters.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
+            self.counters.writes.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     fn count_out(&self, frames: u64, class: Class) {
@@ -380,7 +556,7 @@ impl Conn {
             match try_send(&self.stream, &[&out.buf[out.head..]]) {
                 Ok(n) => {
                     out.head += n;
-                    self.counters.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
+                    self.count_write(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     // Progress frees room for senders waiting on it.
@@ -405,6 +581,24 @@ impl Conn {
         true
     }
 
+    /// Writes what is queued without waiting for the kernel (an I/O
+    /// thread about to close a connection): waits only for a sender's
+    /// write under way, which never blocks, so that bytes it queued behind
+    /// itself (an ERROR frame) are not dropped by the close.
+    pub(crate) fn flush_nonblocking(self: &Arc<Self>) {
+        let mut out = lock(&self.out);
+        while out.writing && !out.closed {
+            out = self.wait_out(out);
+        }
+        if out.draining {
+            drop(out);
+            self.drain_nonblocking();
+        } else if out.queued() > 0 && !out.closed {
+            out.writing = true;
+            let _ = self.write_queued(out);
+        }
+    }
+
     /// Sleeps on `out_cv`, counted in `waiters`.
     fn wait_out<'a>(&self, mut out: MutexGuard<'a, Out>) -> MutexGuard<'a, Out> {
         out.waiters += 1;
@@ -423,10 +617,12 @@ impl Conn {
     }
 
     /// Waits (up to `timeout`) until everything queued has been written.
-    pub(crate) fn flush(&self, timeout: Duration) -> bool {
+    pub(crate) fn flush(self: &Arc<Self>, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
+        // Pipelined bytes nobody writes yet go first.
+        let _ = self.flush_queued();
         let mut out = lock(&self.out);
-        while out.draining && !out.closed {
+        while out.busy() && !out.closed {
             let now = Instant::now();
             if now >= deadline {
                 return false;
@@ -439,7 +635,7 @@ impl Conn {
                 .unwrap_or_else(|e| e.into_inner().0);
             out.waiters -= 1;
         }
-        !out.draining
+        !out.busy() && out.queued() == 0
     }
 
     /// Closes the connection at once on our own initiative (queued bytes
@@ -475,7 +671,7 @@ impl Conn {
     }
 
     /// Flushes what is queued (bounded by `timeout`), then closes.
-    pub(crate) fn close_gracefully(&self, reason: EndReason, timeout: Duration) {
+    pub(crate) fn close_gracefully(self: &Arc<Self>, reason: EndReason, timeout: Duration) {
         self.flush(timeout);
         self.close_with(reason);
     }
@@ -521,6 +717,7 @@ impl Conn {
             bytes_in: c.bytes_in.load(Ordering::Relaxed),
             bytes_out: c.bytes_out.load(Ordering::Relaxed),
             reads: c.reads.load(Ordering::Relaxed),
+            writes: c.writes.load(Ordering::Relaxed),
         }
     }
 
@@ -556,7 +753,7 @@ fn writer_loop(conn: &Conn, mut stream: TcpStream) {
             conn.close_err(&format!("write failed: {e}"));
             return;
         }
-        conn.counters.bytes_out.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        conn.count_write(chunk.len());
         // Senders waiting for room may go on.
         conn.out_cv.notify_all();
         // Keep the allocation for the next batch if nothing queued meanwhile.

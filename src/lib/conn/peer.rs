@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use super::{Conn, Hub, ServerStats};
+use super::{Conn, Hub, Pipeline, ServerStats};
 use crate::codec::frame::{Frame, RequestId};
 use crate::codec::{encode_frame_into, Wire};
 use crate::dispatch::in_inline_callback;
@@ -142,6 +142,11 @@ impl Peer {
     pub fn send_with_id(&self, type_code: u16, id: RequestId, payload: &[u8]) -> Result<()> {
         self.conn.check_size(payload.len())?;
         self.conn.send_parts(type_code, id, payload)
+    }
+
+    /// A [`Pipeline`] on this connection: many sends, few writes.
+    pub fn pipeline(&self) -> Pipeline {
+        Pipeline::new(self.conn.clone())
     }
 
     /// Sends a whole frame as it is (its timestamp is kept).

@@ -331,7 +331,7 @@ fn read_all(e: &mut Entry, st: &mut ReadState) -> Option<EndReason> {
 /// close.
 fn fault(conn: &Arc<Conn>, end: EndReason) -> EndReason {
     log::warn!("closing the connection with {}: {}", conn.peer, end.message);
-    conn.drain_nonblocking();
+    conn.flush_nonblocking();
     conn.close_with(end.clone());
     conn.end_reason().unwrap_or(end)
 }
