@@ -42,16 +42,6 @@ pub(crate) fn write<T>(l: &RwLock<T>, v: T) {
 }
 
 impl<D: ?Sized> Handlers<D> {
-    /// The handler for a message: its type's route first, else on_message.
-    pub(crate) fn for_message(&self, type_code: u16) -> Option<MessageFn> {
-        let routes = self.routes.read().unwrap_or_else(|e| e.into_inner());
-        if let Some(f) = routes.get(&type_code) {
-            return Some(f.clone());
-        }
-        drop(routes);
-        read(&self.on_message)
-    }
-
     pub(crate) fn set_on_connect(&self, f: impl Fn(&Peer) + Send + Sync + 'static) {
         write(&self.on_connect, Some(Arc::new(f) as ConnectFn));
     }
@@ -75,31 +65,50 @@ impl<D: ?Sized> Handlers<D> {
         peer: Peer,
         frames: Vec<Frame>,
     ) {
+        // The handlers are looked up once per batch (one lock), and each
+        // frame only names its handler by index: no lock and no reference
+        // count per message.
         let mut bytes = 0;
-        let mut calls: Vec<(MessageFn, Frame)> = Vec::with_capacity(frames.len());
-        for frame in frames {
-            match self.for_message(frame.type_code) {
-                Some(f) => {
+        let mut fns: Vec<(u16, Option<MessageFn>)> = Vec::new();
+        let mut calls: Vec<(usize, Frame)> = Vec::with_capacity(frames.len());
+        {
+            let routes = self.routes.read().unwrap_or_else(|e| e.into_inner());
+            let mut fallback: Option<Option<MessageFn>> = None;
+            for frame in frames {
+                let tc = frame.type_code;
+                let i = match fns.iter().position(|(t, _)| *t == tc) {
+                    Some(i) => i,
+                    None => {
+                        let f = routes.get(&tc).cloned().or_else(|| {
+                            fallback.get_or_insert_with(|| read(&self.on_message)).clone()
+                        });
+                        fns.push((tc, f));
+                        fns.len() - 1
+                    }
+                };
+                if fns[i].1.is_some() {
                     bytes += frame.payload.len();
-                    calls.push((f, frame));
+                    calls.push((i, frame));
+                } else {
+                    log::debug!("no handler for a type {tc} message from {}; dropped", peer.addr());
                 }
-                None => log::debug!(
-                    "no handler for a type {} message from {}; dropped",
-                    frame.type_code,
-                    peer.addr()
-                ),
             }
         }
+        let call = move |i: usize, frame: Frame, peer: &Peer| {
+            if let Some(f) = &fns[i].1 {
+                f(peer, frame);
+            }
+        };
         match calls.len() {
             0 => {}
             1 => {
-                let (f, frame) = calls.pop().expect("one call");
-                pool.submit_sized(mailbox, bytes, move || f(&peer, frame));
+                let (i, frame) = calls.pop().expect("one call");
+                pool.submit_sized(mailbox, bytes, move || call(i, frame, &peer));
             }
             _ => {
                 pool.submit_sized(mailbox, bytes, move || {
-                    for (f, frame) in calls {
-                        run_job(|| f(&peer, frame));
+                    for (i, frame) in calls {
+                        run_job(|| call(i, frame, &peer));
                     }
                 });
             }

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use veltix::frame::now_ms;
-use veltix::{types, Client, Frame, Peer, TypeRegistry};
+use veltix::{types, Client, Frame, Peer, Pipeline, TypeRegistry};
 
 use super::link::{connect_error, Args, Link};
 use super::show::Record;
@@ -82,6 +82,9 @@ fn send_all(
         .context("cannot start the thread that reads stdin")?;
 
     let mut sent: u64 = 0;
+    // Records that are already waiting go out together (one write for
+    // many); when none waits, what was queued is written at once.
+    let mut batch: Option<Pipeline> = None;
     loop {
         if stdout_closed.load(Ordering::Acquire) {
             client.disconnect();
@@ -90,9 +93,19 @@ fn send_all(
         if link.snapshot().gone.is_some() {
             return lost(args, &link, &rx, sent);
         }
-        match rx.recv() {
+        let event = match rx.try_recv() {
+            Ok(event) => Ok(event),
+            Err(_) => {
+                if let Some(mut b) = batch.take() {
+                    // A failure shows at the next send, which retries.
+                    let _ = b.flush();
+                }
+                rx.recv()
+            }
+        };
+        match event {
             Ok(Event::Record(payload)) => {
-                send(args, &client, &link, type_code, &payload).map_err(|e| {
+                send(args, &client, &link, &mut batch, type_code, &payload).map_err(|e| {
                     anyhow::anyhow!("cannot send message {}: {e} ({sent} sent before)", sent + 1)
                 })?;
                 sent += 1;
@@ -111,6 +124,8 @@ fn send_all(
             Ok(Event::Stop) => {}
         }
     }
+    // Written now (dropping it flushes), ahead of finish's PING.
+    drop(batch);
     finish(args, &client, &link);
     Ok(ExitCode::SUCCESS)
 }
@@ -269,20 +284,32 @@ fn read_record(
     Ok(Got::Whole)
 }
 
-/// Sends one record. While the client reconnects, waits for it (or for
-/// it to give up) and sends again.
+/// Queues one record on the pipeline (started on the current connection
+/// if there is none). While the client reconnects, waits for it (or for it
+/// to give up) and sends again.
 fn send(
     args: &Args,
     client: &Client,
     link: &Link,
+    batch: &mut Option<Pipeline>,
     type_code: u16,
     payload: &[u8],
 ) -> veltix::Result<()> {
     loop {
-        let err = match client.send(type_code, payload) {
+        let sent = match batch {
+            Some(b) => b.send(type_code, payload),
+            None => client.pipeline().and_then(|mut b| {
+                let id = b.send(type_code, payload)?;
+                *batch = Some(b);
+                Ok(id)
+            }),
+        };
+        let err = match sent {
             Ok(_) => return Ok(()),
             Err(e) => e,
         };
+        // The pipeline belongs to a connection that failed.
+        *batch = None;
         if args.retry == 0 || !matches!(err, veltix::Error::Closed(_) | veltix::Error::Io(_)) {
             return Err(err);
         }

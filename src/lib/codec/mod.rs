@@ -121,10 +121,26 @@ pub fn encode_header(
     id: RequestId,
     payload: &[u8],
 ) -> Result<HeaderBytes, ProtocolError> {
+    let ts = match wire {
+        Wire::V1_6 => now_ms(),
+        Wire::Vx => 0,
+    };
+    encode_header_at(wire, type_code, id, ts, payload)
+}
+
+/// [`encode_header`] with the timestamp given (milliseconds since the
+/// epoch; only 1.6.3 frames carry one).
+pub fn encode_header_at(
+    wire: Wire,
+    type_code: u16,
+    id: RequestId,
+    timestamp_ms: u64,
+    payload: &[u8],
+) -> Result<HeaderBytes, ProtocolError> {
     let mut buf = [0u8; HEADER_LEN];
     match wire {
         Wire::V1_6 => {
-            buf = Header::for_payload(type_code, id, now_ms(), payload)?.to_bytes();
+            buf = Header::for_payload(type_code, id, timestamp_ms, payload)?.to_bytes();
             Ok(HeaderBytes { buf, len: HEADER_LEN })
         }
         Wire::Vx => {

@@ -21,8 +21,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
-use crate::codec::frame::RequestId;
-use crate::codec::{encode_header, Class, Wire};
+use crate::codec::frame::{coarse_now_ms, RequestId};
+use crate::codec::{encode_header, encode_header_at, Class, Wire};
 use crate::config::ConnConfig;
 use crate::dispatch::Mailbox;
 use crate::error::{EndKind, EndReason, Error, Result};
@@ -118,6 +118,9 @@ pub struct ConnStats {
 /// Pipelined bytes queued before they are written in one go.
 pub(crate) const CORK_BYTES: usize = 128 * 1024;
 
+/// The largest buffer kept for the next batch once its bytes are written.
+const MAX_KEPT: usize = 1 << 20;
+
 /// Writes one sender makes for others before the core takes over.
 const WRITE_ROUNDS: usize = 8;
 
@@ -126,6 +129,10 @@ struct Out {
     /// Bytes the kernel has not taken yet, in order, from `head` on.
     buf: Vec<u8>,
     head: usize,
+    /// A cleared buffer the writer gives `buf` when it takes the queue, so
+    /// that senders appending meanwhile do not grow a new one from nothing
+    /// (page faults on every batch).
+    spare: Vec<u8>,
     /// A sender is writing, outside the lock; others append behind it.
     writing: bool,
     /// The core is draining `buf`; new bytes must queue behind it.
@@ -147,6 +154,20 @@ impl Out {
     /// A write is under way (a sender's or the core's).
     fn busy(&self) -> bool {
         self.writing || self.draining
+    }
+
+    /// Takes back a buffer whose bytes were written, for the next batch.
+    fn keep(&mut self, mut chunk: Vec<u8>) {
+        if chunk.capacity() > MAX_KEPT {
+            return;
+        }
+        chunk.clear();
+        if self.queued() == 0 {
+            self.buf = chunk;
+            self.head = 0;
+        } else if self.spare.capacity() == 0 {
+            self.spare = chunk;
+        }
     }
 }
 
@@ -315,7 +336,9 @@ impl Conn {
         id: RequestId,
         payload: &[u8],
     ) -> Result<()> {
-        let header = encode_header(self.wire, type_code, id, payload)?;
+        // Stamped from the coarse clock: the precise one would cost more
+        // than the rest of queueing a small frame.
+        let header = encode_header_at(self.wire, type_code, id, coarse_now_ms(), payload)?;
         let class = self.wire.class(type_code);
         self.enqueue(&[header.as_slice(), payload], 1, class, true)
     }
@@ -427,16 +450,18 @@ impl Conn {
         for _ in 0..WRITE_ROUNDS {
             if out.closed || out.queued() == 0 {
                 out.writing = false;
-                if !out.closed && out.buf.capacity() > 1 << 20 {
+                if out.buf.capacity() > MAX_KEPT {
                     out.buf = Vec::new();
                 }
+                out.spare = Vec::new();
                 out.buf.clear();
                 out.head = 0;
                 self.notify_out(out);
                 return Ok(());
             }
             let head = std::mem::take(&mut out.head);
-            let mut chunk = std::mem::take(&mut out.buf);
+            let spare = std::mem::take(&mut out.spare);
+            let mut chunk = std::mem::replace(&mut out.buf, spare);
             drop(out);
             let (n, relocked) = self.write_unlocked(&[&chunk[head..]])?;
             out = relocked;
@@ -450,12 +475,7 @@ impl Conn {
                 out.head = 0;
                 return self.hand_off(out);
             }
-            if out.queued() == 0 {
-                // Keep the allocation for the next batch.
-                chunk.clear();
-                out.buf = chunk;
-                out.head = 0;
-            }
+            out.keep(chunk);
             // Progress frees room for senders waiting on it.
             if out.waiters > 0 {
                 self.out_cv.notify_all();
@@ -572,9 +592,10 @@ impl Conn {
         }
         out.buf.clear();
         out.head = 0;
-        if out.buf.capacity() > 1 << 20 {
+        if out.buf.capacity() > MAX_KEPT {
             out.buf = Vec::new();
         }
+        out.spare = Vec::new();
         out.draining = false;
         self.queued.store(false, Ordering::Release);
         self.notify_out(out);
@@ -664,6 +685,7 @@ impl Conn {
             let mut out = lock(&self.out);
             out.closed = true;
             out.buf = Vec::new();
+            out.spare = Vec::new();
             out.head = 0;
         }
         self.out_cv.notify_all();
@@ -734,11 +756,15 @@ fn writer_loop(conn: &Conn, mut stream: TcpStream) {
             loop {
                 if out.head < out.buf.len() {
                     let head = std::mem::take(&mut out.head);
-                    let mut chunk = std::mem::take(&mut out.buf);
+                    let spare = std::mem::take(&mut out.spare);
+                    let mut chunk = std::mem::replace(&mut out.buf, spare);
                     chunk.drain(..head);
                     break chunk;
                 }
                 out.draining = false;
+                // Idle again: the second buffer is not needed until the
+                // next batch.
+                out.spare = Vec::new();
                 conn.queued.store(false, Ordering::Release);
                 if out.waiters > 0 {
                     conn.out_cv.notify_all();
@@ -756,13 +782,7 @@ fn writer_loop(conn: &Conn, mut stream: TcpStream) {
         conn.count_write(chunk.len());
         // Senders waiting for room may go on.
         conn.out_cv.notify_all();
-        // Keep the allocation for the next batch if nothing queued meanwhile.
-        let mut out = lock(&conn.out);
-        if out.buf.is_empty() && chunk.capacity() <= 1 << 20 {
-            let mut chunk = chunk;
-            chunk.clear();
-            out.buf = chunk;
-        }
+        lock(&conn.out).keep(chunk);
     }
 }
 

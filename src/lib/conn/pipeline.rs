@@ -15,6 +15,10 @@ use crate::error::Result;
 /// the pipeline queued). Back-pressure is that of a plain send: on a
 /// client, `send` waits while `max_outbound_bytes` are queued.
 ///
+/// On the 1.6.3 wire, a pipelined frame's timestamp comes from the kernel's
+/// coarse clock (a scheduler tick, 1–4 ms, behind the precise one): reading
+/// the precise clock would cost more than the rest of queueing the frame.
+///
 /// For a stream of messages (a file piped in, a load generator); a lone
 /// message is better sent with [`Peer::send`](super::Peer::send), which
 /// writes it at once.

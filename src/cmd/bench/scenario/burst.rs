@@ -33,8 +33,10 @@ pub fn run(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<BurstRun> {
     let t0 = arrivals.now_ns();
     let start = Instant::now();
     let (mut sent, mut errors) = (0u64, 0u64);
+    // Pipelined: the frames go out in large writes, not one per message.
+    let mut batch = peer.pipeline();
     for i in 0..k.count {
-        match peer.send(PLAYER_MOVE, &payload) {
+        match batch.send(PLAYER_MOVE, &payload) {
             Ok(_) => sent += 1,
             Err(_) if !peer.is_open() => {
                 errors += k.count - i;
@@ -46,6 +48,7 @@ pub fn run(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<BurstRun> {
             bar.set_position(i);
         }
     }
+    drop(batch);
     let send_took = start.elapsed();
     bar.set_message("receiving");
     arrivals.wait_for(k.count, ctx.drain_timeout, &bar);

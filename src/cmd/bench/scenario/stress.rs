@@ -55,8 +55,10 @@ pub fn run(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<StressRun> {
     let (per_client, send_phase, t0) = fire(&arrivals, peers.len(), |i| {
         let p = &peers[i];
         let (mut sent, mut errors) = (0, 0);
+        // Pipelined: the frames go out in large writes (flushed on drop).
+        let mut batch = p.pipeline();
         for m in 0..k.msgs {
-            match p.send(PLAYER_MOVE, &payload) {
+            match batch.send(PLAYER_MOVE, &payload) {
                 Ok(_) => sent += 1,
                 Err(_) if !p.is_open() => {
                     errors += k.msgs - m;
