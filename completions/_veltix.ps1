@@ -256,7 +256,7 @@ Register-ArgumentCompleter -Native -CommandName 'veltix' -ScriptBlock {
             [CompletionResult]::new('--log-max-size', '--log-max-size', [CompletionResultType]::ParameterName, 'Rotate the log file before it grows past this size: bytes, or with a binary unit (512K, 10M, 1G; K = 1024). 0 never rotates')
             [CompletionResult]::new('--log-backups', '--log-backups', [CompletionResultType]::ParameterName, 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the full result document as JSON on stdout instead of tables')
-            [CompletionResult]::new('--no-baseline', '--no-baseline', [CompletionResultType]::ParameterName, 'Skip the raw-TCP baseline')
+            [CompletionResult]::new('--no-baseline', '--no-baseline', [CompletionResultType]::ParameterName, 'Skip the baselines: raw TCP (one write per message) and bulk TCP (256 KiB writes)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v: debug, -vv: trace)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Less log output (-q: errors only, -qq: nothing)')

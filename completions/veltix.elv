@@ -248,7 +248,7 @@ set edit:completion:arg-completer[veltix] = {|@words|
             cand --log-max-size 'Rotate the log file before it grows past this size: bytes, or with a binary unit (512K, 10M, 1G; K = 1024). 0 never rotates'
             cand --log-backups 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none'
             cand --json 'Print the full result document as JSON on stdout instead of tables'
-            cand --no-baseline 'Skip the raw-TCP baseline'
+            cand --no-baseline 'Skip the baselines: raw TCP (one write per message) and bulk TCP (256 KiB writes)'
             cand -v 'More log output (-v: debug, -vv: trace)'
             cand --verbose 'More log output (-v: debug, -vv: trace)'
             cand -q 'Less log output (-q: errors only, -qq: nothing)'

@@ -304,7 +304,7 @@ complete -c veltix -n "__fish_veltix_using_subcommand bench" -l log-file -d 'Als
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l log-max-size -d 'Rotate the log file before it grows past this size: bytes, or with a binary unit (512K, 10M, 1G; K = 1024). 0 never rotates' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l log-backups -d 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l json -d 'Print the full result document as JSON on stdout instead of tables'
-complete -c veltix -n "__fish_veltix_using_subcommand bench" -l no-baseline -d 'Skip the raw-TCP baseline'
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l no-baseline -d 'Skip the baselines: raw TCP (one write per message) and bulk TCP (256 KiB writes)'
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -s v -l verbose -d 'More log output (-v: debug, -vv: trace)'
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -s q -l quiet -d 'Less log output (-q: errors only, -qq: nothing)'
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -133,7 +133,7 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100))]
     pub warmup: u32,
 
-    /// Skip the raw-TCP baseline.
+    /// Skip the baselines: raw TCP (one write per message) and bulk TCP (256 KiB writes).
     #[arg(long)]
     pub no_baseline: bool,
 
