@@ -233,6 +233,7 @@ Register-ArgumentCompleter -Native -CommandName 'veltix' -ScriptBlock {
             [CompletionResult]::new('--memory-detail', '--memory-detail', [CompletionResultType]::ParameterName, 'Clients connected one at a time to measure the cost of each')
             [CompletionResult]::new('--conn-count', '--conn-count', [CompletionResultType]::ParameterName, 'Idle connections to open (each is an open file in both processes)')
             [CompletionResult]::new('--conn-sample', '--conn-sample', [CompletionResultType]::ParameterName, 'Connections pinged, one at a time, once all are open (each allowed --latency-timeout)')
+            [CompletionResult]::new('--conn-sources', '--conn-sources', [CompletionResultType]::ParameterName, 'Loopback addresses the helper''s sockets connect from, round robin: one (127.0.0.2) or a range (127.0.0.1-127.0.0.8). Each source address has its own ephemeral ports towards the server (about 28,000, net.ipv4.ip_local_port_range), so more connections than that need several')
             [CompletionResult]::new('--load-rate', '--load-rate', [CompletionResultType]::ParameterName, 'Requests per second of the load scenario, over all its connections')
             [CompletionResult]::new('--load-connections', '--load-connections', [CompletionResultType]::ParameterName, 'Connections the load is spread over (each sends its share of the requests one at a time, each allowed --latency-timeout)')
             [CompletionResult]::new('--load-duration', '--load-duration', [CompletionResultType]::ParameterName, 'Duration of each load run')

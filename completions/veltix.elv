@@ -225,6 +225,7 @@ set edit:completion:arg-completer[veltix] = {|@words|
             cand --memory-detail 'Clients connected one at a time to measure the cost of each'
             cand --conn-count 'Idle connections to open (each is an open file in both processes)'
             cand --conn-sample 'Connections pinged, one at a time, once all are open (each allowed --latency-timeout)'
+            cand --conn-sources 'Loopback addresses the helper''s sockets connect from, round robin: one (127.0.0.2) or a range (127.0.0.1-127.0.0.8). Each source address has its own ephemeral ports towards the server (about 28,000, net.ipv4.ip_local_port_range), so more connections than that need several'
             cand --load-rate 'Requests per second of the load scenario, over all its connections'
             cand --load-connections 'Connections the load is spread over (each sends its share of the requests one at a time, each allowed --latency-timeout)'
             cand --load-duration 'Duration of each load run'

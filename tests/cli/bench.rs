@@ -514,8 +514,10 @@ fn connections_holds_pings_and_closes_idle_connections_on_both_cores() {
         assert_eq!(doc["knobs"]["scenarios"], serde_json::json!(["connections"]));
         assert_eq!(num(&doc, "knobs.connections_count"), 50.0);
         assert_eq!(num(&doc, "knobs.connections_sample"), 5.0);
+        assert!(doc["setup"]["conn_sources"].is_null(), "{:#}", doc["setup"]);
         let c = &doc["results"]["connections"]["median"];
         assert_eq!(num(c, "connections"), 50.0, "{core}: {c:#}");
+        assert_eq!(num(c, "source_addrs"), 1.0, "{core}: {c:#}");
         assert_eq!(num(c, "sampled"), 5.0);
         assert_eq!(num(c, "sample_completed"), 5.0, "{core}: {c:#}");
         assert_eq!(num(c, "sample_lost"), 0.0);
@@ -537,6 +539,39 @@ fn connections_holds_pings_and_closes_idle_connections_on_both_cores() {
             "threads" => assert!(grown >= 50.0, "{grown} more threads for 50 connections"),
             _ => assert!(grown < 50.0, "{grown} more threads for 50 connections"),
         }
+    }
+}
+
+#[test]
+fn connections_spread_over_the_source_addresses_given() {
+    let out = connections("poll", &["--conn-sources", "127.0.0.1-127.0.0.4", "--json"]);
+    ok(&out);
+    let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["setup"]["conn_sources"], "127.0.0.1-127.0.0.4");
+    let c = &doc["results"]["connections"]["median"];
+    assert_eq!(num(c, "connections"), 50.0, "{c:#}");
+    // Counted by the server from its clients' peer addresses.
+    assert_eq!(num(c, "source_addrs"), 4.0, "{c:#}");
+    assert_eq!(num(c, "sample_completed"), 5.0, "{c:#}");
+
+    let out = connections("poll", &["--conn-sources", "127.0.0.2-127.0.0.3"]);
+    ok(&out);
+    let text = stdout(&out);
+    assert!(text.contains("in a helper process from 2 source addresses;"), "{text}");
+}
+
+#[test]
+fn bad_source_addresses_are_usage_errors() {
+    for (bad, says) in [
+        ("127.0.0.9-127.0.0.2", "first address comes after its last"),
+        ("192.0.2.1", "not a loopback address (127.0.0.0/8)"),
+        ("127.0.0.1-127.0.0.x", "'127.0.0.x' is not an IPv4 address"),
+        ("::1", "not an IPv4 address"),
+    ] {
+        let out = connections("poll", &["--conn-sources", bad]);
+        assert_eq!(code(&out), 2, "{bad}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("--conn-sources") && err.contains(says), "{bad}: {err}");
     }
 }
 

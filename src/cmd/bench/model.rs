@@ -96,6 +96,12 @@ pub struct Setup {
     /// Documents older than this field were all `1.6`.
     #[serde(default = "wire_1_6")]
     pub wire: String,
+    /// `--conn-sources`: the loopback addresses the connections scenario's
+    /// helper connects from, round robin (`127.0.0.1-127.0.0.8`, or one
+    /// address); null when the OS picks the source address (and in
+    /// documents older than this field).
+    #[serde(default)]
+    pub conn_sources: Option<String>,
 }
 
 fn wire_1_6() -> String {
@@ -554,6 +560,11 @@ pub struct ConnectionsRun {
     pub connections: u32,
     /// Connections pinged once all were open.
     pub sampled: u32,
+    /// Distinct client IP addresses among the server's connections (more
+    /// than one with `--conn-sources`); 0 in documents older than this
+    /// field.
+    #[serde(default)]
+    pub source_addrs: u32,
     /// RSS with the server listening and no client.
     pub idle_rss_bytes: u64,
     /// RSS with every connection established.

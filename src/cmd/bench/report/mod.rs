@@ -423,8 +423,13 @@ fn connections(out: &mut String, rec: &Record<ConnectionsRun>, core: &str, st: P
         "CONNECTIONS",
         &format!(
             "{} idle connections to the in-process server ({core} core), raw sockets in a helper \
-             process; {} of them pinged",
+             process{}; {} of them pinged",
             group(u64::from(m.connections)),
+            if m.source_addrs > 1 {
+                format!(" from {} source addresses", m.source_addrs)
+            } else {
+                String::new()
+            },
             group(u64::from(m.sampled))
         ),
     );
