@@ -75,7 +75,10 @@ pub fn run(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<ConnectionsRun> 
         .map_err(|e| match ctx.core {
             CoreKind::Threads => e.context(format!(
                 "cannot hold {} connections with the threads core, which needs a thread per \
-                 connection (limits: ulimit -u, /proc/sys/kernel/threads-max); --core poll \
+                 connection (limits: ulimit -u, /proc/sys/kernel/threads-max and pid_max, and \
+                 /proc/sys/vm/max_map_count: each thread maps its stack and its signal stack, \
+                 with guard pages, about 4 mappings, so the default 65,530 holds about 16,000 \
+                 threads); --core poll \
                  does not",
                 group(u64::from(k.count))
             )),
