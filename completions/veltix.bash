@@ -131,7 +131,7 @@ _veltix() {
             return 0
             ;;
         veltix__subcmd__bench)
-            opts="-v -q -h -V --only --target --json --save --compare --merge --plot --start-at --runs --warmup --no-baseline --drain-timeout --latency-iterations --latency-warmup --latency-timeout --fps-players --fps-tick-rate --fps-duration --fps2-players --fps2-tick-rate --burst-count --burst-payload --stress-clients --stress-msgs --memory-clients --memory-detail --conn-count --conn-sample --load-rate --load-connections --load-duration --load-message --load-payload --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
+            opts="-v -q -h -V --only --target --json --save --compare --merge --plot --start-at --runs --warmup --no-baseline --drain-timeout --latency-iterations --latency-warmup --latency-timeout --fps-players --fps-tick-rate --fps-duration --fps2-players --fps2-tick-rate --burst-count --burst-payload --stress-clients --stress-msgs --memory-clients --memory-detail --conn-count --conn-sample --conn-sources --load-rate --load-connections --load-duration --load-message --load-payload --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -238,6 +238,10 @@ _veltix() {
                     return 0
                     ;;
                 --conn-sample)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --conn-sources)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

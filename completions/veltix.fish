@@ -266,6 +266,7 @@ complete -c veltix -n "__fish_veltix_using_subcommand bench" -l memory-clients -
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l memory-detail -d 'Clients connected one at a time to measure the cost of each' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l conn-count -d 'Idle connections to open (each is an open file in both processes)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l conn-sample -d 'Connections pinged, one at a time, once all are open (each allowed --latency-timeout)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l conn-sources -d 'Loopback addresses the helper\'s sockets connect from, round robin: one (127.0.0.2) or a range (127.0.0.1-127.0.0.8). Each source address has its own ephemeral ports towards the server (about 28,000, net.ipv4.ip_local_port_range), so more connections than that need several' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l load-rate -d 'Requests per second of the load scenario, over all its connections' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l load-connections -d 'Connections the load is spread over (each sends its share of the requests one at a time, each allowed --latency-timeout)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l load-duration -d 'Duration of each load run' -r
@@ -304,7 +305,7 @@ complete -c veltix -n "__fish_veltix_using_subcommand bench" -l log-file -d 'Als
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l log-max-size -d 'Rotate the log file before it grows past this size: bytes, or with a binary unit (512K, 10M, 1G; K = 1024). 0 never rotates' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l log-backups -d 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l json -d 'Print the full result document as JSON on stdout instead of tables'
-complete -c veltix -n "__fish_veltix_using_subcommand bench" -l no-baseline -d 'Skip the raw-TCP baseline'
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l no-baseline -d 'Skip the baselines: raw TCP (one write per message) and bulk TCP (256 KiB writes)'
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -s v -l verbose -d 'More log output (-v: debug, -vv: trace)'
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -s q -l quiet -d 'Less log output (-q: errors only, -qq: nothing)'
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -135,6 +135,29 @@ fn json_prints_the_whole_document_and_nothing_else() {
     assert_eq!(num(b, "raw.delivered"), 300.0);
     assert!(num(b, "recv_msgs_per_s") > 0.0);
     assert!(num(b, "delivery_p50_us") <= num(b, "delivery_max_us"));
+    // The bulk baseline: the same 86-byte frames in 256 KiB writes.
+    assert_eq!(num(b, "bulk.write_size_bytes"), 262_144.0);
+    assert_eq!(
+        (num(b, "bulk.sent"), num(b, "bulk.delivered"), num(b, "bulk.lost")),
+        (300.0, 300.0, 0.0)
+    );
+    let per_msg = num(b, "bulk.recv_bytes_per_s") / num(b, "bulk.recv_msgs_per_s");
+    assert!((per_msg - 86.0).abs() < 1e-6, "{per_msg}");
+    let eff = num(b, "recv_msgs_per_s") / num(b, "bulk.recv_msgs_per_s");
+    assert!((num(b, "efficiency_vs_bulk") - eff).abs() < 1e-9, "{b:#}");
+}
+
+#[test]
+fn burst_and_stress_report_the_bulk_baseline() {
+    let out = bench(&["--only", "burst", "stress"]);
+    ok(&out);
+    let text = stdout(&out);
+    for what in ["receive rate", "aggregate rate"] {
+        assert!(text.contains(&format!("veltix / bulk: {what} ")), "{what}:\n{text}");
+    }
+    let bulk_lines = text.matches("  bulk TCP (the same frames, 256 KiB per write): ").count();
+    assert_eq!(bulk_lines, 2, "{text}");
+    assert_eq!(text.matches("│   vs bulk TCP ").count(), 2, "summary box:\n{text}");
 }
 
 #[test]
@@ -162,6 +185,7 @@ fn memory_fps_and_stress_count_what_the_server_received() {
     assert_eq!(num(s, "delivered"), 100.0, "{s:#}");
     assert!(num(s, "fairness_jain") > 0.0 && num(s, "fairness_jain") <= 1.0 + 1e-9);
     assert!(s["raw"].is_null(), "--no-baseline");
+    assert!(s["bulk"].is_null() && s["efficiency_vs_bulk"].is_null(), "--no-baseline: {s:#}");
 }
 
 #[test]
@@ -416,12 +440,18 @@ fn every_scenario_runs_on_the_vx_wire_on_both_cores() {
         let b = &r["burst"]["median"];
         assert_eq!(num(b, "delivered"), 300.0, "{core}: {b:#}");
         assert_eq!(num(b, "raw.delivered"), 300.0, "{core}: {b:#}");
+        assert_eq!(num(b, "bulk.delivered"), 300.0, "{core}: {b:#}");
         // Frame bytes are 15 + 64 per message on the VX wire.
         let per_msg = num(b, "wire_mib_per_s") / num(b, "payload_mib_per_s");
         assert!((per_msg - 79.0 / 64.0).abs() < 1e-9, "{core}: {per_msg}");
+        let per_msg = num(b, "bulk.recv_bytes_per_s") / num(b, "bulk.recv_msgs_per_s");
+        assert!((per_msg - 79.0).abs() < 1e-6, "{core}: {per_msg}");
         let s = &r["stress"]["median"];
         assert_eq!(num(s, "delivered"), 100.0, "{core}: {s:#}");
         assert_eq!(num(s, "raw.delivered"), 100.0, "{core}: {s:#}");
+        assert_eq!(num(s, "bulk.delivered"), 100.0, "{core}: {s:#}");
+        let per_msg = num(s, "bulk.recv_bytes_per_s") / num(s, "bulk.recv_msgs_per_s");
+        assert!((per_msg - 47.0).abs() < 1e-6, "{core}: 15 + 32 bytes, {per_msg}");
         for key in ["fps", "fps2"] {
             let f = &r[key]["median"];
             assert!(num(f, "sent") > 0.0);
@@ -444,8 +474,9 @@ fn a_vx_target_is_detected_and_recorded() {
     let r = &doc["results"];
     assert_eq!(num(&r["latency"]["median"], "completed"), 40.0, "{:#}", r["latency"]);
     assert_eq!(num(&r["burst"]["median"], "delivered"), 300.0, "{:#}", r["burst"]);
-    // The raw echo baseline ran on VX frames too.
+    // The raw and bulk echo baselines ran on VX frames too.
     assert_eq!(num(&r["burst"]["median"], "raw.delivered"), 300.0, "{:#}", r["burst"]);
+    assert_eq!(num(&r["burst"]["median"], "bulk.delivered"), 300.0, "{:#}", r["burst"]);
 
     // The text report says so.
     let out = bench(&["--target", &server.addr, "--only", "latency", "--no-baseline"]);
@@ -483,8 +514,10 @@ fn connections_holds_pings_and_closes_idle_connections_on_both_cores() {
         assert_eq!(doc["knobs"]["scenarios"], serde_json::json!(["connections"]));
         assert_eq!(num(&doc, "knobs.connections_count"), 50.0);
         assert_eq!(num(&doc, "knobs.connections_sample"), 5.0);
+        assert!(doc["setup"]["conn_sources"].is_null(), "{:#}", doc["setup"]);
         let c = &doc["results"]["connections"]["median"];
         assert_eq!(num(c, "connections"), 50.0, "{core}: {c:#}");
+        assert_eq!(num(c, "source_addrs"), 1.0, "{core}: {c:#}");
         assert_eq!(num(c, "sampled"), 5.0);
         assert_eq!(num(c, "sample_completed"), 5.0, "{core}: {c:#}");
         assert_eq!(num(c, "sample_lost"), 0.0);
@@ -506,6 +539,39 @@ fn connections_holds_pings_and_closes_idle_connections_on_both_cores() {
             "threads" => assert!(grown >= 50.0, "{grown} more threads for 50 connections"),
             _ => assert!(grown < 50.0, "{grown} more threads for 50 connections"),
         }
+    }
+}
+
+#[test]
+fn connections_spread_over_the_source_addresses_given() {
+    let out = connections("poll", &["--conn-sources", "127.0.0.1-127.0.0.4", "--json"]);
+    ok(&out);
+    let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["setup"]["conn_sources"], "127.0.0.1-127.0.0.4");
+    let c = &doc["results"]["connections"]["median"];
+    assert_eq!(num(c, "connections"), 50.0, "{c:#}");
+    // Counted by the server from its clients' peer addresses.
+    assert_eq!(num(c, "source_addrs"), 4.0, "{c:#}");
+    assert_eq!(num(c, "sample_completed"), 5.0, "{c:#}");
+
+    let out = connections("poll", &["--conn-sources", "127.0.0.2-127.0.0.3"]);
+    ok(&out);
+    let text = stdout(&out);
+    assert!(text.contains("in a helper process from 2 source addresses;"), "{text}");
+}
+
+#[test]
+fn bad_source_addresses_are_usage_errors() {
+    for (bad, says) in [
+        ("127.0.0.9-127.0.0.2", "first address comes after its last"),
+        ("192.0.2.1", "not a loopback address (127.0.0.0/8)"),
+        ("127.0.0.1-127.0.0.x", "'127.0.0.x' is not an IPv4 address"),
+        ("::1", "not an IPv4 address"),
+    ] {
+        let out = connections("poll", &["--conn-sources", bad]);
+        assert_eq!(code(&out), 2, "{bad}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("--conn-sources") && err.contains(says), "{bad}: {err}");
     }
 }
 

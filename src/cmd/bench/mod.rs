@@ -41,6 +41,7 @@ use scenario::endpoint::{core_name, settle_wire, Ctx};
 use scenario::{burst, connections, fps, helper, latency, load, memory, stress};
 
 pub use scenario::helper::HelperArgs;
+use scenario::helper::Sources;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -52,6 +53,8 @@ Examples:
   veltix bench --compare before.json after.json ratios of two saved runs
   veltix bench --only connections --core poll   10,000 idle connections
   veltix bench --only connections --conn-count 2000 --core threads
+  veltix bench --only connections --core poll --conn-count 50000 --conn-sources 127.0.0.1-127.0.0.4
+                                                past one source address's ~28,000 ports
   veltix bench --only load --load-rate 2000 --load-duration 30s
                                                 requests at a constant rate; latency
                                                 corrected for coordinated omission
@@ -133,7 +136,7 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100))]
     pub warmup: u32,
 
-    /// Skip the raw-TCP baseline.
+    /// Skip the baselines: raw TCP (one write per message) and bulk TCP (256 KiB writes).
     #[arg(long)]
     pub no_baseline: bool,
 
@@ -205,6 +208,13 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 100, help_heading = "Connections", value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
     pub conn_sample: u32,
 
+    /// Loopback addresses the helper's sockets connect from, round robin: one (127.0.0.2) or a
+    /// range (127.0.0.1-127.0.0.8). Each source address has its own ephemeral ports towards the
+    /// server (about 28,000, net.ipv4.ip_local_port_range), so more connections than that need
+    /// several.
+    #[arg(long, value_name = "ADDRS", help_heading = "Connections", value_parser = parse_sources)]
+    pub conn_sources: Option<Sources>,
+
     #[command(flatten)]
     pub load: Box<LoadArgs>,
 
@@ -262,6 +272,10 @@ impl LoadMessage {
 pub struct StartAt {
     at: SystemTime,
     text: String,
+}
+
+fn parse_sources(s: &str) -> Result<Sources, String> {
+    s.parse()
 }
 
 fn parse_rfc3339(s: &str) -> Result<StartAt, String> {
@@ -466,6 +480,7 @@ fn run_scenario(s: Scenario, args: &Args, ctx: &Ctx, doc: &mut Document) -> anyh
                 count: args.conn_count,
                 sample: args.conn_sample,
                 timeout: args.latency_timeout,
+                sources: args.conn_sources,
             };
             r.connections = Some(measure(args, "connections", |l| connections::run(ctx, &k, l))?);
         }
@@ -539,6 +554,7 @@ fn new_document(args: &Args, ctx: &Ctx, scenarios: &[Scenario]) -> Document {
             core: core_name(ctx.core).into(),
             cpus_allowed: machine::cpus_allowed(),
             wire: ctx.wire.name().into(),
+            conn_sources: args.conn_sources.map(|s| s.to_string()),
         },
         knobs: Knobs {
             scenarios: scenarios.iter().map(|s| s.name().to_string()).collect(),

@@ -96,6 +96,12 @@ pub struct Setup {
     /// Documents older than this field were all `1.6`.
     #[serde(default = "wire_1_6")]
     pub wire: String,
+    /// `--conn-sources`: the loopback addresses the connections scenario's
+    /// helper connects from, round robin (`127.0.0.1-127.0.0.8`, or one
+    /// address); null when the OS picks the source address (and in
+    /// documents older than this field).
+    #[serde(default)]
+    pub conn_sources: Option<String>,
 }
 
 fn wire_1_6() -> String {
@@ -455,6 +461,13 @@ pub struct BurstRun {
     pub raw: Option<BurstFigures>,
     /// veltix recv_msgs_per_s / raw recv_msgs_per_s.
     pub efficiency: Option<f64>,
+    /// The same frames written many per write (null without a baseline,
+    /// and in documents older than this field).
+    #[serde(default)]
+    pub bulk: Option<BulkFigures>,
+    /// veltix recv_msgs_per_s / bulk recv_msgs_per_s.
+    #[serde(default)]
+    pub efficiency_vs_bulk: Option<f64>,
 }
 
 /// Many clients, each on its own thread, sending at once.
@@ -506,6 +519,36 @@ pub struct StressRun {
     pub raw: Option<StressFigures>,
     /// veltix aggregate_msgs_per_s / raw aggregate_msgs_per_s.
     pub efficiency: Option<f64>,
+    /// The same frames written many per write, one connection and thread
+    /// per client (null without a baseline, and in documents older than
+    /// this field).
+    #[serde(default)]
+    pub bulk: Option<BulkFigures>,
+    /// veltix aggregate_msgs_per_s / bulk recv_msgs_per_s.
+    #[serde(default)]
+    pub efficiency_vs_bulk: Option<f64>,
+}
+
+/// The bulk-TCP baseline of burst and stress: the run's frames, encoded
+/// once, written `write_size_bytes` at a time (frames cut anywhere) over
+/// loopback TCP to a reader that splits them on their headers and counts
+/// the whole frames of each read.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct BulkFigures {
+    /// Bytes per write (the last write of a connection may be shorter).
+    pub write_size_bytes: u64,
+    /// Frames written in full.
+    pub sent: u64,
+    /// Whole frames the reader counted.
+    pub delivered: u64,
+    /// Frames to send − delivered.
+    pub lost: u64,
+    /// Time from the first write to the last frame counted.
+    pub recv_duration_s: f64,
+    /// delivered / receive duration.
+    pub recv_msgs_per_s: f64,
+    /// Frame bytes (headers included) delivered per second.
+    pub recv_bytes_per_s: f64,
 }
 
 /// The connections scenario: many idle connections to the in-process
@@ -517,6 +560,11 @@ pub struct ConnectionsRun {
     pub connections: u32,
     /// Connections pinged once all were open.
     pub sampled: u32,
+    /// Distinct client IP addresses among the server's connections (more
+    /// than one with `--conn-sources`); 0 in documents older than this
+    /// field.
+    #[serde(default)]
+    pub source_addrs: u32,
     /// RSS with the server listening and no client.
     pub idle_rss_bytes: u64,
     /// RSS with every connection established.
@@ -739,6 +787,8 @@ mod tests {
                 },
                 raw: None,
                 efficiency: Some(r / 10.0),
+                bulk: Some(BulkFigures { recv_msgs_per_s: r * 1e6, ..Default::default() }),
+                efficiency_vs_bulk: None,
             })
             .collect();
         let rec = record(runs).unwrap();
@@ -746,6 +796,7 @@ mod tests {
         assert_eq!(rec.min.figures.delivered, 1);
         assert_eq!(rec.max.efficiency, Some(0.3));
         assert!(rec.median.raw.is_none());
+        assert_eq!(rec.median.bulk.map(|b| b.recv_msgs_per_s), Some(2e6));
         assert_eq!(rec.runs.len(), 3);
     }
 

@@ -56,6 +56,16 @@ pub fn mibps(v: f64) -> String {
     format!("{v:.2} MiB/s")
 }
 
+/// Bytes per second, in MiB per second.
+pub fn bytes_per_s(v: f64) -> String {
+    mibps(v / 1_048_576.0)
+}
+
+/// A percentage with one decimal.
+pub fn pct1(v: f64) -> String {
+    format!("{v:.1}%")
+}
+
 /// A percentage with two decimals.
 pub fn pct(v: f64) -> String {
     format!("{v:.2}%")

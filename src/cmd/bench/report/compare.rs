@@ -31,6 +31,7 @@ pub enum Unit {
     Rate,
     ConnRate,
     MiBps,
+    BytesPs,
     Pct,
     Count,
     Hz,
@@ -163,6 +164,25 @@ const STRESS: &[Figure] = &[
     f("efficiency", "efficiency vs raw", Ratio, H),
 ];
 
+/// The bulk-TCP baseline's figures, compared in the scenarios that have
+/// one (burst and stress).
+const BULK: &[Figure] = &[
+    f("bulk.sent", "bulk TCP sent", Count, H),
+    f("bulk.delivered", "bulk TCP delivered", Count, H),
+    f("bulk.lost", "bulk TCP lost", Count, L),
+    f("bulk.recv_duration_s", "bulk TCP last arrival", S, L),
+    f("bulk.recv_msgs_per_s", "bulk TCP receive rate", Rate, H),
+    f("bulk.recv_bytes_per_s", "bulk TCP on the wire", BytesPs, H),
+    f("efficiency_vs_bulk", "efficiency vs bulk", Ratio, H),
+];
+
+/// The figures of `scenario`: its own, then its bulk baseline's.
+fn figures_of(scenario: &str) -> impl Iterator<Item = &'static Figure> {
+    let own = SCENARIOS.iter().find(|s| s.0 == scenario).map_or(&[][..], |s| s.3);
+    let bulk = if matches!(scenario, "burst" | "stress") { BULK } else { &[] };
+    own.iter().chain(bulk)
+}
+
 const CONNECTIONS: &[Figure] = &[
     f("idle_rss_bytes", "idle server", Bytes, L),
     f("connected_rss_bytes", "with all connections", Bytes, L),
@@ -225,6 +245,8 @@ pub const KNOB_KEYS: &[&str] = &[
     "sampled",
     "scheduled",
     "target_msgs_per_s",
+    "bulk.write_size_bytes",
+    "source_addrs",
 ];
 
 /// One compared row.
@@ -290,8 +312,9 @@ fn rows(a: &Value, b: &Value) -> Vec<Row> {
         } else {
             Vec::new()
         };
-        let all =
-            figures.iter().map(|f| (f.key.to_string(), f.label.to_string(), f)).chain(raw_keys);
+        let all = figures_of(scenario)
+            .map(|f| (f.key.to_string(), f.label.to_string(), f))
+            .chain(raw_keys);
         for (key, label, fig) in all {
             let (Some(va), Some(vb)) =
                 (get(a, scenario, "median", &key), get(b, scenario, "median", &key))
@@ -345,6 +368,7 @@ fn fmt(unit: Unit, v: f64) -> String {
         Unit::Rate => units::rate(v),
         Unit::ConnRate => units::conn_rate(v),
         Unit::MiBps => units::mibps(v),
+        Unit::BytesPs => units::bytes_per_s(v),
         Unit::Pct => units::pct(v),
         Unit::Count => units::count(v),
         Unit::Hz => units::hz(v),
@@ -354,11 +378,7 @@ fn fmt(unit: Unit, v: f64) -> String {
 
 fn unit_of(scenario: &str, key: &str) -> Unit {
     let key = key.strip_prefix("raw.").unwrap_or(key);
-    SCENARIOS
-        .iter()
-        .find(|s| s.0 == scenario)
-        .and_then(|s| s.3.iter().find(|f| f.key == key))
-        .map_or(Unit::Ratio, |f| f.unit)
+    figures_of(scenario).find(|f| f.key == key).map_or(Unit::Ratio, |f| f.unit)
 }
 
 fn describe(path: &Path, doc: &Value) -> String {
@@ -462,8 +482,12 @@ fn render(a_path: &Path, a: &Value, b_path: &Path, b: &Value, rows: &[Row], colo
 mod tests {
     use super::*;
     use crate::cmd::bench::model::{
-        BurstRun, ConnectionsRun, FpsRun, LatencyRun, LoadRun, MemoryRun, StressRun,
+        BulkFigures, BurstRun, ConnectionsRun, FpsRun, LatencyRun, LoadRun, MemoryRun, StressRun,
     };
+
+    fn bulk() -> BulkFigures {
+        BulkFigures::default()
+    }
 
     /// Every numeric field a run writes is a compared figure or a knob.
     #[test]
@@ -479,13 +503,21 @@ mod tests {
                 })
                 .unwrap(),
             ),
-            ("burst", serde_json::to_value(BurstRun::default()).unwrap()),
-            ("stress", serde_json::to_value(StressRun::default()).unwrap()),
+            (
+                "burst",
+                serde_json::to_value(BurstRun { bulk: Some(bulk()), ..Default::default() })
+                    .unwrap(),
+            ),
+            (
+                "stress",
+                serde_json::to_value(StressRun { bulk: Some(bulk()), ..Default::default() })
+                    .unwrap(),
+            ),
             ("connections", serde_json::to_value(ConnectionsRun::default()).unwrap()),
             ("load", serde_json::to_value(LoadRun::default()).unwrap()),
         ];
         for (scenario, v) in samples {
-            let figures = SCENARIOS.iter().find(|s| s.0 == scenario).unwrap().3;
+            let figures: Vec<&Figure> = figures_of(scenario).collect();
             let mut leaves = Vec::new();
             for (key, val) in v.as_object().unwrap() {
                 match val {
@@ -505,6 +537,36 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn bulk_figures_compare_when_both_documents_have_them() {
+        let doc = |bulk: Option<f64>| {
+            let mut m = serde_json::json!({"aggregate_msgs_per_s": 1000.0, "efficiency": 0.5,
+                "raw": {"aggregate_msgs_per_s": 2000.0}});
+            if let Some(rate) = bulk {
+                m["bulk"] = serde_json::json!({"recv_msgs_per_s": rate,
+                    "recv_bytes_per_s": rate * 54.0, "write_size_bytes": 262144});
+                m["efficiency_vs_bulk"] = (1000.0 / rate).into();
+            }
+            serde_json::json!({"schema": 1, "results": {"stress": {"runs": [{}], "median": m}}})
+        };
+        let figures = |a: &Value, b: &Value| -> Vec<String> {
+            rows(a, b).into_iter().map(|r| r.figure).collect()
+        };
+        // A document older than the bulk baseline compares as before.
+        let old = figures(&doc(None), &doc(Some(1e6)));
+        assert_eq!(old, ["aggregate_msgs_per_s", "efficiency", "raw.aggregate_msgs_per_s"]);
+        let new = rows(&doc(Some(1e6)), &doc(Some(2e6)));
+        let rate = new.iter().find(|r| r.figure == "bulk.recv_msgs_per_s").unwrap();
+        assert_eq!((rate.ratio, rate.better), (Some(2.0), "b"));
+        let eff = new.iter().find(|r| r.figure == "efficiency_vs_bulk").unwrap();
+        assert_eq!(eff.better, "a");
+        assert!(new.iter().any(|r| r.figure == "bulk.recv_bytes_per_s"));
+        assert!(!new
+            .iter()
+            .any(|r| r.figure.starts_with("raw.bulk") || r.figure.contains("write_size")));
+        assert_eq!(fmt(unit_of("stress", "bulk.recv_bytes_per_s"), 2_097_152.0), "2.00 MiB/s");
     }
 
     #[test]

@@ -9,11 +9,12 @@
 use std::fmt::Write as _;
 
 use crate::cmd::bench::model::{
-    Bucket, BurstRun, ConnectionsRun, Document, FpsRun, LatencyRun, LoadLatency, LoadRun,
-    MemoryRun, Record, StressRun,
+    Bucket, BulkFigures, BurstRun, ConnectionsRun, Document, FpsRun, LatencyRun, LoadLatency,
+    LoadRun, MemoryRun, Record, StressRun,
 };
 use crate::cmd::bench::units::{
-    bytes, conn_rate, count, group, hz, mibps, pct, pct0, rate, ratio, secs, signed_bytes, us,
+    bytes, bytes_per_s, conn_rate, count, group, hz, mibps, pct, pct0, pct1, rate, ratio, secs,
+    signed_bytes, us,
 };
 use crate::output::{Palette, Role};
 use table::{cell, width, with_baseline, Row, Table};
@@ -127,14 +128,12 @@ fn loss_warning<T>(
 ) {
     let worst = rec.runs.iter().map(&lost).max().unwrap_or(0);
     let Some(run) = rec.runs.iter().find(|r| worst > 0 && lost(r) == worst) else { return };
-    let _ = writeln!(
-        out,
-        "  {}",
-        st.paint(
-            Role::Warn,
-            format!("⚠ {} of {} messages were not delivered", group(worst), group(of(run)))
-        )
-    );
+    warning(out, st, format!("{} of {} messages were not delivered", group(worst), group(of(run))));
+}
+
+/// An indented `⚠` line, in the warning colour.
+fn warning(out: &mut String, st: Palette, text: String) {
+    let _ = writeln!(out, "  {}", st.paint(Role::Warn, format!("⚠ {text}")));
 }
 
 fn memory(out: &mut String, rec: &Record<MemoryRun>, st: Palette) {
@@ -338,6 +337,7 @@ fn burst(out: &mut String, rec: &Record<BurstRun>, header_len: usize, st: Palett
             cell(rec, |r| r.efficiency.map(|e| e * 100.0), |x| format!("{x:.0}% of raw TCP"))
         );
     }
+    bulk_line(out, st, rec, |r| r.bulk.as_ref(), |r| r.efficiency_vs_bulk, "receive rate");
     loss_warning(out, st, rec, |r| r.figures.lost, |r| r.figures.count);
 }
 
@@ -381,7 +381,37 @@ fn stress(out: &mut String, rec: &Record<StressRun>, st: Palette) {
             cell(rec, |r| r.efficiency.map(|e| e * 100.0), |x| format!("{x:.0}% of raw TCP"))
         );
     }
+    bulk_line(out, st, rec, |r| r.bulk.as_ref(), |r| r.efficiency_vs_bulk, "aggregate rate");
     loss_warning(out, st, rec, |r| r.figures.lost, |r| r.figures.sent + r.figures.send_errors);
+}
+
+/// The bulk-TCP baseline of burst or stress, and veltix's share of it.
+fn bulk_line<R>(
+    out: &mut String,
+    st: Palette,
+    rec: &Record<R>,
+    bulk: fn(&R) -> Option<&BulkFigures>,
+    efficiency: fn(&R) -> Option<f64>,
+    what: &str,
+) {
+    let Some(b) = bulk(&rec.median) else { return };
+    let _ = writeln!(
+        out,
+        "  bulk TCP (the same frames, {} KiB per write): {} received, {} on the wire",
+        b.write_size_bytes / 1024,
+        cell(rec, |r| bulk(r).map(|b| b.recv_msgs_per_s), rate),
+        cell(rec, |r| bulk(r).map(|b| b.recv_bytes_per_s), bytes_per_s),
+    );
+    let _ = writeln!(
+        out,
+        "  veltix / bulk: {what} {}",
+        cell(rec, |r| efficiency(r).map(|e| e * 100.0), |x| format!("{} of bulk TCP", pct1(x)))
+    );
+    let worst = rec.runs.iter().filter_map(|r| bulk(r).map(|b| b.lost)).max().unwrap_or(0);
+    if worst > 0 {
+        let text = format!("{} frames of the bulk baseline were not counted", group(worst));
+        warning(out, st, text);
+    }
 }
 
 fn connections(out: &mut String, rec: &Record<ConnectionsRun>, core: &str, st: Palette) {
@@ -393,8 +423,13 @@ fn connections(out: &mut String, rec: &Record<ConnectionsRun>, core: &str, st: P
         "CONNECTIONS",
         &format!(
             "{} idle connections to the in-process server ({core} core), raw sockets in a helper \
-             process; {} of them pinged",
+             process{}; {} of them pinged",
             group(u64::from(m.connections)),
+            if m.source_addrs > 1 {
+                format!(" from {} source addresses", m.source_addrs)
+            } else {
+                String::new()
+            },
             group(u64::from(m.sampled))
         ),
     );
@@ -433,18 +468,12 @@ fn connections(out: &mut String, rec: &Record<ConnectionsRun>, core: &str, st: P
     t.render(out, st);
     let worst = rec.runs.iter().map(|r| r.sample_lost).max().unwrap_or(0);
     if worst > 0 {
-        let _ = writeln!(
-            out,
-            "  {}",
-            st.paint(
-                Role::Warn,
-                format!(
-                    "⚠ {} of {} sample pings were not answered",
-                    group(worst),
-                    group(u64::from(m.sampled))
-                )
-            )
+        let text = format!(
+            "{} of {} sample pings were not answered",
+            group(worst),
+            group(u64::from(m.sampled))
         );
+        warning(out, st, text);
     }
 }
 
@@ -499,11 +528,7 @@ fn load(out: &mut String, rec: &Record<LoadRun>, st: Palette) {
     t.render(out, st);
     let worst = rec.runs.iter().map(|r| r.errors).max().unwrap_or(0);
     if worst > 0 {
-        let _ = writeln!(
-            out,
-            "  {}",
-            st.paint(Role::Warn, format!("⚠ {} requests were not answered", group(worst)))
-        );
+        warning(out, st, format!("{} requests were not answered", group(worst)));
     }
 }
 

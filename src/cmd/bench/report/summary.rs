@@ -4,9 +4,10 @@
 use std::fmt::Write as _;
 
 use super::table::width;
-use crate::cmd::bench::model::Document;
+use crate::cmd::bench::model::{BulkFigures, Document};
 use crate::cmd::bench::units::{
-    bytes, conn_rate, group, mibps, pct, pct0, rate, ratio, secs, signed_bytes, us,
+    bytes, bytes_per_s, conn_rate, group, mibps, pct, pct0, pct1, rate, ratio, secs, signed_bytes,
+    us,
 };
 use crate::output::{Palette, Role};
 
@@ -54,6 +55,7 @@ pub fn summary(out: &mut String, doc: &Document, p: Palette) {
         if let Some(e) = m.efficiency {
             rows.push(("  vs raw TCP".into(), pct0(e * 100.0)));
         }
+        vs_bulk(&mut rows, m.bulk.as_ref(), m.efficiency_vs_bulk);
     }
     if let Some(m) = r.stress.as_ref().map(|x| &x.median) {
         let f = &m.figures;
@@ -65,6 +67,7 @@ pub fn summary(out: &mut String, doc: &Document, p: Palette) {
         if let Some(e) = m.efficiency {
             rows.push(("  vs raw TCP".into(), pct0(e * 100.0)));
         }
+        vs_bulk(&mut rows, m.bulk.as_ref(), m.efficiency_vs_bulk);
     }
     if let Some(m) = r.connections.as_ref().map(|x| &x.median) {
         rows.push((
@@ -123,6 +126,21 @@ pub fn summary(out: &mut String, doc: &Document, p: Palette) {
         let _ = writeln!(out, "│ {} │ {} │", pad(l, w1), pad(v, w2));
     }
     let _ = writeln!(out, "└{}┴{}┘", "─".repeat(w1 + 2), "─".repeat(w2 + 2));
+}
+
+/// The row of veltix's share of the bulk-TCP baseline.
+fn vs_bulk(rows: &mut Vec<(String, String)>, bulk: Option<&BulkFigures>, e: Option<f64>) {
+    if let (Some(b), Some(e)) = (bulk, e) {
+        rows.push((
+            "  vs bulk TCP".into(),
+            format!(
+                "{} (bulk {}, {})",
+                pct1(e * 100.0),
+                rate(b.recv_msgs_per_s),
+                bytes_per_s(b.recv_bytes_per_s)
+            ),
+        ));
+    }
 }
 
 fn delivery(success_pct: f64, lost: u64) -> String {

@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+use super::bulk;
 use super::endpoint::{Arrivals, Ctx, Endpoint, PLAYER_MOVE};
 use super::progress;
-use super::raw::{self, RawClient, RawServer};
+use super::raw::{self, RawClient, RawServer, Reads};
 use crate::cmd::bench::model::{BurstFigures, BurstRun};
 use crate::cmd::bench::stats;
 
@@ -61,7 +62,14 @@ pub fn run(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<BurstRun> {
     let efficiency = raw.as_ref().and_then(|r| {
         (r.recv_msgs_per_s > 0.0).then(|| figures.recv_msgs_per_s / r.recv_msgs_per_s)
     });
-    Ok(BurstRun { figures, raw, efficiency })
+    let bulk = if ctx.baseline {
+        let frame = raw::frame(ctx.wire, PLAYER_MOVE, k.payload, b'X')?;
+        Some(bulk::run(ctx, label, &frame, 1, k.count)?)
+    } else {
+        None
+    };
+    let efficiency_vs_bulk = bulk::efficiency(figures.recv_msgs_per_s, bulk.as_ref());
+    Ok(BurstRun { figures, raw, efficiency, bulk, efficiency_vs_bulk })
 }
 
 fn figures(
@@ -103,13 +111,8 @@ fn figures(
 
 fn raw_baseline(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<BurstFigures> {
     let arrivals = Arrivals::new(k.count as usize);
-    let (server, echoes) = if ctx.echo() {
-        (RawServer::start(ctx.wire, raw::Mode::Echo), Some(arrivals.clone()))
-    } else {
-        (RawServer::start(ctx.wire, raw::Mode::Sink(arrivals.clone())), None)
-    };
-    let server = server.context("cannot start the raw-TCP server")?;
-    let client = RawClient::connect(server.addr(), ctx.wire, echoes)
+    let (server, echoes) = RawServer::for_run(ctx, &arrivals, Reads::EACH)?;
+    let client = RawClient::connect(server.addr(), ctx.wire, echoes, Reads::EACH)
         .context("cannot connect to the raw-TCP server")?;
     let frame = raw::frame(ctx.wire, PLAYER_MOVE, k.payload, b'X')?;
     let bar = progress::bar(k.count, &format!("{label} (raw)"));

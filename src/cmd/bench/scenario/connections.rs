@@ -15,7 +15,7 @@ use indicatif::ProgressBar;
 use veltix::{CoreKind, Server};
 
 use super::endpoint::{Arrivals, Ctx, Endpoint};
-use super::helper::{self, Helper, Pings};
+use super::helper::{self, Helper, Pings, Sources};
 use super::progress;
 use crate::cmd::bench::machine::{ensure_open_files, rss_bytes, thread_count, trim_allocator};
 use crate::cmd::bench::model::ConnectionsRun;
@@ -31,6 +31,9 @@ pub struct Knobs {
     pub sample: u32,
     /// Time allowed for one sample ping.
     pub timeout: Duration,
+    /// Loopback addresses the helper's sockets connect from, round robin
+    /// (`--conn-sources`); else the one the OS picks.
+    pub sources: Option<Sources>,
 }
 
 /// Time for the server's threads to settle before the RSS is read.
@@ -63,13 +66,19 @@ pub fn run(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<ConnectionsRun> 
     h.expect("ready", timeout)?;
     bar.set_message("connecting");
     let start = Instant::now();
-    h.send(&format!("raw-open {}", k.count))?;
+    match &k.sources {
+        Some(s) => h.send(&format!("raw-open {} {s}", k.count))?,
+        None => h.send(&format!("raw-open {}", k.count))?,
+    }
     h.expect_with("ready", timeout, || bar.set_position(server.client_count() as u64))
         .and_then(|_| wait_count(server, n, stall, &bar))
         .map_err(|e| match ctx.core {
             CoreKind::Threads => e.context(format!(
                 "cannot hold {} connections with the threads core, which needs a thread per \
-                 connection (limits: ulimit -u, /proc/sys/kernel/threads-max); --core poll \
+                 connection (limits: ulimit -u, /proc/sys/kernel/threads-max and pid_max, and \
+                 /proc/sys/vm/max_map_count: each thread maps its stack and its signal stack, \
+                 with guard pages, about 4 mappings, so the default 65,530 holds about 16,000 \
+                 threads); --core poll \
                  does not",
                 group(u64::from(k.count))
             )),
@@ -78,6 +87,12 @@ pub fn run(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<ConnectionsRun> 
     let connect = start.elapsed().as_secs_f64();
     let connected_rss = rss();
     let connected_threads = thread_count();
+    let source_addrs = server
+        .clients()
+        .iter()
+        .map(|c| c.addr().ip())
+        .collect::<std::collections::HashSet<_>>()
+        .len() as u32;
 
     let sample = k.sample.min(k.count);
     bar.set_message(format!("pinging {sample}"));
@@ -114,6 +129,7 @@ pub fn run(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<ConnectionsRun> 
     Ok(ConnectionsRun {
         connections: k.count,
         sampled: sample,
+        source_addrs,
         idle_rss_bytes: idle_rss,
         connected_rss_bytes: connected_rss,
         per_conn_bytes: (connected_rss as f64 - idle_rss as f64) / f64::from(k.count),

@@ -122,18 +122,29 @@ impl Arrivals {
 
     /// One message of type `type_code` arrived now.
     pub fn record(&self, type_code: u16) {
-        let t = self.now_ns();
-        let i = self.next.fetch_add(1, Ordering::Relaxed) as usize;
-        if let Some(slot) = self.times.get(i) {
-            slot.store(t, Ordering::Relaxed);
-        }
         if type_code == PLAYER_SHOOT {
             self.shoots.fetch_add(1, Ordering::Relaxed);
+        }
+        self.record_batch(1);
+    }
+
+    /// `n` messages, none of them a PLAYER_SHOOT, arrived now (one clock
+    /// reading for all: a reader that takes many frames per read stamps
+    /// them once).
+    pub fn record_batch(&self, n: u64) {
+        if n == 0 {
+            return;
+        }
+        let t = self.now_ns();
+        let i = self.next.fetch_add(n, Ordering::Relaxed) as usize;
+        let end = i.saturating_add(n as usize).min(self.times.len());
+        for slot in self.times.get(i..end).unwrap_or_default() {
+            slot.store(t, Ordering::Relaxed);
         }
         self.first_ns.fetch_min(t, Ordering::Relaxed);
         self.last_ns.fetch_max(t, Ordering::Relaxed);
         // Release: whoever sees this count sees the stores above.
-        self.count.fetch_add(1, Ordering::Release);
+        self.count.fetch_add(n, Ordering::Release);
     }
 
     /// Messages arrived so far.
@@ -303,5 +314,21 @@ mod tests {
         assert!(a.first_ns().unwrap() <= a.last_ns().unwrap());
         assert!(a.wait_for(3, Duration::ZERO, &ProgressBar::hidden()));
         assert!(!a.wait_for(4, Duration::from_millis(5), &ProgressBar::hidden()));
+    }
+
+    #[test]
+    fn a_batch_counts_every_message_at_one_time() {
+        let a = Arrivals::new(4);
+        a.record(PLAYER_MOVE);
+        a.record_batch(5);
+        a.record_batch(0);
+        assert_eq!(a.count(), 6);
+        assert_eq!(a.shoots(), 0);
+        // Four slots: the single arrival and the first three of the batch,
+        // which share one time.
+        let d = a.delays_since(0);
+        assert_eq!(d.len(), 4);
+        assert_eq!((d[1], d[2]), (d[3], d[3]));
+        assert_eq!(a.last_ns(), Some(d[3]));
     }
 }

@@ -141,9 +141,9 @@ struct RawPinger {
 
 impl RawPinger {
     fn start(ctx: &Ctx, k: &Knobs) -> anyhow::Result<RawPinger> {
-        let server = RawServer::start(ctx.wire, raw::Mode::Echo)
+        let server = RawServer::start(ctx.wire, raw::Mode::Echo, raw::Reads::EACH)
             .context("cannot start the raw-TCP echo server")?;
-        let client = RawClient::connect(server.addr(), ctx.wire, None)
+        let client = RawClient::connect(server.addr(), ctx.wire, None, raw::Reads::EACH)
             .context("cannot connect to the raw-TCP echo server")?;
         client.stream.set_read_timeout(Some(k.timeout))?;
         // PING is type 0 in both profiles.

@@ -1,10 +1,12 @@
 //! The scenarios, one file each, and what they share: `endpoint` is what
 //! they talk to (the in-process server or `--target`), `raw` the raw-TCP
-//! baseline, `helper` the client process of the memory, FPS and
+//! baseline and `bulk` the bulk-TCP one (`release` starts concurrent
+//! senders together), `helper` the client process of the memory, FPS and
 //! connections scenarios, `progress` the bars on stderr.
 //!
 //! A scenario returns its figures as a `model` run; it never prints them.
 
+mod bulk;
 pub mod burst;
 pub mod connections;
 pub mod endpoint;
@@ -15,4 +17,5 @@ pub mod load;
 pub mod memory;
 mod progress;
 mod raw;
+mod release;
 pub mod stress;

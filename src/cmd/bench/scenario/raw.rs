@@ -4,6 +4,10 @@
 //! connection that splits the stream on the header's size field and counts
 //! (sink) or sends the frames back (echo). What veltix adds on top of this
 //! is the protocol's cost.
+//!
+//! The same servers and clients carry the bulk baseline (`bulk`): there
+//! the writer sends many frames per write and the reading side reads
+//! [`Reads::BULK`], counting the frames of each read at once.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -14,7 +18,9 @@ use std::thread::JoinHandle;
 use veltix::codec::encode_frame_into;
 use veltix::{RequestId, Wire};
 
-use super::endpoint::Arrivals;
+use anyhow::Context;
+
+use super::endpoint::{Arrivals, Ctx};
 
 /// What the raw server does with each frame.
 #[derive(Clone)]
@@ -23,6 +29,29 @@ pub enum Mode {
     Sink(Arc<Arrivals>),
     /// Send it back (as an echo `--target` does).
     Echo,
+}
+
+/// How a reading side reads and counts the frames.
+#[derive(Debug, Clone, Copy)]
+pub struct Reads {
+    /// Bytes asked of the socket per read (more when a frame is larger).
+    chunk: usize,
+    /// Count the whole frames of a read at once (one clock reading),
+    /// rather than each frame as it is split off.
+    per_read: bool,
+}
+
+impl Reads {
+    /// The per-message baseline: 64 KiB reads, every frame stamped.
+    pub const EACH: Reads = Reads { chunk: 64 * 1024, per_read: false };
+    /// The bulk baseline: 256 KiB reads, as large as its writes
+    /// (`bulk::WRITE_SIZE`), each read's frames counted together.
+    pub const BULK: Reads = Reads { chunk: 256 * 1024, per_read: true };
+
+    /// Bytes asked of the socket per read.
+    pub const fn chunk(self) -> usize {
+        self.chunk
+    }
 }
 
 type Conns = Arc<Mutex<Vec<(TcpStream, JoinHandle<()>)>>>;
@@ -36,8 +65,9 @@ pub struct RawServer {
 }
 
 impl RawServer {
-    /// Binds 127.0.0.1:0 and starts accepting frames of `wire`.
-    pub fn start(wire: Wire, mode: Mode) -> io::Result<RawServer> {
+    /// Binds 127.0.0.1:0 and starts accepting frames of `wire`, read as
+    /// `reads` says.
+    pub fn start(wire: Wire, mode: Mode, reads: Reads) -> io::Result<RawServer> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         let closing = Arc::new(AtomicBool::new(false));
@@ -45,8 +75,27 @@ impl RawServer {
         let (c, cs) = (closing.clone(), conns.clone());
         let accept = std::thread::Builder::new()
             .name("raw-accept".into())
-            .spawn(move || accept_loop(&listener, &c, &cs, wire, &mode))?;
+            .spawn(move || accept_loop(&listener, &c, &cs, wire, &mode, reads))?;
         Ok(RawServer { addr, closing, accept: Some(accept), conns })
+    }
+
+    /// The server of a baseline run: a sink counting into `arrivals`, or,
+    /// with `--target` (where veltix's delivery is counted from echoes), an
+    /// echo server whose echoes the clients count into the recorder this
+    /// returns.
+    pub fn for_run(
+        ctx: &Ctx,
+        arrivals: &Arc<Arrivals>,
+        reads: Reads,
+    ) -> anyhow::Result<(RawServer, Option<Arc<Arrivals>>)> {
+        let (mode, echoes) = if ctx.echo() {
+            (Mode::Echo, Some(arrivals.clone()))
+        } else {
+            (Mode::Sink(arrivals.clone()), None)
+        };
+        let server = RawServer::start(ctx.wire, mode, reads)
+            .context("cannot start the raw-TCP server of the baseline")?;
+        Ok((server, echoes))
     }
 
     /// Where it listens.
@@ -78,6 +127,7 @@ fn accept_loop(
     conns: &Conns,
     wire: Wire,
     mode: &Mode,
+    reads: Reads,
 ) {
     loop {
         let accepted = listener.accept();
@@ -89,7 +139,10 @@ fn accept_loop(
         let Ok(handle) = stream.try_clone() else { continue };
         let mode = mode.clone();
         let spawned = std::thread::Builder::new().name("raw-conn".into()).spawn(move || {
-            let _ = serve(stream, wire, &mode);
+            let _ = match &mode {
+                Mode::Sink(a) => pump(&stream, wire, reads, Some(a), false),
+                Mode::Echo => pump(&stream, wire, reads, None, true),
+            };
         });
         if let Ok(h) = spawned {
             conns.lock().unwrap_or_else(|e| e.into_inner()).push((handle, h));
@@ -97,26 +150,45 @@ fn accept_loop(
     }
 }
 
-fn serve(mut stream: TcpStream, wire: Wire, mode: &Mode) -> io::Result<()> {
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut pending: Vec<u8> = Vec::with_capacity(64 * 1024);
+/// Reads frames of `wire` from `stream` until it ends: counts them into
+/// `arrivals` (if any) and, with `echo`, sends the whole frames of each
+/// read back in one write.
+fn pump(
+    mut stream: &TcpStream,
+    wire: Wire,
+    reads: Reads,
+    arrivals: Option<&Arrivals>,
+    echo: bool,
+) -> io::Result<()> {
+    let mut buf = vec![0u8; reads.chunk];
+    // Bytes of buf holding a frame not yet whole.
+    let mut have = 0;
     loop {
-        let n = stream.read(&mut buf)?;
+        if have == buf.len() {
+            // One frame larger than the buffer.
+            buf.resize(buf.len() * 2, 0);
+        }
+        let n = stream.read(&mut buf[have..])?;
         if n == 0 {
             return Ok(());
         }
-        pending.extend_from_slice(&buf[..n]);
-        let whole = split_frames(wire, &pending, |type_code| {
-            if let Mode::Sink(a) = mode {
-                a.record(type_code);
+        have += n;
+        let mut frames = 0u64;
+        let whole = split_frames(wire, &buf[..have], |type_code| {
+            frames += 1;
+            match arrivals {
+                Some(a) if !reads.per_read => a.record(type_code),
+                _ => {}
             }
         });
-        if whole > 0 {
-            if let Mode::Echo = mode {
-                stream.write_all(&pending[..whole])?;
-            }
-            pending.drain(..whole);
+        if let Some(a) = arrivals.filter(|_| reads.per_read) {
+            a.record_batch(frames);
         }
+        if echo && whole > 0 {
+            stream.write_all(&buf[..whole])?;
+        }
+        buf.copy_within(whole..have, 0);
+        have -= whole;
     }
 }
 
@@ -165,28 +237,20 @@ pub struct RawClient {
 
 impl RawClient {
     /// Connects with Nagle off (as veltix connections are); echoes are
-    /// frames of `wire`.
+    /// frames of `wire`, read as `reads` says.
     pub fn connect(
         addr: SocketAddr,
         wire: Wire,
         echoes: Option<Arc<Arrivals>>,
+        reads: Reads,
     ) -> io::Result<RawClient> {
         let stream = TcpStream::connect(addr)?;
         stream.set_nodelay(true)?;
         let reader = match echoes {
             Some(a) => {
-                let mut s = stream.try_clone()?;
+                let s = stream.try_clone()?;
                 Some(std::thread::Builder::new().name("raw-echoes".into()).spawn(move || {
-                    let mut buf = vec![0u8; 64 * 1024];
-                    let mut pending = Vec::new();
-                    while let Ok(n) = s.read(&mut buf) {
-                        if n == 0 {
-                            break;
-                        }
-                        pending.extend_from_slice(&buf[..n]);
-                        let whole = split_frames(wire, &pending, |t| a.record(t));
-                        pending.drain(..whole);
-                    }
+                    let _ = pump(&s, wire, reads, Some(&a), false);
                 })?)
             }
             None => None,
@@ -254,8 +318,8 @@ mod tests {
     fn sink_and_echo_count_frames() {
         for wire in WIRES {
             let a = Arrivals::new(10);
-            let sink = RawServer::start(wire, Mode::Sink(a.clone())).unwrap();
-            let c = RawClient::connect(sink.addr(), wire, None).unwrap();
+            let sink = RawServer::start(wire, Mode::Sink(a.clone()), Reads::EACH).unwrap();
+            let c = RawClient::connect(sink.addr(), wire, None, Reads::EACH).unwrap();
             let f = frame(wire, 401, 5, 1).unwrap();
             for _ in 0..3 {
                 c.send(&f).unwrap();
@@ -263,11 +327,41 @@ mod tests {
             assert!(a.wait_for(3, Duration::from_secs(5), &ProgressBar::hidden()), "{wire}");
 
             let echoes = Arrivals::new(10);
-            let echo = RawServer::start(wire, Mode::Echo).unwrap();
-            let c = RawClient::connect(echo.addr(), wire, Some(echoes.clone())).unwrap();
+            let echo = RawServer::start(wire, Mode::Echo, Reads::EACH).unwrap();
+            let c =
+                RawClient::connect(echo.addr(), wire, Some(echoes.clone()), Reads::EACH).unwrap();
             c.send(&f).unwrap();
             c.send(&f).unwrap();
             assert!(echoes.wait_for(2, Duration::from_secs(5), &ProgressBar::hidden()), "{wire}");
+        }
+    }
+
+    #[test]
+    fn bulk_reads_count_frames_split_across_writes_and_larger_than_a_read() {
+        let hidden = ProgressBar::hidden;
+        for wire in WIRES {
+            // Frames larger than a bulk read (the buffer grows), sent in
+            // pieces that cut them anywhere.
+            let big = frame(wire, 401, Reads::BULK.chunk() + 1000, 3).unwrap();
+            let small = frame(wire, 401, 10, 4).unwrap();
+            let stream: Vec<u8> = [&big[..], &small, &big, &small, &small].concat();
+            let a = Arrivals::new(0);
+            let sink = RawServer::start(wire, Mode::Sink(a.clone()), Reads::BULK).unwrap();
+            let c = RawClient::connect(sink.addr(), wire, None, Reads::BULK).unwrap();
+            for piece in stream.chunks(70_001) {
+                c.send(piece).unwrap();
+            }
+            assert!(a.wait_for(5, Duration::from_secs(5), &hidden()), "{wire}: {}", a.count());
+
+            // Echoed back whole and counted again on the client's side.
+            let echoes = Arrivals::new(0);
+            let echo = RawServer::start(wire, Mode::Echo, Reads::BULK).unwrap();
+            let c =
+                RawClient::connect(echo.addr(), wire, Some(echoes.clone()), Reads::BULK).unwrap();
+            c.send(&stream).unwrap();
+            assert!(echoes.wait_for(5, Duration::from_secs(5), &hidden()), "{wire}");
+            std::thread::sleep(Duration::from_millis(20));
+            assert_eq!((a.count(), echoes.count()), (5, 5), "{wire}: no frame counted twice");
         }
     }
 }

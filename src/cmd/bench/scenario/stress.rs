@@ -2,14 +2,15 @@
 //! (released together by a barrier). The receiving side counts; each
 //! client's own send rate shows how fairly the sockets were served.
 
-use std::sync::Barrier;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 
+use super::bulk;
 use super::endpoint::{Arrivals, Ctx, Endpoint, PLAYER_MOVE};
 use super::progress;
-use super::raw::{self, RawClient, RawServer};
+use super::raw::{self, RawClient, RawServer, Reads};
+use super::release::{fire, Sent};
 use crate::cmd::bench::model::{StressFigures, StressRun};
 use crate::cmd::bench::stats::{self, Moments};
 
@@ -22,13 +23,6 @@ pub struct Knobs {
 
 /// Payload of each message (a PLAYER_MOVE).
 const PAYLOAD: usize = 32;
-
-/// What one sending thread did.
-struct Sent {
-    sent: u64,
-    errors: u64,
-    took: Duration,
-}
 
 /// One stress run.
 pub fn run(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<StressRun> {
@@ -82,39 +76,14 @@ pub fn run(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<StressRun> {
         (r.aggregate_msgs_per_s > 0.0)
             .then(|| figures.aggregate_msgs_per_s / r.aggregate_msgs_per_s)
     });
-    Ok(StressRun { figures, raw, efficiency })
-}
-
-/// Runs `send(i)` on `n` threads released together; returns what each did,
-/// how long until all were done, and the start (ns on the recorder's clock).
-fn fire(
-    arrivals: &Arrivals,
-    n: usize,
-    send: impl Fn(usize) -> (u64, u64) + Sync,
-) -> (Vec<Sent>, Duration, u64) {
-    let barrier = Barrier::new(n + 1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..n)
-            .map(|i| {
-                let (barrier, send) = (&barrier, &send);
-                s.spawn(move || {
-                    barrier.wait();
-                    let t = Instant::now();
-                    let (sent, errors) = send(i);
-                    Sent { sent, errors, took: t.elapsed() }
-                })
-            })
-            .collect();
-        // The clock starts before the release, so no send can precede it.
-        let t0 = arrivals.now_ns();
-        let start = Instant::now();
-        barrier.wait();
-        let done: Vec<Sent> = handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or(Sent { sent: 0, errors: 0, took: Duration::ZERO }))
-            .collect();
-        (done, start.elapsed(), t0)
-    })
+    let bulk = if ctx.baseline {
+        let frame = raw::frame(ctx.wire, PLAYER_MOVE, PAYLOAD, 0)?;
+        Some(bulk::run(ctx, label, &frame, k.clients, k.msgs)?)
+    } else {
+        None
+    };
+    let efficiency_vs_bulk = bulk::efficiency(figures.aggregate_msgs_per_s, bulk.as_ref());
+    Ok(StressRun { figures, raw, efficiency, bulk, efficiency_vs_bulk })
 }
 
 fn figures(k: &Knobs, per: &[Sent], send_phase: Duration, a: &Arrivals, t0: u64) -> StressFigures {
@@ -150,11 +119,9 @@ fn figures(k: &Knobs, per: &[Sent], send_phase: Duration, a: &Arrivals, t0: u64)
 
 fn raw_baseline(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<StressFigures> {
     let arrivals = Arrivals::new(0);
-    let echoes = ctx.echo().then(|| arrivals.clone());
-    let mode = if ctx.echo() { raw::Mode::Echo } else { raw::Mode::Sink(arrivals.clone()) };
-    let server = RawServer::start(ctx.wire, mode).context("cannot start the raw-TCP server")?;
+    let (server, echoes) = RawServer::for_run(ctx, &arrivals, Reads::EACH)?;
     let clients = (0..k.clients)
-        .map(|_| RawClient::connect(server.addr(), ctx.wire, echoes.clone()))
+        .map(|_| RawClient::connect(server.addr(), ctx.wire, echoes.clone(), Reads::EACH))
         .collect::<std::io::Result<Vec<_>>>()
         .context("cannot connect to the raw-TCP server")?;
     let total = u64::from(k.clients) * k.msgs;

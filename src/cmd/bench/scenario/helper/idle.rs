@@ -12,7 +12,7 @@
 //! says. It also sends the sample pings, so each socket has one reader.
 
 use std::io::{self, Write};
-use std::net::TcpStream;
+use std::net::{Ipv4Addr, TcpStream, ToSocketAddrs};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
@@ -28,6 +28,7 @@ use veltix::codec::encode_frame_into;
 use veltix::vx::{self, Expect, HandshakeMsg, HandshakeRead};
 use veltix::{handshake, types, Decoder, Frame, RequestId, Wire};
 
+use super::sources::{connect_from, Sources};
 use crate::args::{ConnArgs, WireArg};
 use crate::cmd::bench::machine::ensure_open_files;
 
@@ -86,9 +87,17 @@ impl Pool {
         Ok(Pool { tx: Some(tx), waker, keeper: Some(keeper), opened: 0 })
     }
 
-    /// Opens `n` more connections to `addr`, [`OPENERS`] at a time; returns
-    /// how many the pool opened in all. Fails on the first that fails.
-    pub fn open(&mut self, addr: &str, n: u32, conn: &ConnArgs) -> anyhow::Result<usize> {
+    /// Opens `n` more connections to `addr`, [`OPENERS`] at a time, from
+    /// the `sources` addresses round robin (else from the address the OS
+    /// picks); returns how many the pool opened in all. Fails on the first
+    /// that fails.
+    pub fn open(
+        &mut self,
+        addr: &str,
+        n: u32,
+        conn: &ConnArgs,
+        sources: Option<&Sources>,
+    ) -> anyhow::Result<usize> {
         ensure_open_files("the bench helper process (which holds the clients)", n)?;
         let tx = self.tx.clone().context("the pool is closed")?;
         let next = AtomicUsize::new(0);
@@ -107,7 +116,8 @@ impl Pool {
                             if i >= n {
                                 break;
                             }
-                            match connect(addr, conn) {
+                            let from = sources.map(|s| s.nth(before + i));
+                            match connect(addr, from, conn) {
                                 Ok(c) => {
                                     let _ = tx.send(Msg::Add(c));
                                     let _ = waker.wake();
@@ -161,15 +171,23 @@ impl Drop for Pool {
 /// The version our VX hello announces (as the library's clients do).
 const VX_VERSION: &str = concat!("veltix-rs ", env!("CARGO_PKG_VERSION"));
 
-/// Connects to `addr` and does the client side of the handshake of the
-/// wire `conn` names (`auto` is refused: the bench settles the wire).
-fn connect(addr: &str, conn: &ConnArgs) -> anyhow::Result<Idle> {
+/// Connects to `addr` (from the address `from`, if given) and does the
+/// client side of the handshake of the wire `conn` names (`auto` is
+/// refused: the bench settles the wire).
+fn connect(addr: &str, from: Option<Ipv4Addr>, conn: &ConnArgs) -> anyhow::Result<Idle> {
     let wire = match conn.wire {
         WireArg::V1_6 => Wire::V1_6,
         WireArg::Vx => Wire::Vx,
         WireArg::Auto => bail!("raw idle connections need --wire 1.6 or vx, not auto"),
     };
-    let stream = TcpStream::connect(addr).with_context(|| format!("cannot connect to {addr}"))?;
+    let stream = match from {
+        None => TcpStream::connect(addr),
+        Some(from) => addr
+            .to_socket_addrs()
+            .and_then(|mut a| a.next().ok_or_else(|| io::ErrorKind::NotFound.into()))
+            .and_then(|to| connect_from(from, to)),
+    }
+    .with_context(|| format!("cannot connect to {addr}"))?;
     let _ = stream.set_nodelay(true);
     let max = usize::try_from(conn.max_message_size).unwrap_or(usize::MAX);
     let mut decoder = Decoder::with_wire(max, wire);
@@ -471,7 +489,7 @@ mod tests {
             let server = Server::builder(cfg).start().unwrap();
             let addr = server.local_addr().to_string();
             let mut pool = Pool::new().unwrap();
-            assert_eq!(pool.open(&addr, 6, &conn_args(name)).unwrap(), 6, "{name}");
+            assert_eq!(pool.open(&addr, 6, &conn_args(name), None).unwrap(), 6, "{name}");
             wait("six clients", || server.client_count() == 6);
 
             let p = pool.ping(3, Duration::from_secs(5)).unwrap();
@@ -488,11 +506,35 @@ mod tests {
     }
 
     #[test]
+    fn raw_connections_spread_over_the_source_addresses() {
+        let server =
+            Server::builder(ServerConfig::default().host("127.0.0.1").port(0)).start().unwrap();
+        let addr = server.local_addr().to_string();
+        let sources: Sources = "127.0.0.1-127.0.0.4".parse().unwrap();
+        let mut pool = Pool::new().unwrap();
+        // Two calls: the round robin continues where the first one stopped.
+        pool.open(&addr, 30, &conn_args("1.6"), Some(&sources)).unwrap();
+        assert_eq!(pool.open(&addr, 20, &conn_args("1.6"), Some(&sources)).unwrap(), 50);
+        wait("fifty clients", || server.client_count() == 50);
+        let mut by_ip = std::collections::BTreeMap::new();
+        for c in server.clients() {
+            *by_ip.entry(c.addr().ip().to_string()).or_insert(0) += 1;
+        }
+        let want: Vec<(String, i32)> =
+            [("127.0.0.1", 13), ("127.0.0.2", 13), ("127.0.0.3", 12), ("127.0.0.4", 12)]
+                .iter()
+                .map(|&(ip, n)| (ip.to_string(), n))
+                .collect();
+        assert_eq!(by_ip.into_iter().collect::<Vec<_>>(), want);
+    }
+
+    #[test]
     fn raw_connections_need_a_settled_wire() {
         let server =
             Server::builder(ServerConfig::default().host("127.0.0.1").port(0)).start().unwrap();
         let mut pool = Pool::new().unwrap();
-        let err = pool.open(&server.local_addr().to_string(), 1, &conn_args("auto")).unwrap_err();
+        let addr = server.local_addr().to_string();
+        let err = pool.open(&addr, 1, &conn_args("auto"), None).unwrap_err();
         assert!(format!("{err:#}").contains("not auto"), "{err:#}");
     }
 
@@ -508,7 +550,7 @@ mod tests {
             std::io::Read::read_exact(&mut s, &mut hello).unwrap();
             s.write_all(&vx::error_answer("server_full").unwrap()).unwrap();
         });
-        let err = connect(&addr, &conn_args("vx")).err().expect("refused");
+        let err = connect(&addr, None, &conn_args("vx")).err().expect("refused");
         assert!(format!("{err:#}").contains("server_full"), "{err:#}");
         t.join().unwrap();
     }

@@ -9,7 +9,7 @@
 //! | (start) | `ready N` once N clients completed their handshake |
 //! | `open K` | `ready TOTAL` after K more clients |
 //! | `fps RATE_HZ DURATION_MS` | `result {json}`: an FPS simulation over all clients |
-//! | `raw-open N` | `ready TOTAL` after N more raw idle connections (see `idle`) |
+//! | `raw-open N [SOURCES]` | `ready TOTAL` after N more raw idle connections (see `idle`), from the `--conn-sources` range SOURCES round robin if given |
 //! | `raw-ping K TIMEOUT_MS` | `pings {json}`: K of the raw connections pinged |
 //! | `close` | `closed` after every client disconnected; then it exits |
 //!
@@ -17,14 +17,17 @@
 //! stdin (the parent died) disconnects the clients and exits.
 //!
 //! `handle` is the parent's side, `process` the helper's; `game` is the
-//! FPS tick loop the helper runs, `idle` its raw idle connections.
+//! FPS tick loop the helper runs, `idle` its raw idle connections and
+//! `sources` the addresses they may connect from.
 
 mod game;
 mod handle;
 mod idle;
 mod process;
+mod sources;
 
 pub use game::Sim;
 pub use handle::{connect_timeout, Helper};
 pub use idle::Pings;
 pub use process::{serve, HelperArgs};
+pub use sources::Sources;

@@ -12,6 +12,7 @@ use veltix::Client;
 
 use super::game;
 use super::idle::Pool;
+use super::sources::Sources;
 use crate::args::{parse_addr, parse_duration, ConnArgs};
 use crate::cmd::bench::scenario::endpoint::Arrivals;
 
@@ -83,13 +84,17 @@ fn serve_inner(args: &HelperArgs) -> anyhow::Result<()> {
                 }
                 say(&format!("result {}", serde_json::to_string(&sim)?));
             }
-            ["raw-open", n] => {
+            ["raw-open", n, sources @ ..] if sources.len() <= 1 => {
                 let n: u32 = n.parse().with_context(|| format!("bad count in '{line}'"))?;
+                let sources = match sources.first() {
+                    Some(s) => Some(s.parse::<Sources>().map_err(anyhow::Error::msg)?),
+                    None => None,
+                };
                 let p = match &mut pool {
                     Some(p) => p,
                     None => pool.insert(Pool::new()?),
                 };
-                say(&format!("ready {}", p.open(&args.addr, n, &args.conn)?));
+                say(&format!("ready {}", p.open(&args.addr, n, &args.conn, sources.as_ref())?));
             }
             ["raw-ping", k, ms] => {
                 let k: u32 = k.parse().with_context(|| format!("bad count in '{line}'"))?;
