@@ -96,6 +96,9 @@ pub struct Decoder {
 /// a large frame's buffer is given back as soon as it has been handled.
 const KEEP_IDLE: usize = 256 * 1024;
 
+/// The first read of a decoder without a buffer (see `read_from`).
+const FIRST_READ: usize = 1024;
+
 impl Default for Decoder {
     fn default() -> Self {
         Decoder::new(DEFAULT_MAX_MESSAGE_SIZE)
@@ -229,6 +232,10 @@ impl Decoder {
             }
             _ => chunk,
         };
+        // A decoder without a buffer (new, or given back while quiet) reads
+        // a little first: a handshake or a lone ping then costs an idle
+        // connection 1 KiB, not a whole chunk; a burst grows it at once.
+        let want = if self.buf.capacity() == 0 { want.min(FIRST_READ) } else { want };
         // Zero-fill only storage never used before: after the first reads
         // the buffer is reused as it is, so a read costs no memset.
         if self.buf.len() < self.end + want {
@@ -285,6 +292,18 @@ impl Decoder {
         self.start += total;
         self.consumed += total as u64;
         Ok(Some(FrameRef { offset, header, payload: &self.buf[body] }))
+    }
+
+    /// Gives the read buffer back if it holds no partial frame (a quiet
+    /// connection); the next read takes a new one. Returns whether it did.
+    pub fn release(&mut self) -> bool {
+        if self.start != self.end || self.buf.capacity() == 0 {
+            return false;
+        }
+        self.buf = Vec::new();
+        self.start = 0;
+        self.end = 0;
+        true
     }
 
     /// Gives a large buffer back once everything in it has been handled,
@@ -468,6 +487,36 @@ mod tests {
     }
 
     #[test]
+    fn a_quiet_decoder_gives_its_buffer_back_and_starts_small_again() {
+        let bytes =
+            [frame(200, b"one").encode().unwrap(), frame(200, b"two").encode().unwrap()].concat();
+        let mut d = Decoder::default();
+        let mut src = &bytes[..];
+        // The first read of a buffer-less decoder takes at most 1 KiB.
+        assert!(d.read_from(&mut src, 8192).unwrap() > 0);
+        assert!(d.capacity() <= 1024, "{}", d.capacity());
+        // Not while a frame is only partly in: nothing may be lost.
+        let partial = frame(200, &[9u8; 3000]).encode().unwrap();
+        let mut p = Decoder::default();
+        p.read_from(&mut &partial[..100], 8192).unwrap();
+        assert!(!p.release());
+        assert_eq!(p.buffered().len(), 100);
+        // Once everything read is handled, the buffer goes.
+        assert_eq!(d.next_frame().unwrap().unwrap().payload, b"one");
+        assert_eq!(d.next_frame().unwrap().unwrap().payload, b"two");
+        assert!(d.release());
+        assert_eq!(d.capacity(), 0);
+        assert!(!d.release(), "nothing left to give back");
+        // A burst grows it past the first small read at once.
+        let big: Vec<u8> =
+            (0..100).flat_map(|_| frame(200, &[1u8; 64]).encode().unwrap()).collect();
+        let mut src = &big[..];
+        d.read_from(&mut src, 8192).unwrap();
+        d.read_from(&mut src, 8192).unwrap();
+        assert!(d.capacity() >= 8192, "{}", d.capacity());
+    }
+
+    #[test]
     fn a_large_frame_buffer_is_given_back_once_handled() {
         let f = frame(200, &vec![7u8; 4 << 20]);
         let bytes = f.encode().unwrap();
@@ -485,6 +534,7 @@ mod tests {
         d.read_from(&mut src, 8192).unwrap();
         assert!(d.next_frame().unwrap().is_some());
         assert!(d.next_frame().unwrap().is_none());
-        assert!(d.capacity() >= 8192);
+        // (A first small read: 1 KiB, kept for the next read.)
+        assert!(d.capacity() >= 1024);
     }
 }
