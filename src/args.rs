@@ -121,7 +121,7 @@ pub struct ConnArgs {
     pub performance_mode: ModeArg,
     /// Bytes asked of the socket per read: small (1 KiB), medium (8 KiB),
     /// large (64 KiB), huge (1 MiB), or a size in bytes.
-    #[arg(long, value_name = "SIZE", default_value = "medium", value_parser = parse_buffer_size)]
+    #[arg(long, value_name = "SIZE", default_value = "large", value_parser = parse_buffer_size)]
     pub buffer_size: usize,
     /// Time allowed for the HELLO / HELLO_ACK handshake (e.g. 500ms, 5s).
     #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_duration)]

@@ -121,7 +121,11 @@ impl WireMode {
 pub struct ConnConfig {
     /// Largest frame accepted, header included. Default 10 MiB (as 1.6.3).
     pub max_message_size: usize,
-    /// Bytes asked of the socket per read. Default 8 KiB ([`BufferSize::Medium`]).
+    /// Bytes asked of the socket per read. Default 64 KiB
+    /// ([`BufferSize::Large`]): a burst is read in few system calls. A
+    /// connection takes its buffer on demand (its first read after a quiet
+    /// spell asks 1 KiB) and gives it back once quiet for a tick, so idle
+    /// connections do not hold it.
     pub buffer_size: usize,
     /// Heartbeat and dead-peer detection. Default [`PerformanceMode::Balanced`].
     pub performance_mode: PerformanceMode,
@@ -199,7 +203,7 @@ impl Default for ConnConfig {
     fn default() -> Self {
         ConnConfig {
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
-            buffer_size: BufferSize::Medium.bytes(),
+            buffer_size: BufferSize::Large.bytes(),
             performance_mode: PerformanceMode::default(),
             max_workers: 4,
             max_outbound_bytes: 16 * 1024 * 1024,

@@ -89,6 +89,8 @@ pub struct Decoder {
     failed: Option<ProtocolError>,
     /// The chunk size of the last read (storage up to twice it is kept).
     chunk: usize,
+    /// The size of the next read (0: [`FIRST_READ`]), at most the chunk.
+    ramp: usize,
     wire: Wire,
 }
 
@@ -96,7 +98,7 @@ pub struct Decoder {
 /// a large frame's buffer is given back as soon as it has been handled.
 const KEEP_IDLE: usize = 256 * 1024;
 
-/// The first read of a decoder without a buffer (see `read_from`).
+/// The first read of a decoder, and the least one (see `read_from`).
 const FIRST_READ: usize = 1024;
 
 impl Default for Decoder {
@@ -117,6 +119,7 @@ impl Decoder {
             max_message_size,
             failed: None,
             chunk: 0,
+            ramp: 0,
             wire: Wire::V1_6,
         }
     }
@@ -215,27 +218,29 @@ impl Decoder {
         self.consumed
     }
 
-    /// Performs one `read` from `r` straight into the buffer, reading at
-    /// least up to `chunk` bytes (more when a large frame is in progress).
+    /// Performs one `read` from `r` straight into the buffer, of up to
+    /// `chunk` bytes (more when a large frame is in progress). Reads start
+    /// at 1 KiB and grow four-fold each time one comes back full, up to
+    /// `chunk`, until [`release`](Decoder::release) (a quiet connection)
+    /// starts them small again. So a handshake or a lone ping costs a
+    /// connection 1 KiB of buffer, and a burst is read in `chunk`-sized
+    /// reads after a few.
     /// Returns what `read` returned: `Ok(0)` is end of stream.
     pub fn read_from<R: Read + ?Sized>(&mut self, r: &mut R, chunk: usize) -> io::Result<usize> {
         self.compact();
         let chunk = chunk.max(1);
         self.chunk = chunk;
+        let step = self.ramp.max(FIRST_READ).min(chunk);
         let have = self.end - self.start;
         // How much the frame in progress still needs, if its header is in
         // and within the limit; grow towards it at most geometrically.
         let want = match self.peek_header() {
             Ok(Some((_, len))) => {
                 let need = (len as usize).saturating_sub(have);
-                need.clamp(chunk, chunk.max(have))
+                need.clamp(step, step.max(have))
             }
-            _ => chunk,
+            _ => step,
         };
-        // A decoder without a buffer (new, or given back while quiet) reads
-        // a little first: a handshake or a lone ping then costs an idle
-        // connection 1 KiB, not a whole chunk; a burst grows it at once.
-        let want = if self.buf.capacity() == 0 { want.min(FIRST_READ) } else { want };
         // Zero-fill only storage never used before: after the first reads
         // the buffer is reused as it is, so a read costs no memset.
         if self.buf.len() < self.end + want {
@@ -243,6 +248,9 @@ impl Decoder {
         }
         let n = r.read(&mut self.buf[self.end..self.end + want])?;
         self.end += n;
+        if n == want {
+            self.ramp = want.saturating_mul(4);
+        }
         Ok(n)
     }
 
@@ -303,6 +311,7 @@ impl Decoder {
         self.buf = Vec::new();
         self.start = 0;
         self.end = 0;
+        self.ramp = 0;
         true
     }
 
@@ -492,7 +501,7 @@ mod tests {
             [frame(200, b"one").encode().unwrap(), frame(200, b"two").encode().unwrap()].concat();
         let mut d = Decoder::default();
         let mut src = &bytes[..];
-        // The first read of a buffer-less decoder takes at most 1 KiB.
+        // The first read takes at most 1 KiB.
         assert!(d.read_from(&mut src, 8192).unwrap() > 0);
         assert!(d.capacity() <= 1024, "{}", d.capacity());
         // Not while a frame is only partly in: nothing may be lost.
@@ -507,13 +516,20 @@ mod tests {
         assert!(d.release());
         assert_eq!(d.capacity(), 0);
         assert!(!d.release(), "nothing left to give back");
-        // A burst grows it past the first small read at once.
+        // A burst grows the reads four-fold up to the chunk: 1 KiB, 4 KiB,
+        // then 8 KiB reads.
         let big: Vec<u8> =
-            (0..100).flat_map(|_| frame(200, &[1u8; 64]).encode().unwrap()).collect();
+            (0..300).flat_map(|_| frame(200, &[1u8; 64]).encode().unwrap()).collect();
         let mut src = &big[..];
-        d.read_from(&mut src, 8192).unwrap();
-        d.read_from(&mut src, 8192).unwrap();
-        assert!(d.capacity() >= 8192, "{}", d.capacity());
+        let sizes: Vec<usize> = (0..4).map(|_| d.read_from(&mut src, 8192).unwrap()).collect();
+        assert_eq!(sizes, [1024, 4096, 8192, 8192]);
+        // A short read keeps the size; a release starts small again.
+        d.start = d.end; // all handled
+        assert_eq!(d.read_from(&mut &big[..300], 8192).unwrap(), 300);
+        assert_eq!(d.read_from(&mut &big[..], 8192).unwrap(), 8192);
+        d.start = d.end;
+        assert!(d.release());
+        assert_eq!(d.read_from(&mut &big[..], 8192).unwrap(), 1024);
     }
 
     #[test]
