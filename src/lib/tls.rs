@@ -568,21 +568,42 @@ impl TlsState {
         decoder: &mut Decoder,
         chunk: usize,
     ) -> io::Result<usize> {
+        // The socket is read without the lock: a blocking read (the threads
+        // core's server reader) must not hold up senders sealing.
+        let mut buf = {
+            let mut st = lock(&self.inner);
+            if st.peer_closed {
+                return Ok(0);
+            }
+            std::mem::take(&mut st.rbuf)
+        };
+        if buf.len() < chunk {
+            buf.resize(chunk, 0);
+        }
+        let read = r.read(&mut buf[..chunk]);
         let mut guard = lock(&self.inner);
         let st = &mut *guard;
-        if st.peer_closed {
-            return Ok(0);
-        }
-        if st.rbuf.len() < chunk {
-            st.rbuf.resize(chunk, 0);
-        }
-        let n = r.read(&mut st.rbuf[..chunk])?;
-        if n == 0 {
-            return Ok(0);
+        let n = match read {
+            Ok(n) => n,
+            Err(e) => {
+                st.rbuf = buf;
+                return Err(e);
+            }
+        };
+        let result = self.take_in(st, &buf[..n], decoder);
+        st.rbuf = buf;
+        result.map(|()| n)
+    }
+
+    /// Hands `bytes` read from the socket to rustls, and the plaintext
+    /// they make to `decoder`.
+    fn take_in(&self, st: &mut Inner, bytes: &[u8], decoder: &mut Decoder) -> io::Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
         }
         if !st.checked {
             st.checked = true;
-            let first = st.rbuf[0];
+            let first = bytes[0];
             if matches!(st.tls, rustls::Connection::Server(_)) && first != 0x16 {
                 log::warn!(
                     "{}: plain TCP client on the TLS port (first byte 0x{first:02x}, not a TLS handshake)",
@@ -593,7 +614,7 @@ impl TlsState {
                 )));
             }
         }
-        let mut rest = &st.rbuf[..n];
+        let mut rest = bytes;
         while !rest.is_empty() {
             if st.tls.read_tls(&mut rest)? == 0 {
                 break;
@@ -620,7 +641,7 @@ impl TlsState {
                 break;
             }
         }
-        Ok(n)
+        Ok(())
     }
 
     /// What the connection negotiated, once its handshake is done.
