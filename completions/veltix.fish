@@ -85,6 +85,13 @@ complete -c veltix -n "__fish_veltix_using_subcommand serve" -l io-threads -d 'I
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l wire -d 'Wire profile: 1.6 (veltix 1.6.3), vx (veltix 2.0.3 to 3.3.x) or auto. A client with auto (the default) learns it from the server\'s first bytes; a server speaks 1.6 unless given vx' -r -f -a "1.6\t'veltix 1.6.3'
 vx\t'veltix 2.0.3 to 3.3.x'
 auto\t'Detect (clients); 1.6 for a server'"
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l cert -d 'A PEM certificate chain: serve\'s own (with --key), or a client\'s for servers that require one (mutual TLS). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l key -d 'The PEM private key of --cert. Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l cacert -d 'Clients: trust the CA certificates of this PEM file (instead of the system\'s roots). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l pin -d 'Clients: accept exactly the certificate with this SHA-256 fingerprint (sha256:HEX, or the colon-separated form openssl prints), whoever signed it. Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l servername -d 'Clients: the name the server\'s certificate must bear, sent as SNI (default: the host of the address)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l client-ca -d 'serve: require client certificates signed by the CAs of this PEM file (mutual TLS). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l data-dir -d 'serve: where the self-signed certificate is kept (default: $XDG_DATA_HOME/veltix, else ~/.local/share/veltix; it goes in tls/)' -r -F
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -102,6 +109,8 @@ complete -c veltix -n "__fish_veltix_using_subcommand serve" -l log-file -d 'Als
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l log-max-size -d 'Rotate the log file before it grows past this size: bytes, or with a binary unit (512K, 10M, 1G; K = 1024). 0 never rotates' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l log-backups -d 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l json -d 'Print NDJSON events (connect, message, disconnect, rate, relay) on stdout'
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l tls -d 'TLS 1.3. Clients verify the server\'s certificate against the system\'s roots (or --cacert, or --pin); serve uses --cert/--key, or a self-signed Ed25519 certificate made on first use and kept in the data directory (the log prints its fingerprint)'
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l insecure -d 'Clients: accept any certificate. The traffic is encrypted, but to whoever answers: nothing stops someone in the middle. Implies --tls'
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -s v -l verbose -d 'More log output (-v: debug, -vv: trace)'
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -s q -l quiet -d 'Less log output (-q: errors only, -qq: nothing)'
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -128,6 +137,13 @@ complete -c veltix -n "__fish_veltix_using_subcommand connect" -l io-threads -d 
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l wire -d 'Wire profile: 1.6 (veltix 1.6.3), vx (veltix 2.0.3 to 3.3.x) or auto. A client with auto (the default) learns it from the server\'s first bytes; a server speaks 1.6 unless given vx' -r -f -a "1.6\t'veltix 1.6.3'
 vx\t'veltix 2.0.3 to 3.3.x'
 auto\t'Detect (clients); 1.6 for a server'"
+complete -c veltix -n "__fish_veltix_using_subcommand connect" -l cert -d 'A PEM certificate chain: serve\'s own (with --key), or a client\'s for servers that require one (mutual TLS). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand connect" -l key -d 'The PEM private key of --cert. Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand connect" -l cacert -d 'Clients: trust the CA certificates of this PEM file (instead of the system\'s roots). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand connect" -l pin -d 'Clients: accept exactly the certificate with this SHA-256 fingerprint (sha256:HEX, or the colon-separated form openssl prints), whoever signed it. Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand connect" -l servername -d 'Clients: the name the server\'s certificate must bear, sent as SNI (default: the host of the address)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand connect" -l client-ca -d 'serve: require client certificates signed by the CAs of this PEM file (mutual TLS). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand connect" -l data-dir -d 'serve: where the self-signed certificate is kept (default: $XDG_DATA_HOME/veltix, else ~/.local/share/veltix; it goes in tls/)' -r -F
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -148,6 +164,8 @@ complete -c veltix -n "__fish_veltix_using_subcommand connect" -s 0 -l null -d '
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l raw -d 'Pipe mode: send all of stdin as one message'
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l json -d 'Pipe mode: write received messages as JSON lines instead of raw payloads'
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l no-history -d 'REPL: neither read nor write a history file'
+complete -c veltix -n "__fish_veltix_using_subcommand connect" -l tls -d 'TLS 1.3. Clients verify the server\'s certificate against the system\'s roots (or --cacert, or --pin); serve uses --cert/--key, or a self-signed Ed25519 certificate made on first use and kept in the data directory (the log prints its fingerprint)'
+complete -c veltix -n "__fish_veltix_using_subcommand connect" -l insecure -d 'Clients: accept any certificate. The traffic is encrypted, but to whoever answers: nothing stops someone in the middle. Implies --tls'
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -s v -l verbose -d 'More log output (-v: debug, -vv: trace)'
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -s q -l quiet -d 'Less log output (-q: errors only, -qq: nothing)'
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -173,6 +191,13 @@ complete -c veltix -n "__fish_veltix_using_subcommand request" -l io-threads -d 
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l wire -d 'Wire profile: 1.6 (veltix 1.6.3), vx (veltix 2.0.3 to 3.3.x) or auto. A client with auto (the default) learns it from the server\'s first bytes; a server speaks 1.6 unless given vx' -r -f -a "1.6\t'veltix 1.6.3'
 vx\t'veltix 2.0.3 to 3.3.x'
 auto\t'Detect (clients); 1.6 for a server'"
+complete -c veltix -n "__fish_veltix_using_subcommand request" -l cert -d 'A PEM certificate chain: serve\'s own (with --key), or a client\'s for servers that require one (mutual TLS). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand request" -l key -d 'The PEM private key of --cert. Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand request" -l cacert -d 'Clients: trust the CA certificates of this PEM file (instead of the system\'s roots). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand request" -l pin -d 'Clients: accept exactly the certificate with this SHA-256 fingerprint (sha256:HEX, or the colon-separated form openssl prints), whoever signed it. Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand request" -l servername -d 'Clients: the name the server\'s certificate must bear, sent as SNI (default: the host of the address)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand request" -l client-ca -d 'serve: require client certificates signed by the CAs of this PEM file (mutual TLS). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand request" -l data-dir -d 'serve: where the self-signed certificate is kept (default: $XDG_DATA_HOME/veltix, else ~/.local/share/veltix; it goes in tls/)' -r -F
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -190,6 +215,8 @@ complete -c veltix -n "__fish_veltix_using_subcommand request" -l log-file -d 'A
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l log-max-size -d 'Rotate the log file before it grows past this size: bytes, or with a binary unit (512K, 10M, 1G; K = 1024). 0 never rotates' -r
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l log-backups -d 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none' -r
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l json -d 'Print one NDJSON record per reply (metadata, payload, rtt_us)'
+complete -c veltix -n "__fish_veltix_using_subcommand request" -l tls -d 'TLS 1.3. Clients verify the server\'s certificate against the system\'s roots (or --cacert, or --pin); serve uses --cert/--key, or a self-signed Ed25519 certificate made on first use and kept in the data directory (the log prints its fingerprint)'
+complete -c veltix -n "__fish_veltix_using_subcommand request" -l insecure -d 'Clients: accept any certificate. The traffic is encrypted, but to whoever answers: nothing stops someone in the middle. Implies --tls'
 complete -c veltix -n "__fish_veltix_using_subcommand request" -s v -l verbose -d 'More log output (-v: debug, -vv: trace)'
 complete -c veltix -n "__fish_veltix_using_subcommand request" -s q -l quiet -d 'Less log output (-q: errors only, -qq: nothing)'
 complete -c veltix -n "__fish_veltix_using_subcommand request" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -213,6 +240,13 @@ complete -c veltix -n "__fish_veltix_using_subcommand ping" -l io-threads -d 'I/
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l wire -d 'Wire profile: 1.6 (veltix 1.6.3), vx (veltix 2.0.3 to 3.3.x) or auto. A client with auto (the default) learns it from the server\'s first bytes; a server speaks 1.6 unless given vx' -r -f -a "1.6\t'veltix 1.6.3'
 vx\t'veltix 2.0.3 to 3.3.x'
 auto\t'Detect (clients); 1.6 for a server'"
+complete -c veltix -n "__fish_veltix_using_subcommand ping" -l cert -d 'A PEM certificate chain: serve\'s own (with --key), or a client\'s for servers that require one (mutual TLS). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand ping" -l key -d 'The PEM private key of --cert. Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand ping" -l cacert -d 'Clients: trust the CA certificates of this PEM file (instead of the system\'s roots). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand ping" -l pin -d 'Clients: accept exactly the certificate with this SHA-256 fingerprint (sha256:HEX, or the colon-separated form openssl prints), whoever signed it. Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand ping" -l servername -d 'Clients: the name the server\'s certificate must bear, sent as SNI (default: the host of the address)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand ping" -l client-ca -d 'serve: require client certificates signed by the CAs of this PEM file (mutual TLS). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand ping" -l data-dir -d 'serve: where the self-signed certificate is kept (default: $XDG_DATA_HOME/veltix, else ~/.local/share/veltix; it goes in tls/)' -r -F
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -230,6 +264,8 @@ complete -c veltix -n "__fish_veltix_using_subcommand ping" -l log-file -d 'Also
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l log-max-size -d 'Rotate the log file before it grows past this size: bytes, or with a binary unit (512K, 10M, 1G; K = 1024). 0 never rotates' -r
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l log-backups -d 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none' -r
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l json -d 'NDJSON: one record per pong or timeout, then a summary record'
+complete -c veltix -n "__fish_veltix_using_subcommand ping" -l tls -d 'TLS 1.3. Clients verify the server\'s certificate against the system\'s roots (or --cacert, or --pin); serve uses --cert/--key, or a self-signed Ed25519 certificate made on first use and kept in the data directory (the log prints its fingerprint)'
+complete -c veltix -n "__fish_veltix_using_subcommand ping" -l insecure -d 'Clients: accept any certificate. The traffic is encrypted, but to whoever answers: nothing stops someone in the middle. Implies --tls'
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -s v -l verbose -d 'More log output (-v: debug, -vv: trace)'
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -s q -l quiet -d 'Less log output (-q: errors only, -qq: nothing)'
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -287,6 +323,13 @@ complete -c veltix -n "__fish_veltix_using_subcommand bench" -l io-threads -d 'I
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l wire -d 'Wire profile: 1.6 (veltix 1.6.3), vx (veltix 2.0.3 to 3.3.x) or auto. A client with auto (the default) learns it from the server\'s first bytes; a server speaks 1.6 unless given vx' -r -f -a "1.6\t'veltix 1.6.3'
 vx\t'veltix 2.0.3 to 3.3.x'
 auto\t'Detect (clients); 1.6 for a server'"
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l cert -d 'A PEM certificate chain: serve\'s own (with --key), or a client\'s for servers that require one (mutual TLS). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l key -d 'The PEM private key of --cert. Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l cacert -d 'Clients: trust the CA certificates of this PEM file (instead of the system\'s roots). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l pin -d 'Clients: accept exactly the certificate with this SHA-256 fingerprint (sha256:HEX, or the colon-separated form openssl prints), whoever signed it. Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l servername -d 'Clients: the name the server\'s certificate must bear, sent as SNI (default: the host of the address)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l client-ca -d 'serve: require client certificates signed by the CAs of this PEM file (mutual TLS). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l data-dir -d 'serve: where the self-signed certificate is kept (default: $XDG_DATA_HOME/veltix, else ~/.local/share/veltix; it goes in tls/)' -r -F
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -305,6 +348,8 @@ complete -c veltix -n "__fish_veltix_using_subcommand bench" -l log-max-size -d 
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l log-backups -d 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l json -d 'Print the full result document as JSON on stdout instead of tables'
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l no-baseline -d 'Skip the raw-TCP baseline'
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l tls -d 'TLS 1.3. Clients verify the server\'s certificate against the system\'s roots (or --cacert, or --pin); serve uses --cert/--key, or a self-signed Ed25519 certificate made on first use and kept in the data directory (the log prints its fingerprint)'
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l insecure -d 'Clients: accept any certificate. The traffic is encrypted, but to whoever answers: nothing stops someone in the middle. Implies --tls'
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -s v -l verbose -d 'More log output (-v: debug, -vv: trace)'
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -s q -l quiet -d 'Less log output (-q: errors only, -qq: nothing)'
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -430,6 +475,13 @@ complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l io-thread
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l wire -d 'Wire profile: 1.6 (veltix 1.6.3), vx (veltix 2.0.3 to 3.3.x) or auto. A client with auto (the default) learns it from the server\'s first bytes; a server speaks 1.6 unless given vx' -r -f -a "1.6\t'veltix 1.6.3'
 vx\t'veltix 2.0.3 to 3.3.x'
 auto\t'Detect (clients); 1.6 for a server'"
+complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l cert -d 'A PEM certificate chain: serve\'s own (with --key), or a client\'s for servers that require one (mutual TLS). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l key -d 'The PEM private key of --cert. Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l cacert -d 'Clients: trust the CA certificates of this PEM file (instead of the system\'s roots). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l pin -d 'Clients: accept exactly the certificate with this SHA-256 fingerprint (sha256:HEX, or the colon-separated form openssl prints), whoever signed it. Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l servername -d 'Clients: the name the server\'s certificate must bear, sent as SNI (default: the host of the address)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l client-ca -d 'serve: require client certificates signed by the CAs of this PEM file (mutual TLS). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l data-dir -d 'serve: where the self-signed certificate is kept (default: $XDG_DATA_HOME/veltix, else ~/.local/share/veltix; it goes in tls/)' -r -F
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -447,6 +499,8 @@ complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l log-file 
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l log-max-size -d 'Rotate the log file before it grows past this size: bytes, or with a binary unit (512K, 10M, 1G; K = 1024). 0 never rotates' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l log-backups -d 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l count-echoes -d 'Count the messages the server sends back (for --target)'
+complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l tls -d 'TLS 1.3. Clients verify the server\'s certificate against the system\'s roots (or --cacert, or --pin); serve uses --cert/--key, or a self-signed Ed25519 certificate made on first use and kept in the data directory (the log prints its fingerprint)'
+complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l insecure -d 'Clients: accept any certificate. The traffic is encrypted, but to whoever answers: nothing stops someone in the middle. Implies --tls'
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -s v -l verbose -d 'More log output (-v: debug, -vv: trace)'
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -s q -l quiet -d 'Less log output (-q: errors only, -qq: nothing)'
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -9,7 +9,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-pub use crate::fingerprint::Fingerprint;
+pub use crate::fingerprint::{BadFingerprint, Fingerprint};
 
 /// Result alias used throughout the library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -106,6 +106,15 @@ fn system_roots() -> Result<RootCertStore, TlsError> {
     Ok(roots)
 }
 
+impl ServerTls {
+    /// The SHA-256 fingerprint of the end-entity certificate (the first of
+    /// the chain), as clients pin it.
+    pub fn fingerprint(&self) -> Result<Fingerprint, TlsError> {
+        let first = certs(&self.cert_chain)?.remove(0);
+        Ok(Fingerprint::of(&first))
+    }
+}
+
 /// The rustls configuration of a TLS server.
 pub(crate) fn server_config(t: &ServerTls) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     let provider = provider();
