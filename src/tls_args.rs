@@ -192,10 +192,27 @@ fn make_self_signed(dir: &Path, cert_path: &Path, key_path: &Path) -> anyhow::Re
         f.write_all(text.as_bytes()).with_context(|| format!("cannot write {}", tmp.display()))?;
         std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
     };
-    write(key_path, key.serialize_pem(), 0o600)?;
+    write(key_path, ed25519_pkcs8_v1_pem(&key.serialize_der())?, 0o600)?;
     write(cert_path, cert.pem(), 0o644)?;
     log::info!("made a self-signed certificate in {}", dir.display());
     Ok(())
+}
+
+/// An Ed25519 key as PKCS#8 v1 PEM (RFC 8410: the 32-byte seed alone).
+/// ring writes v2 (the public key too), which OpenSSL 3.0, and so socat,
+/// stunnel or haproxy, cannot read; the key is then of use to them too.
+fn ed25519_pkcs8_v1_pem(der: &[u8]) -> anyhow::Result<String> {
+    use base64::Engine;
+    // SEQUENCE { INTEGER 1, AlgorithmIdentifier { id-Ed25519 }, OCTET STRING { OCTET STRING seed } ...
+    const V2: [u8; 16] = *b"\x30\x51\x02\x01\x01\x30\x05\x06\x03\x2b\x65\x70\x04\x22\x04\x20";
+    // ... and the same with INTEGER 0 and nothing after the seed.
+    const V1: [u8; 16] = *b"\x30\x2e\x02\x01\x00\x30\x05\x06\x03\x2b\x65\x70\x04\x22\x04\x20";
+    let seed = der
+        .strip_prefix(&V2[..])
+        .and_then(|rest| rest.get(..32))
+        .context("the generated key is not the Ed25519 PKCS#8 document expected")?;
+    let b64 = base64::engine::general_purpose::STANDARD.encode([&V1[..], seed].concat());
+    Ok(format!("-----BEGIN PRIVATE KEY-----\n{b64}\n-----END PRIVATE KEY-----\n"))
 }
 
 /// This host's name, if the system says.
@@ -203,4 +220,29 @@ fn hostname() -> Option<String> {
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
     let name = name.trim();
     (!name.is_empty()).then(|| name.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_self_signed_key_is_pkcs8_v1_and_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let tls = self_signed(dir.path()).unwrap();
+        let text = String::from_utf8(tls.key.bytes.clone()).unwrap();
+        // Base64 of 30 2e 02 01 00: a 46-byte v1 document.
+        assert!(text.contains("\nMC4CAQAw"), "{text}");
+        // rustls takes it, and the pair matches.
+        let fp = tls.fingerprint().unwrap();
+        let server = veltix::Server::start(
+            veltix::ServerConfig::default().host("127.0.0.1").port(0).tls(Some(tls)),
+        )
+        .unwrap();
+        let cfg = veltix::ClientConfig::new(server.local_addr().to_string())
+            .tls(Some(ClientTls::new(Trust::Pin(fp))));
+        assert!(veltix::Client::connect(cfg).is_ok());
+        // Kept: the next call reads the same pair.
+        assert_eq!(self_signed(dir.path()).unwrap().fingerprint().unwrap(), fp);
+    }
 }

@@ -1,8 +1,8 @@
 //! Test certificates, made with rcgen at test time and written as PEM
 //! files in a temporary directory: a CA, a server certificate it signed
-//! (for `localhost`, 127.0.0.1 and ::1), a client certificate it signed,
-//! and a client certificate of another CA; and a self-signed Ed25519
-//! server certificate.
+//! (ECDSA P-256, for `localhost`, 127.0.0.1 and ::1), a client certificate
+//! it signed, and a client certificate of another CA; and a self-signed
+//! server certificate. All but the CA-signed server's keys are Ed25519.
 
 use std::path::PathBuf;
 
@@ -41,7 +41,9 @@ impl Pki {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("no temporary dir: {e}"));
         let names = ["localhost", "127.0.0.1", "::1"];
         let (ca_cert, ca_key) = ca("veltix test CA");
-        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+        // ECDSA P-256: OpenSSL 3.0 (socat in front of a Python server) cannot
+        // read the PKCS#8 v2 documents ring makes of Ed25519 keys.
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
         let server =
             params(&names, "veltix test server").signed_by(&key, &ca_cert, &ca_key).unwrap();
         let ckey = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
