@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use veltix::{ClientTls, Fingerprint, Pem, ServerTls, Trust};
 
 /// The certificates, as files in a temporary directory (removed on drop).
+#[derive(Debug)]
 pub struct Pki {
     dir: tempfile::TempDir,
     /// The SHA-256 fingerprints of the CA-signed and the self-signed
