@@ -139,6 +139,24 @@ fn an_untrusted_certificate_is_refused_with_its_fingerprint() {
 }
 
 #[test]
+fn an_expired_certificate_is_named_as_such() {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    params.not_before = rcgen::date_time_ymd(2000, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2001, 1, 1);
+    let cert = params.self_signed(&key).unwrap();
+    let (cert, key) = (Pem::bytes("old.pem", cert.pem()), Pem::bytes("k", key.serialize_pem()));
+    let server = server_config(&ServerTls::new(cert.clone(), key)).unwrap();
+    let setup = client_setup(&ClientTls::new(Trust::Ca(cert.clone())), "localhost:1").unwrap();
+    let (mut c, mut s) = pair(&setup, server);
+    let err = run(&mut c, &mut s).unwrap_err();
+    let io_err = io::Error::new(io::ErrorKind::InvalidData, err);
+    let e = setup.failure(io_err, &[0x16, 0x03], Duration::from_secs(1));
+    assert!(e.to_string().contains("it has expired"), "{e}");
+    assert!(e.to_string().contains(&Fingerprint::of(&der(&cert)).to_string()), "{e}");
+}
+
+#[test]
 fn first_bytes_that_are_not_tls_are_named() {
     let (cert, _) = self_signed("localhost");
     let setup = client_setup(&ClientTls::new(Trust::Ca(cert)), "localhost:1").unwrap();
