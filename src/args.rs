@@ -495,6 +495,9 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
         if cause.downcast_ref::<veltix::types::TypeError>().is_some() {
             return exit::USAGE;
         }
+        if cause.downcast_ref::<crate::tls_args::Misplaced>().is_some() {
+            return exit::USAGE;
+        }
         if let Some(e) = cause.downcast_ref::<veltix::Error>() {
             return match e {
                 veltix::Error::Timeout { what, .. }

@@ -3,7 +3,8 @@
 //! `--client-ca`, `--data-dir`), and the self-signed certificate `serve
 //! --tls` makes on first use and keeps for the next run.
 //!
-//! This module sits below `cmd`: it imports neither `cmd` nor `cli`.
+//! This module sits below `args` (which flattens [`TlsArgs`] into its
+//! connection settings): it imports none of `args`, `cmd` or `cli`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
@@ -60,9 +61,21 @@ fn parse_pin(s: &str) -> Result<Fingerprint, String> {
     s.parse().map_err(|e: veltix::error::BadFingerprint| e.to_string())
 }
 
-/// A usage error (exit 2) saying `what`.
+/// An option given to the wrong side (exit 2: `args::exit_code_for`
+/// knows this type).
+#[derive(Debug)]
+pub struct Misplaced(pub String);
+
+impl std::fmt::Display for Misplaced {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Misplaced {}
+
 fn usage(what: String) -> anyhow::Error {
-    crate::args::Exit { code: crate::args::exit::USAGE, message: what }.into()
+    Misplaced(what).into()
 }
 
 impl TlsArgs {

@@ -351,6 +351,9 @@ impl Inner {
                 session.decoder_mut().push(buf);
                 io::BufRead::consume(&mut plain, n);
             }
+            // The handshake's bound must not outlive it: the writer thread
+            // writes blocking, for as long as the server takes to read.
+            stream.set_write_timeout(None)?;
             let conn = self.new_conn(stream, peer, &session, version, pending);
             conn.set_tls(crate::tls::TlsState::client(tls, peer));
             return Ok(self.opened(conn, session));

@@ -613,6 +613,17 @@ fn accept_loop(inner: &Arc<Inner>, listener: &TcpListener) {
     }
 }
 
+/// On a TLS port, a peer that sent nothing at all is most likely a plain
+/// veltix client, waiting for the server to speak first: the log says so.
+fn silent_on_tls(inner: &Inner, conn: &Conn) -> &'static str {
+    #[cfg(feature = "tls")]
+    if inner.tls.is_some() && conn.stats().bytes_in == 0 {
+        return " (it sent nothing: a plain client on the TLS port?)";
+    }
+    let _ = (inner, conn);
+    ""
+}
+
 /// Tells a client over the limit why, then closes it. Never blocks the
 /// accept loop for long.
 fn refuse(inner: &Inner, mut stream: TcpStream, peer: SocketAddr, max: usize) {
@@ -675,9 +686,10 @@ impl Owner for Inner {
         }
         if !conn.is_established() {
             log::info!(
-                "connection from {} ended before the handshake: {}",
+                "connection from {} ended before the handshake: {}{}",
                 conn.peer,
-                reason.message
+                reason.message,
+                silent_on_tls(self, conn)
             );
         } else {
             log::info!("client {} ({}) disconnected: {}", conn.id, conn.peer, reason.message);

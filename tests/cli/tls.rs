@@ -110,7 +110,7 @@ fn plain_and_tls_meeting_the_other_kind_exit_3_named_in_time() {
         &["the server answered with TLS", "use --tls"],
     );
     assert!(took < Duration::from_secs(2), "{took:?}");
-    tls.wait_stderr("ended before the handshake");
+    tls.wait_stderr("it sent nothing: a plain client on the TLS port?");
 
     let plain = Serve::start(&["--mode", "echo"]);
     let (_, took) = fails(

@@ -186,3 +186,34 @@ pub fn tls_and_plain_peers_are_told_apart(core: CoreKind) {
     let c = Client::connect(ccfg(&s, core, pki.client())).unwrap();
     assert!(c.ping(T).is_ok());
 }
+
+pub fn tls_a_server_that_stops_reading_past_the_handshake_timeout(core: CoreKind) {
+    // The client's handshake bound (200 ms) must not stay on its socket:
+    // its writer waits for a server that stops reading for 1.5 s.
+    let pki = Pki::new();
+    let first = std::sync::atomic::AtomicBool::new(true);
+    let cfg = scfg(core, WireMode::V1_6)
+        .tls(Some(pki.server()))
+        .max_workers(1)
+        .max_pending_callback_bytes(1 << 20);
+    let s = Server::builder(cfg)
+        .on_message(move |p, f| {
+            if first.swap(false, std::sync::atomic::Ordering::AcqRel) {
+                std::thread::sleep(Duration::from_millis(1500));
+            }
+            if f.payload == b"done" {
+                let _ = p.reply(&f, b"done");
+            }
+        })
+        .start()
+        .unwrap();
+    let c =
+        Client::connect(ccfg(&s, core, pki.client()).handshake_timeout(Duration::from_millis(200)))
+            .unwrap();
+    let chunk = vec![7u8; 1 << 20];
+    for _ in 0..24 {
+        c.send(200, &chunk).unwrap();
+    }
+    let done = c.send_and_wait(200, b"done", Duration::from_secs(20)).unwrap();
+    assert_eq!(done.payload, b"done");
+}
