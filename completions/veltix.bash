@@ -131,7 +131,7 @@ _veltix() {
             return 0
             ;;
         veltix__subcmd__bench)
-            opts="-v -q -h -V --only --target --json --save --compare --merge --plot --start-at --runs --warmup --no-baseline --drain-timeout --latency-iterations --latency-warmup --latency-timeout --fps-players --fps-tick-rate --fps-duration --fps2-players --fps2-tick-rate --burst-count --burst-payload --stress-clients --stress-msgs --memory-clients --memory-detail --conn-count --conn-sample --load-rate --load-connections --load-duration --load-message --load-payload --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --tls --cert --key --cacert --pin --insecure --servername --client-ca --data-dir --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
+            opts="-v -q -h -V --only --target --json --save --compare --merge --plot --start-at --runs --warmup --no-baseline --drain-timeout --latency-iterations --latency-warmup --latency-timeout --fps-players --fps-tick-rate --fps-duration --fps2-players --fps2-tick-rate --burst-count --burst-payload --stress-clients --stress-msgs --memory-clients --memory-detail --conn-count --conn-sample --load-rate --load-connections --load-duration --load-message --load-payload --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --tls --cert --key --cacert --pin --insecure --servername --client-ca --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -325,10 +325,6 @@ _veltix() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --data-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -365,7 +361,7 @@ _veltix() {
             return 0
             ;;
         veltix__subcmd__bench__subcmd__helper)
-            opts="-v -q -h -V --addr --clients --count-echoes --drain-timeout --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --tls --cert --key --cacert --pin --insecure --servername --client-ca --data-dir --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
+            opts="-v -q -h -V --addr --clients --count-echoes --drain-timeout --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --tls --cert --key --cacert --pin --insecure --servername --client-ca --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -447,10 +443,6 @@ _veltix() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --data-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -529,7 +521,7 @@ _veltix() {
             return 0
             ;;
         veltix__subcmd__connect)
-            opts="-t -0 -v -q -h -V --type --null --raw --json --linger --retry --retry-delay --connect-timeout --timeout --history --no-history --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --tls --cert --key --cacert --pin --insecure --servername --client-ca --data-dir --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
+            opts="-t -0 -v -q -h -V --type --null --raw --json --linger --retry --retry-delay --connect-timeout --timeout --history --no-history --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --tls --cert --key --cacert --pin --insecure --servername --client-ca --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -628,10 +620,6 @@ _veltix() {
                     return 0
                     ;;
                 --client-ca)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --data-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1017,7 +1005,7 @@ _veltix() {
             return 0
             ;;
         veltix__subcmd__ping)
-            opts="-c -i -W -v -q -h -V --count --interval --timeout --json --connect-timeout --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --tls --cert --key --cacert --pin --insecure --servername --client-ca --data-dir --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
+            opts="-c -i -W -v -q -h -V --count --interval --timeout --json --connect-timeout --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --tls --cert --key --cacert --pin --insecure --servername --client-ca --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1115,10 +1103,6 @@ _veltix() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --data-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1155,7 +1139,7 @@ _veltix() {
             return 0
             ;;
         veltix__subcmd__request)
-            opts="-t -n -v -q -h -V --hex --type --timeout --count --json --max-bytes --connect-timeout --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --tls --cert --key --cacert --pin --insecure --servername --client-ca --data-dir --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
+            opts="-t -n -v -q -h -V --hex --type --timeout --count --json --max-bytes --connect-timeout --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --tls --cert --key --cacert --pin --insecure --servername --client-ca --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1257,10 +1241,6 @@ _veltix() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --data-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1297,7 +1277,7 @@ _veltix() {
             return 0
             ;;
         veltix__subcmd__serve)
-            opts="-p -m -t -v -q -h -V --host --port --mode --json --type --max-connections --max-bytes --exec-timeout --metrics --redis --redis-ca --redis-channel --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --tls --cert --key --cacert --pin --insecure --servername --client-ca --data-dir --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
+            opts="-p -m -t -v -q -h -V --host --port --mode --json --type --max-connections --max-bytes --exec-timeout --metrics --redis --redis-ca --redis-channel --data-dir --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --tls --cert --key --cacert --pin --insecure --servername --client-ca --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1356,6 +1336,10 @@ _veltix() {
                     return 0
                     ;;
                 --redis-channel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1420,10 +1404,6 @@ _veltix() {
                     return 0
                     ;;
                 --client-ca)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --data-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

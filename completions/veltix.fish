@@ -70,6 +70,7 @@ complete -c veltix -n "__fish_veltix_using_subcommand serve" -l metrics -d 'Serv
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l redis -d 'In broadcast mode, share broadcasts with the other nodes on this Redis (or Valkey): redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]; rediss:// for TLS' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l redis-ca -d 'With rediss://: the CA certificates (PEM) the server\'s certificate must chain to, instead of the system\'s trusted roots' -r -F
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l redis-channel -d 'The Redis PUB/SUB channel the nodes share' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l data-dir -d 'With --tls and no --cert/--key: where the self-signed certificate is kept, in tls/ (default: $XDG_DATA_HOME/veltix, else ~/.local/share/veltix)' -r -F
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l protocol-version -d 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match). 1 to 255 bytes' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l max-message-size -d 'Largest frame accepted (and sent), header included: bytes or 512K, 10M, 1G; from 1K (a handshake must fit) to 4G (the size field)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l performance-mode -d 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)' -r -f -a "low\t''
@@ -91,7 +92,6 @@ complete -c veltix -n "__fish_veltix_using_subcommand serve" -l cacert -d 'Clien
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l pin -d 'Clients: accept exactly the certificate with this SHA-256 fingerprint (sha256:HEX, or the colon-separated form openssl prints), whoever signed it. Implies --tls' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l servername -d 'Clients: the name the server\'s certificate must bear, sent as SNI (default: the host of the address)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l client-ca -d 'serve: require client certificates signed by the CAs of this PEM file (mutual TLS). Implies --tls' -r
-complete -c veltix -n "__fish_veltix_using_subcommand serve" -l data-dir -d 'serve: where the self-signed certificate is kept (default: $XDG_DATA_HOME/veltix, else ~/.local/share/veltix; it goes in tls/)' -r -F
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -143,7 +143,6 @@ complete -c veltix -n "__fish_veltix_using_subcommand connect" -l cacert -d 'Cli
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l pin -d 'Clients: accept exactly the certificate with this SHA-256 fingerprint (sha256:HEX, or the colon-separated form openssl prints), whoever signed it. Implies --tls' -r
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l servername -d 'Clients: the name the server\'s certificate must bear, sent as SNI (default: the host of the address)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l client-ca -d 'serve: require client certificates signed by the CAs of this PEM file (mutual TLS). Implies --tls' -r
-complete -c veltix -n "__fish_veltix_using_subcommand connect" -l data-dir -d 'serve: where the self-signed certificate is kept (default: $XDG_DATA_HOME/veltix, else ~/.local/share/veltix; it goes in tls/)' -r -F
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -197,7 +196,6 @@ complete -c veltix -n "__fish_veltix_using_subcommand request" -l cacert -d 'Cli
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l pin -d 'Clients: accept exactly the certificate with this SHA-256 fingerprint (sha256:HEX, or the colon-separated form openssl prints), whoever signed it. Implies --tls' -r
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l servername -d 'Clients: the name the server\'s certificate must bear, sent as SNI (default: the host of the address)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l client-ca -d 'serve: require client certificates signed by the CAs of this PEM file (mutual TLS). Implies --tls' -r
-complete -c veltix -n "__fish_veltix_using_subcommand request" -l data-dir -d 'serve: where the self-signed certificate is kept (default: $XDG_DATA_HOME/veltix, else ~/.local/share/veltix; it goes in tls/)' -r -F
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -246,7 +244,6 @@ complete -c veltix -n "__fish_veltix_using_subcommand ping" -l cacert -d 'Client
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l pin -d 'Clients: accept exactly the certificate with this SHA-256 fingerprint (sha256:HEX, or the colon-separated form openssl prints), whoever signed it. Implies --tls' -r
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l servername -d 'Clients: the name the server\'s certificate must bear, sent as SNI (default: the host of the address)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l client-ca -d 'serve: require client certificates signed by the CAs of this PEM file (mutual TLS). Implies --tls' -r
-complete -c veltix -n "__fish_veltix_using_subcommand ping" -l data-dir -d 'serve: where the self-signed certificate is kept (default: $XDG_DATA_HOME/veltix, else ~/.local/share/veltix; it goes in tls/)' -r -F
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -329,7 +326,6 @@ complete -c veltix -n "__fish_veltix_using_subcommand bench" -l cacert -d 'Clien
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l pin -d 'Clients: accept exactly the certificate with this SHA-256 fingerprint (sha256:HEX, or the colon-separated form openssl prints), whoever signed it. Implies --tls' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l servername -d 'Clients: the name the server\'s certificate must bear, sent as SNI (default: the host of the address)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l client-ca -d 'serve: require client certificates signed by the CAs of this PEM file (mutual TLS). Implies --tls' -r
-complete -c veltix -n "__fish_veltix_using_subcommand bench" -l data-dir -d 'serve: where the self-signed certificate is kept (default: $XDG_DATA_HOME/veltix, else ~/.local/share/veltix; it goes in tls/)' -r -F
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -481,7 +477,6 @@ complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l cacert -d
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l pin -d 'Clients: accept exactly the certificate with this SHA-256 fingerprint (sha256:HEX, or the colon-separated form openssl prints), whoever signed it. Implies --tls' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l servername -d 'Clients: the name the server\'s certificate must bear, sent as SNI (default: the host of the address)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l client-ca -d 'serve: require client certificates signed by the CAs of this PEM file (mutual TLS). Implies --tls' -r
-complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l data-dir -d 'serve: where the self-signed certificate is kept (default: $XDG_DATA_HOME/veltix, else ~/.local/share/veltix; it goes in tls/)' -r -F
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
