@@ -487,7 +487,12 @@ pub(crate) fn read_error(e: io::Error) -> Error {
     }
 }
 
-/// One connection's TLS state: its rustls connection and a read buffer.
+thread_local! {
+    /// The read buffer of the thread reading a TLS connection.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// One connection's TLS state: its rustls connection.
 pub(crate) struct TlsState {
     inner: Mutex<Inner>,
     peer: SocketAddr,
@@ -495,8 +500,6 @@ pub(crate) struct TlsState {
 
 struct Inner {
     tls: rustls::Connection,
-    /// Socket bytes on their way into rustls.
-    rbuf: Vec<u8>,
     /// A server has looked at the client's first byte.
     checked: bool,
     /// The peer's close_notify came: the next read says end of stream.
@@ -521,7 +524,7 @@ impl TlsState {
     }
 
     fn new(tls: rustls::Connection, peer: SocketAddr) -> TlsState {
-        let inner = Inner { tls, rbuf: Vec::new(), checked: false, peer_closed: false };
+        let inner = Inner { tls, checked: false, peer_closed: false };
         TlsState { inner: Mutex::new(inner), peer }
     }
 
@@ -577,31 +580,34 @@ impl TlsState {
         decoder: &mut Decoder,
         chunk: usize,
     ) -> io::Result<usize> {
-        // The socket is read without the lock: a blocking read (the threads
-        // core's server reader) must not hold up senders sealing.
-        let mut buf = {
-            let mut st = lock(&self.inner);
-            if st.peer_closed {
-                return Ok(0);
-            }
-            std::mem::take(&mut st.rbuf)
-        };
-        if buf.len() < chunk {
-            buf.resize(chunk, 0);
+        if lock(&self.inner).peer_closed {
+            return Ok(0);
         }
-        let read = r.read(&mut buf[..chunk]);
-        let mut guard = lock(&self.inner);
-        let st = &mut *guard;
-        let n = match read {
-            Ok(n) => n,
-            Err(e) => {
-                st.rbuf = buf;
-                return Err(e);
+        // Socket bytes on their way into rustls go through a buffer of the
+        // reading thread's, not one per connection: an idle connection
+        // holds none. The socket is read without the lock: a blocking read
+        // (the threads core's server reader) must not hold up a sender.
+        SCRATCH.with(|cell| {
+            let mut own = Vec::new();
+            let mut shared = cell.try_borrow_mut();
+            let buf = match shared.as_deref_mut() {
+                Ok(b) => b,
+                Err(_) => &mut own,
+            };
+            if buf.len() < chunk {
+                buf.resize(chunk, 0);
             }
-        };
-        let result = self.take_in(st, &buf[..n], decoder);
-        st.rbuf = buf;
-        result.map(|()| n)
+            let read = r.read(&mut buf[..chunk]);
+            let taken = read.and_then(|n| {
+                let mut st = lock(&self.inner);
+                self.take_in(&mut st, &buf[..n], decoder).map(|()| n)
+            });
+            // A huge buffer (--buffer-size up to 64 MiB) is not kept.
+            if buf.len() > 1 << 20 {
+                *buf = Vec::new();
+            }
+            taken
+        })
     }
 
     /// Hands `bytes` read from the socket to rustls, and the plaintext
