@@ -60,6 +60,13 @@ fn self_signed_certificate_is_made_once_kept_and_pinned() {
     // A wrong pin.
     let wrong = format!("sha256:{}", "ab".repeat(32));
     fails(&["request", &s.addr, "x", "--pin", &wrong], 3, &["not the pinned one", &fp]);
+    // bench --target through TLS (every message delivered).
+    let args = ["bench", "--only", "latency", "burst", "--latency-iterations", "50"];
+    let mut args = args.to_vec();
+    args.extend(["--burst-count", "1000", "--no-baseline", "--json", "--target", &s.addr]);
+    args.extend(["--pin", &fp]);
+    let text = ok(&args);
+    assert!(text.contains("\"delivered\": 1000"), "{text}");
     // Insecure works and says what it skips.
     let out = run(veltix(["request", &s.addr, "x", "--insecure"]));
     assert_eq!((code(&out), stdout(&out).as_str()), (0, "x"));
