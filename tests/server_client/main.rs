@@ -83,4 +83,5 @@ on_both_cores!(tls, tls_threads, tls_poll:
     tls_untrusted_self_signed_is_refused_with_its_fingerprint,
     tls_and_plain_peers_are_told_apart,
     tls_a_server_that_stops_reading_past_the_handshake_timeout,
+    tls_a_close_notify_alone_ends_the_connection_at_once,
 );

@@ -2,7 +2,7 @@
 //! over TLS, large messages, mutual TLS, pinning, untrusted certificates,
 //! and each side meeting a peer that does (not) speak TLS.
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use veltix::{
@@ -216,4 +216,47 @@ pub fn tls_a_server_that_stops_reading_past_the_handshake_timeout(core: CoreKind
     }
     let done = c.send_and_wait(200, b"done", Duration::from_secs(20)).unwrap();
     assert_eq!(done.payload, b"done");
+}
+
+pub fn tls_a_close_notify_alone_ends_the_connection_at_once(core: CoreKind) {
+    // A peer that says close_notify and leaves its TCP connection open:
+    // the server ends the connection then, not when the peer is presumed
+    // dead (nothing more will come on the socket to wake a reader).
+    use std::io::Write;
+    let pki = Pki::new();
+    let s = echo(scfg(core, WireMode::V1_6).tls(Some(pki.server())));
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(rustls::pki_types::CertificateDer::from(pki_der(&pki))).unwrap();
+    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = rustls::ClientConnection::new(Arc::new(cfg), name).unwrap();
+    let mut sock = std::net::TcpStream::connect(s.local_addr()).unwrap();
+    sock.set_read_timeout(Some(T)).unwrap();
+    let mut io = rustls::Stream::new(&mut tls, &mut sock);
+    let hello = veltix::FrameReader::new(&mut io, 1 << 20).read_frame().unwrap().unwrap();
+    let ack = veltix::Frame::new(
+        veltix::types::HELLO_ACK,
+        hello.request_id,
+        veltix::handshake::encode_hello("1.6.3"),
+    );
+    io.write_all(&ack.encode().unwrap()).unwrap();
+    wait_until("the server sees the client", || s.client_count() == 1);
+    tls.send_close_notify();
+    tls.complete_io(&mut sock).unwrap();
+    let started = Instant::now();
+    wait_until("the server ends the connection", || s.client_count() == 0);
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    drop(sock);
+}
+
+/// The DER of the test CA's certificate.
+fn pki_der(pki: &Pki) -> Vec<u8> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::from_pem_file(pki.path("ca.pem")).unwrap().to_vec()
 }
