@@ -396,9 +396,9 @@ impl ClientSetup {
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
                 return Error::Timeout { what: "handshake", after: timeout }
             }
-            io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset => {
-                return TlsError::Closed.into()
-            }
+            io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::BrokenPipe => return TlsError::Closed.into(),
             _ => {}
         }
         let Some(err) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) else {

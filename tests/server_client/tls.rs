@@ -166,6 +166,18 @@ pub fn tls_and_plain_peers_are_told_apart(core: CoreKind) {
         assert_eq!(e, TlsError::PlainServer { wire: name });
         assert!(e.to_string().contains("drop --tls"));
     }
+    // A TLS client to a port that closes at once.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for s in l.incoming().take(1) {
+            drop(s);
+        }
+    });
+    let cfg = ClientConfig::new(addr).core(core).tls(Some(pki.client()));
+    let e = tls_error(Client::connect(cfg).err().unwrap());
+    assert_eq!(e, TlsError::Closed);
+    assert!(e.to_string().contains("closed the connection during the TLS handshake"), "{e}");
     // A plain client to a TLS server: the server ends the silent
     // connection at its handshake deadline with a TLS alert, which the
     // client names.
