@@ -70,6 +70,7 @@ complete -c veltix -n "__fish_veltix_using_subcommand serve" -l metrics -d 'Serv
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l redis -d 'In broadcast mode, share broadcasts with the other nodes on this Redis (or Valkey): redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]; rediss:// for TLS' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l redis-ca -d 'With rediss://: the CA certificates (PEM) the server\'s certificate must chain to, instead of the system\'s trusted roots' -r -F
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l redis-channel -d 'The Redis PUB/SUB channel the nodes share' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l data-dir -d 'With --tls and no --cert/--key: where the self-signed certificate is kept, in tls/ (default: $XDG_DATA_HOME/veltix, else ~/.local/share/veltix)' -r -F
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l protocol-version -d 'Protocol version announced in the handshake (veltix 1.6.3 peers require an exact match). 1 to 255 bytes' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l max-message-size -d 'Largest frame accepted (and sent), header included: bytes or 512K, 10M, 1G; from 1K (a handshake must fit) to 4G (the size field)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l performance-mode -d 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)' -r -f -a "low\t''
@@ -85,6 +86,12 @@ complete -c veltix -n "__fish_veltix_using_subcommand serve" -l io-threads -d 'I
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l wire -d 'Wire profile: 1.6 (veltix 1.6.3), vx (veltix 2.0.3 to 3.3.x) or auto. A client with auto (the default) learns it from the server\'s first bytes; a server speaks 1.6 unless given vx' -r -f -a "1.6\t'veltix 1.6.3'
 vx\t'veltix 2.0.3 to 3.3.x'
 auto\t'Detect (clients); 1.6 for a server'"
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l cert -d 'A PEM certificate chain: serve\'s own (with --key), or a client\'s for servers that require one (mutual TLS). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l key -d 'The PEM private key of --cert. Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l cacert -d 'Clients: trust the CA certificates of this PEM file (instead of the system\'s roots). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l pin -d 'Clients: accept exactly the certificate with this SHA-256 fingerprint (sha256:HEX, or the colon-separated form openssl prints), whoever signed it. Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l servername -d 'Clients: the name the server\'s certificate must bear, sent as SNI (default: the host of the address)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l client-ca -d 'serve: require client certificates signed by the CAs of this PEM file (mutual TLS). Implies --tls' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -102,6 +109,8 @@ complete -c veltix -n "__fish_veltix_using_subcommand serve" -l log-file -d 'Als
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l log-max-size -d 'Rotate the log file before it grows past this size: bytes, or with a binary unit (512K, 10M, 1G; K = 1024). 0 never rotates' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l log-backups -d 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l json -d 'Print NDJSON events (connect, message, disconnect, rate, relay) on stdout'
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l tls -d 'TLS 1.3. Clients verify the server\'s certificate against the system\'s roots (or --cacert, or --pin); serve uses --cert/--key, or a self-signed Ed25519 certificate made on first use and kept in the data directory (the log prints its fingerprint)'
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l insecure -d 'Clients: accept any certificate. The traffic is encrypted, but to whoever answers: nothing stops someone in the middle. Implies --tls'
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -s v -l verbose -d 'More log output (-v: debug, -vv: trace)'
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -s q -l quiet -d 'Less log output (-q: errors only, -qq: nothing)'
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -128,6 +137,12 @@ complete -c veltix -n "__fish_veltix_using_subcommand connect" -l io-threads -d 
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l wire -d 'Wire profile: 1.6 (veltix 1.6.3), vx (veltix 2.0.3 to 3.3.x) or auto. A client with auto (the default) learns it from the server\'s first bytes; a server speaks 1.6 unless given vx' -r -f -a "1.6\t'veltix 1.6.3'
 vx\t'veltix 2.0.3 to 3.3.x'
 auto\t'Detect (clients); 1.6 for a server'"
+complete -c veltix -n "__fish_veltix_using_subcommand connect" -l cert -d 'A PEM certificate chain: serve\'s own (with --key), or a client\'s for servers that require one (mutual TLS). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand connect" -l key -d 'The PEM private key of --cert. Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand connect" -l cacert -d 'Clients: trust the CA certificates of this PEM file (instead of the system\'s roots). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand connect" -l pin -d 'Clients: accept exactly the certificate with this SHA-256 fingerprint (sha256:HEX, or the colon-separated form openssl prints), whoever signed it. Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand connect" -l servername -d 'Clients: the name the server\'s certificate must bear, sent as SNI (default: the host of the address)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand connect" -l client-ca -d 'serve: require client certificates signed by the CAs of this PEM file (mutual TLS). Implies --tls' -r
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -148,6 +163,8 @@ complete -c veltix -n "__fish_veltix_using_subcommand connect" -s 0 -l null -d '
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l raw -d 'Pipe mode: send all of stdin as one message'
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l json -d 'Pipe mode: write received messages as JSON lines instead of raw payloads'
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l no-history -d 'REPL: neither read nor write a history file'
+complete -c veltix -n "__fish_veltix_using_subcommand connect" -l tls -d 'TLS 1.3. Clients verify the server\'s certificate against the system\'s roots (or --cacert, or --pin); serve uses --cert/--key, or a self-signed Ed25519 certificate made on first use and kept in the data directory (the log prints its fingerprint)'
+complete -c veltix -n "__fish_veltix_using_subcommand connect" -l insecure -d 'Clients: accept any certificate. The traffic is encrypted, but to whoever answers: nothing stops someone in the middle. Implies --tls'
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -s v -l verbose -d 'More log output (-v: debug, -vv: trace)'
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -s q -l quiet -d 'Less log output (-q: errors only, -qq: nothing)'
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -173,6 +190,12 @@ complete -c veltix -n "__fish_veltix_using_subcommand request" -l io-threads -d 
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l wire -d 'Wire profile: 1.6 (veltix 1.6.3), vx (veltix 2.0.3 to 3.3.x) or auto. A client with auto (the default) learns it from the server\'s first bytes; a server speaks 1.6 unless given vx' -r -f -a "1.6\t'veltix 1.6.3'
 vx\t'veltix 2.0.3 to 3.3.x'
 auto\t'Detect (clients); 1.6 for a server'"
+complete -c veltix -n "__fish_veltix_using_subcommand request" -l cert -d 'A PEM certificate chain: serve\'s own (with --key), or a client\'s for servers that require one (mutual TLS). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand request" -l key -d 'The PEM private key of --cert. Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand request" -l cacert -d 'Clients: trust the CA certificates of this PEM file (instead of the system\'s roots). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand request" -l pin -d 'Clients: accept exactly the certificate with this SHA-256 fingerprint (sha256:HEX, or the colon-separated form openssl prints), whoever signed it. Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand request" -l servername -d 'Clients: the name the server\'s certificate must bear, sent as SNI (default: the host of the address)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand request" -l client-ca -d 'serve: require client certificates signed by the CAs of this PEM file (mutual TLS). Implies --tls' -r
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -190,6 +213,8 @@ complete -c veltix -n "__fish_veltix_using_subcommand request" -l log-file -d 'A
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l log-max-size -d 'Rotate the log file before it grows past this size: bytes, or with a binary unit (512K, 10M, 1G; K = 1024). 0 never rotates' -r
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l log-backups -d 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none' -r
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l json -d 'Print one NDJSON record per reply (metadata, payload, rtt_us)'
+complete -c veltix -n "__fish_veltix_using_subcommand request" -l tls -d 'TLS 1.3. Clients verify the server\'s certificate against the system\'s roots (or --cacert, or --pin); serve uses --cert/--key, or a self-signed Ed25519 certificate made on first use and kept in the data directory (the log prints its fingerprint)'
+complete -c veltix -n "__fish_veltix_using_subcommand request" -l insecure -d 'Clients: accept any certificate. The traffic is encrypted, but to whoever answers: nothing stops someone in the middle. Implies --tls'
 complete -c veltix -n "__fish_veltix_using_subcommand request" -s v -l verbose -d 'More log output (-v: debug, -vv: trace)'
 complete -c veltix -n "__fish_veltix_using_subcommand request" -s q -l quiet -d 'Less log output (-q: errors only, -qq: nothing)'
 complete -c veltix -n "__fish_veltix_using_subcommand request" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -213,6 +238,12 @@ complete -c veltix -n "__fish_veltix_using_subcommand ping" -l io-threads -d 'I/
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l wire -d 'Wire profile: 1.6 (veltix 1.6.3), vx (veltix 2.0.3 to 3.3.x) or auto. A client with auto (the default) learns it from the server\'s first bytes; a server speaks 1.6 unless given vx' -r -f -a "1.6\t'veltix 1.6.3'
 vx\t'veltix 2.0.3 to 3.3.x'
 auto\t'Detect (clients); 1.6 for a server'"
+complete -c veltix -n "__fish_veltix_using_subcommand ping" -l cert -d 'A PEM certificate chain: serve\'s own (with --key), or a client\'s for servers that require one (mutual TLS). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand ping" -l key -d 'The PEM private key of --cert. Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand ping" -l cacert -d 'Clients: trust the CA certificates of this PEM file (instead of the system\'s roots). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand ping" -l pin -d 'Clients: accept exactly the certificate with this SHA-256 fingerprint (sha256:HEX, or the colon-separated form openssl prints), whoever signed it. Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand ping" -l servername -d 'Clients: the name the server\'s certificate must bear, sent as SNI (default: the host of the address)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand ping" -l client-ca -d 'serve: require client certificates signed by the CAs of this PEM file (mutual TLS). Implies --tls' -r
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -230,6 +261,8 @@ complete -c veltix -n "__fish_veltix_using_subcommand ping" -l log-file -d 'Also
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l log-max-size -d 'Rotate the log file before it grows past this size: bytes, or with a binary unit (512K, 10M, 1G; K = 1024). 0 never rotates' -r
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l log-backups -d 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none' -r
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l json -d 'NDJSON: one record per pong or timeout, then a summary record'
+complete -c veltix -n "__fish_veltix_using_subcommand ping" -l tls -d 'TLS 1.3. Clients verify the server\'s certificate against the system\'s roots (or --cacert, or --pin); serve uses --cert/--key, or a self-signed Ed25519 certificate made on first use and kept in the data directory (the log prints its fingerprint)'
+complete -c veltix -n "__fish_veltix_using_subcommand ping" -l insecure -d 'Clients: accept any certificate. The traffic is encrypted, but to whoever answers: nothing stops someone in the middle. Implies --tls'
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -s v -l verbose -d 'More log output (-v: debug, -vv: trace)'
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -s q -l quiet -d 'Less log output (-q: errors only, -qq: nothing)'
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -288,6 +321,12 @@ complete -c veltix -n "__fish_veltix_using_subcommand bench" -l io-threads -d 'I
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l wire -d 'Wire profile: 1.6 (veltix 1.6.3), vx (veltix 2.0.3 to 3.3.x) or auto. A client with auto (the default) learns it from the server\'s first bytes; a server speaks 1.6 unless given vx' -r -f -a "1.6\t'veltix 1.6.3'
 vx\t'veltix 2.0.3 to 3.3.x'
 auto\t'Detect (clients); 1.6 for a server'"
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l cert -d 'A PEM certificate chain: serve\'s own (with --key), or a client\'s for servers that require one (mutual TLS). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l key -d 'The PEM private key of --cert. Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l cacert -d 'Clients: trust the CA certificates of this PEM file (instead of the system\'s roots). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l pin -d 'Clients: accept exactly the certificate with this SHA-256 fingerprint (sha256:HEX, or the colon-separated form openssl prints), whoever signed it. Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l servername -d 'Clients: the name the server\'s certificate must bear, sent as SNI (default: the host of the address)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l client-ca -d 'serve: require client certificates signed by the CAs of this PEM file (mutual TLS). Implies --tls' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -306,6 +345,8 @@ complete -c veltix -n "__fish_veltix_using_subcommand bench" -l log-max-size -d 
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l log-backups -d 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l json -d 'Print the full result document as JSON on stdout instead of tables'
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l no-baseline -d 'Skip the baselines: raw TCP (one write per message) and bulk TCP (256 KiB writes)'
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l tls -d 'TLS 1.3. Clients verify the server\'s certificate against the system\'s roots (or --cacert, or --pin); serve uses --cert/--key, or a self-signed Ed25519 certificate made on first use and kept in the data directory (the log prints its fingerprint)'
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l insecure -d 'Clients: accept any certificate. The traffic is encrypted, but to whoever answers: nothing stops someone in the middle. Implies --tls'
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -s v -l verbose -d 'More log output (-v: debug, -vv: trace)'
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -s q -l quiet -d 'Less log output (-q: errors only, -qq: nothing)'
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -431,6 +472,12 @@ complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l io-thread
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l wire -d 'Wire profile: 1.6 (veltix 1.6.3), vx (veltix 2.0.3 to 3.3.x) or auto. A client with auto (the default) learns it from the server\'s first bytes; a server speaks 1.6 unless given vx' -r -f -a "1.6\t'veltix 1.6.3'
 vx\t'veltix 2.0.3 to 3.3.x'
 auto\t'Detect (clients); 1.6 for a server'"
+complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l cert -d 'A PEM certificate chain: serve\'s own (with --key), or a client\'s for servers that require one (mutual TLS). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l key -d 'The PEM private key of --cert. Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l cacert -d 'Clients: trust the CA certificates of this PEM file (instead of the system\'s roots). Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l pin -d 'Clients: accept exactly the certificate with this SHA-256 fingerprint (sha256:HEX, or the colon-separated form openssl prints), whoever signed it. Implies --tls' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l servername -d 'Clients: the name the server\'s certificate must bear, sent as SNI (default: the host of the address)' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l client-ca -d 'serve: require client certificates signed by the CAs of this PEM file (mutual TLS). Implies --tls' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l color -d 'When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -448,6 +495,8 @@ complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l log-file 
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l log-max-size -d 'Rotate the log file before it grows past this size: bytes, or with a binary unit (512K, 10M, 1G; K = 1024). 0 never rotates' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l log-backups -d 'Rotated log files to keep: PATH.1 (newest) to PATH.N; older ones are deleted. 0 keeps none' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l count-echoes -d 'Count the messages the server sends back (for --target)'
+complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l tls -d 'TLS 1.3. Clients verify the server\'s certificate against the system\'s roots (or --cacert, or --pin); serve uses --cert/--key, or a self-signed Ed25519 certificate made on first use and kept in the data directory (the log prints its fingerprint)'
+complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l insecure -d 'Clients: accept any certificate. The traffic is encrypted, but to whoever answers: nothing stops someone in the middle. Implies --tls'
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -s v -l verbose -d 'More log output (-v: debug, -vv: trace)'
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -s q -l quiet -d 'Less log output (-q: errors only, -qq: nothing)'
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -s h -l help -d 'Print help (see more with \'--help\')'

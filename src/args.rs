@@ -148,6 +148,8 @@ pub struct ConnArgs {
     /// first bytes; a server speaks 1.6 unless given vx.
     #[arg(long, value_enum, value_name = "WIRE", default_value_t = WireArg::Auto)]
     pub wire: WireArg,
+    #[command(flatten)]
+    pub tls: crate::tls_args::TlsArgs,
 }
 
 /// `--wire` values: which of the two wire profiles to speak or read.
@@ -320,11 +322,12 @@ impl ConnArgs {
         c
     }
 
-    /// A client configuration for `addr` with these settings.
-    pub fn client_config(&self, addr: &str) -> veltix::ClientConfig {
-        let mut c = veltix::ClientConfig::new(addr);
+    /// A client configuration for `addr` with these settings (a usage
+    /// error for a TLS option of serve's).
+    pub fn client_config(&self, addr: &str) -> anyhow::Result<veltix::ClientConfig> {
+        let mut c = veltix::ClientConfig::new(addr).tls(self.tls.client()?);
         c.conn = self.conn_config();
-        c
+        Ok(c)
     }
 }
 
@@ -490,6 +493,9 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
         // A type name or code that is not one (--type, --type-name, a
         // /type in the REPL is reported, not exited on) is a usage error.
         if cause.downcast_ref::<veltix::types::TypeError>().is_some() {
+            return exit::USAGE;
+        }
+        if cause.downcast_ref::<crate::tls_args::Misplaced>().is_some() {
             return exit::USAGE;
         }
         if let Some(e) = cause.downcast_ref::<veltix::Error>() {

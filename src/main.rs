@@ -6,6 +6,7 @@ mod cmd;
 mod log_args;
 mod logging;
 mod output;
+mod tls_args;
 
 use std::process::ExitCode;
 

@@ -159,7 +159,7 @@ struct PingEvent<'a> {
 /// Runs `veltix ping`.
 pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let quiet = global.log.quiet > 0;
-    let cfg = args.conn.client_config(&args.addr).connect_timeout(args.connect_timeout);
+    let cfg = args.conn.client_config(&args.addr)?.connect_timeout(args.connect_timeout);
     let client =
         Client::connect(cfg).with_context(|| format!("cannot connect to {}", args.addr))?;
     let peer = args.addr.clone();
@@ -177,6 +177,12 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     }
     if !args.json && !quiet {
         println!("PING {peer} (veltix {version}, wire {wire})");
+        if global.log.verbose > 0 {
+            if let Some(tls) = client.tls_info() {
+                let cert = tls.peer_certificate.map(|f| format!(", server certificate {f}"));
+                println!("{} {}{}", tls.version, tls.cipher_suite, cert.unwrap_or_default());
+            }
+        }
     }
     let start = Instant::now();
     let mut seq = 0u64;

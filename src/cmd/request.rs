@@ -68,7 +68,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         types.resolve(&args.type_).with_context(|| format!("in --type {}", args.type_))?;
     let max = args.conn.max_message_size;
     let payload = args.payload.read(args.conn.max_payload(), || too_large("the payload", max))?;
-    let cfg = args.conn.client_config(&args.addr).connect_timeout(args.connect_timeout);
+    let cfg = args.conn.client_config(&args.addr)?.connect_timeout(args.connect_timeout);
     let client =
         Client::connect(cfg).with_context(|| format!("cannot connect to {}", args.addr))?;
     let stdout = std::io::stdout();

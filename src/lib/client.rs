@@ -73,6 +73,9 @@ struct Inner {
     /// Wakes a reconnection delay early (disconnect, stop_retry).
     wake: (Mutex<()>, Condvar),
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// TLS settings, built once for every connection.
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::ClientSetup>,
 }
 
 /// A connected Veltix client. Dropping it disconnects.
@@ -128,6 +131,11 @@ impl Client {
 
     fn connect_with(cfg: ClientConfig, handlers: Handlers<ClientDisconnectFn>) -> Result<Client> {
         cfg.conn.validate()?;
+        #[cfg(feature = "tls")]
+        let tls = match &cfg.tls {
+            Some(t) => Some(crate::tls::client_setup(t, &cfg.addr)?),
+            None => None,
+        };
         let conn_cfg = Arc::new(cfg.conn.clone());
         let inner = Arc::new(Inner {
             mailbox: Mailbox::new(
@@ -145,6 +153,8 @@ impl Client {
             next_id: AtomicU64::new(1),
             wake: (Mutex::new(()), Condvar::new()),
             thread: Mutex::new(None),
+            #[cfg(feature = "tls")]
+            tls,
         });
         let first = match inner.open() {
             Ok(c) => c,
@@ -217,6 +227,13 @@ impl Client {
     /// Traffic counters of the current connection.
     pub fn stats(&self) -> Option<ConnStats> {
         self.inner.current().map(|c| c.stats())
+    }
+
+    /// What the current connection's TLS negotiated (`None`: plain TCP,
+    /// or not connected).
+    #[cfg(feature = "tls")]
+    pub fn tls_info(&self) -> Option<crate::tls::TlsInfo> {
+        self.inner.current().and_then(|c| c.tls_info())
     }
 
     /// Routes messages of one type to `f`; false when it replaced a route.
@@ -311,8 +328,64 @@ impl Inner {
     fn open(self: &Arc<Self>) -> Result<(Arc<Conn>, Session)> {
         let (stream, peer) = tcp_connect(&self.cfg.addr, self.cfg.connect_timeout)?;
         let pending = Arc::new(Pending::new());
-        let (session, version) =
-            client_handshake(&stream, peer, self.conn_cfg.clone(), pending.clone())?;
+        let deadline = Instant::now() + self.conn_cfg.handshake_timeout;
+        #[cfg(feature = "tls")]
+        if let Some(setup) = &self.tls {
+            // TLS first, then the veltix handshake inside it, within the
+            // same deadline; the plaintext it read past the HELLO stays in
+            // the session's decoder.
+            let timeout = self.conn_cfg.handshake_timeout;
+            let mut tls = crate::tls::client_handshake(setup, &stream, deadline, timeout)?;
+            let mut sock = &stream;
+            let mut io = rustls::Stream::new(&mut tls, &mut sock);
+            let (mut session, version) = client_handshake(
+                &stream,
+                &mut io,
+                Transport::Tls,
+                deadline,
+                peer,
+                self.conn_cfg.clone(),
+                pending.clone(),
+            )?;
+            // What rustls decrypted past the HELLO goes to the decoder now:
+            // the socket will not announce it again.
+            let mut plain = tls.reader();
+            while let Ok(buf) = io::BufRead::fill_buf(&mut plain) {
+                if buf.is_empty() {
+                    break;
+                }
+                let n = buf.len();
+                session.decoder_mut().push(buf);
+                io::BufRead::consume(&mut plain, n);
+            }
+            // The handshake's bound must not outlive it: the writer thread
+            // writes blocking, for as long as the server takes to read.
+            stream.set_write_timeout(None)?;
+            let conn = self.new_conn(stream, peer, &session, version, pending);
+            conn.set_tls(crate::tls::TlsState::client(tls, peer));
+            return Ok(self.opened(conn, session));
+        }
+        let (session, version) = client_handshake(
+            &stream,
+            &mut &stream,
+            Transport::Plain,
+            deadline,
+            peer,
+            self.conn_cfg.clone(),
+            pending.clone(),
+        )?;
+        let conn = self.new_conn(stream, peer, &session, version, pending);
+        Ok(self.opened(conn, session))
+    }
+
+    fn new_conn(
+        &self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        session: &Session,
+        version: String,
+        pending: Arc<Pending>,
+    ) -> Arc<Conn> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let conn = Conn::new(
             id,
@@ -325,10 +398,15 @@ impl Inner {
             self.mailbox.clone(),
         );
         conn.set_established(version);
+        conn
+    }
+
+    /// A connection made: current from now on, announced.
+    fn opened(&self, conn: Arc<Conn>, session: Session) -> (Arc<Conn>, Session) {
         *self.conn.write().unwrap_or_else(|e| e.into_inner()) = Some(conn.clone());
-        log::info!("connected to {} ({peer}, wire {})", self.cfg.addr, session.wire());
+        log::info!("connected to {} ({}, wire {})", self.cfg.addr, conn.peer, session.wire());
         self.established(&conn);
-        Ok((conn, session))
+        (conn, session)
     }
 
     fn start_thread(self: &Arc<Self>, first: (Arc<Conn>, Session)) -> Result<()> {
@@ -501,27 +579,42 @@ pub(crate) fn tcp_connect(addr: &str, timeout: Duration) -> Result<(TcpStream, S
     Err(last)
 }
 
-/// Client side of the handshake, driven on the connecting thread: the
-/// session waits for HELLO, checks the version and answers HELLO_ACK (or
-/// an ERROR saying why not). Returns the session, whose decoder may hold
-/// bytes past the HELLO, and the server's version.
+/// What the client handshake runs over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transport {
+    Plain,
+    #[cfg(feature = "tls")]
+    Tls,
+}
+
+/// Client side of the handshake, driven on the connecting thread until
+/// `deadline`: the session waits for HELLO, checks the version and answers
+/// HELLO_ACK (or an ERROR saying why not). `io` carries the bytes (the
+/// socket, or TLS over it); `stream` is the socket, for its timeouts.
+/// Returns the session, whose decoder may hold bytes past the HELLO, and
+/// the server's version.
 pub(crate) fn client_handshake(
     stream: &TcpStream,
+    io: &mut dyn ReadWrite,
+    transport: Transport,
+    deadline: Instant,
     peer: SocketAddr,
     cfg: Arc<ConnConfig>,
     pending: Arc<Pending>,
 ) -> Result<(Session, String)> {
     let timeout = cfg.handshake_timeout;
-    let deadline = Instant::now() + timeout;
     let mut session = Session::client(peer, cfg.clone(), pending, Instant::now());
+    // Bytes received so far: a server that says nothing, or that answers
+    // with TLS, is named.
+    let mut got = 0usize;
     loop {
         let flow = session.process(Instant::now());
         let (bytes, _) = session.transmit();
         if !bytes.is_empty() {
-            let sent = (&*stream).write_all(bytes);
+            let sent = io.write_all(bytes).and_then(|()| io.flush());
             session.transmitted();
             if flow == Flow::Continue {
-                sent?;
+                sent.map_err(|e| read_error(e, transport))?;
             }
         }
         if let Flow::Close(end) = flow {
@@ -533,22 +626,78 @@ pub(crate) fn client_handshake(
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(Error::Timeout { what: "handshake", after: timeout });
+            return Err(silent_or_timeout(got, transport, timeout));
         }
         stream.set_read_timeout(Some(left))?;
-        match session.decoder_mut().read_from(&mut &*stream, cfg.buffer_size) {
+        match session.decoder_mut().read_from(io, cfg.buffer_size) {
+            Ok(0) if got == 0 && transport == Transport::Plain => {
+                return Err(Error::Closed(Some(
+                    "the server closed the connection during the handshake without a byte (if it is a TLS port, use --tls)".into(),
+                )))
+            }
             Ok(0) => {
                 return Err(Error::Closed(Some(
                     "the server closed the connection during the handshake".into(),
                 )))
             }
-            Ok(_) => {}
+            Ok(n) => {
+                got += n;
+                if transport == Transport::Plain && answers_with_tls(session.decoder_mut()) {
+                    return Err(tls_server());
+                }
+            }
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                return Err(Error::Timeout { what: "handshake", after: timeout })
+                return Err(silent_or_timeout(got, transport, timeout))
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(read_error(e, transport)),
         }
+    }
+}
+
+/// Reading and writing, as the handshake needs.
+pub(crate) trait ReadWrite: io::Read + Write {}
+impl<T: io::Read + Write + ?Sized> ReadWrite for T {}
+
+/// A handshake that ran out of time: a plain client to a server that said
+/// nothing names the likely cause (a TLS port waits for the client).
+fn silent_or_timeout(got: usize, transport: Transport, after: Duration) -> Error {
+    if got == 0 && transport == Transport::Plain {
+        return Error::SilentServer { after };
+    }
+    Error::Timeout { what: "handshake", after }
+}
+
+/// Whether the server's first bytes are a TLS record (an alert or a
+/// handshake message: a TLS server answering a plain client).
+fn answers_with_tls(decoder: &mut crate::codec::decoder::Decoder) -> bool {
+    decoder.stream_offset() == 0 && matches!(decoder.buffered(), [0x15 | 0x16, 0x03, ..])
+}
+
+#[cfg(feature = "tls")]
+fn tls_server() -> Error {
+    crate::error::TlsError::TlsServer.into()
+}
+
+#[cfg(not(feature = "tls"))]
+fn tls_server() -> Error {
+    Error::Closed(Some(
+        "the server answered with TLS: it is a TLS port, and this build has no TLS (feature tls)"
+            .into(),
+    ))
+}
+
+/// A read or write error during the handshake (TLS: a server refusing our
+/// client certificate says so at this point, in TLS 1.3).
+fn read_error(e: io::Error, transport: Transport) -> Error {
+    match transport {
+        Transport::Plain => e.into(),
+        #[cfg(feature = "tls")]
+        Transport::Tls if e.kind() == io::ErrorKind::UnexpectedEof => {
+            Error::Closed(Some("the server closed the connection during the handshake".into()))
+        }
+        #[cfg(feature = "tls")]
+        Transport::Tls => crate::tls::read_error(e),
     }
 }
 

@@ -232,6 +232,9 @@ pub struct ServerConfig {
     pub max_connections: Option<usize>,
     /// Settings of each connection.
     pub conn: ConnConfig,
+    /// TLS 1.3 on every connection (feature `tls`). Default `None`: plain TCP.
+    #[cfg(feature = "tls")]
+    pub tls: Option<ServerTls>,
 }
 
 impl Default for ServerConfig {
@@ -241,6 +244,8 @@ impl Default for ServerConfig {
             port: 8080,
             max_connections: None,
             conn: ConnConfig { wire: WireMode::V1_6, ..ConnConfig::default() },
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -261,6 +266,10 @@ pub struct ClientConfig {
     pub retry_delay: Duration,
     /// Settings of the connection.
     pub conn: ConnConfig,
+    /// TLS 1.3 to the server (feature `tls`), before the veltix handshake
+    /// and bounded by the same timeout. Default `None`: plain TCP.
+    #[cfg(feature = "tls")]
+    pub tls: Option<ClientTls>,
 }
 
 impl Default for ClientConfig {
@@ -271,6 +280,8 @@ impl Default for ClientConfig {
             retry: 0,
             retry_delay: Duration::from_secs(1),
             conn: ConnConfig::default(),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -354,6 +365,12 @@ impl ServerConfig {
         self.max_connections = v;
         self
     }
+    /// Serves TLS 1.3 with these settings (`None`: plain TCP).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, v: Option<ServerTls>) -> Self {
+        self.tls = v;
+        self
+    }
 }
 
 impl ClientConfig {
@@ -374,6 +391,131 @@ impl ClientConfig {
     /// Sets the delay between reconnection attempts.
     pub fn retry_delay(mut self, v: Duration) -> Self {
         self.retry_delay = v;
+        self
+    }
+    /// Connects with TLS 1.3 with these settings (`None`: plain TCP).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, v: Option<ClientTls>) -> Self {
+        self.tls = v;
+        self
+    }
+}
+
+/// PEM text and where it came from (a file name, for error messages).
+#[cfg(feature = "tls")]
+#[derive(Clone, PartialEq, Eq)]
+pub struct Pem {
+    /// Where the bytes came from: a path, or a description.
+    pub origin: String,
+    /// The PEM text.
+    pub bytes: Vec<u8>,
+}
+
+#[cfg(feature = "tls")]
+impl std::fmt::Debug for Pem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print a private key.
+        write!(f, "Pem({}, {} bytes)", self.origin, self.bytes.len())
+    }
+}
+
+#[cfg(feature = "tls")]
+impl Pem {
+    /// Reads a PEM file.
+    pub fn file(path: impl AsRef<std::path::Path>) -> Result<Pem, crate::error::TlsError> {
+        let path = path.as_ref();
+        let origin = path.display().to_string();
+        match std::fs::read(path) {
+            Ok(bytes) => Ok(Pem { origin, bytes }),
+            Err(e) => {
+                Err(crate::error::TlsError::Pem { origin, reason: format!("cannot read: {e}") })
+            }
+        }
+    }
+
+    /// PEM text held in memory; `origin` names it in errors.
+    pub fn bytes(origin: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Pem {
+        Pem { origin: origin.into(), bytes: bytes.into() }
+    }
+}
+
+/// A server's TLS settings: its certificate chain and key, and the CA that
+/// signs the client certificates it requires, if it requires them.
+#[cfg(feature = "tls")]
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerTls {
+    /// The certificate chain, end-entity first (PEM).
+    pub cert_chain: Pem,
+    /// The private key of the end-entity certificate (PEM: PKCS#8, SEC1 or PKCS#1).
+    pub key: Pem,
+    /// Requires a client certificate signed by this CA (mutual TLS).
+    /// Default `None`: no client certificate is asked for.
+    pub client_ca: Option<Pem>,
+}
+
+#[cfg(feature = "tls")]
+impl ServerTls {
+    /// A certificate chain and its key.
+    pub fn new(cert_chain: Pem, key: Pem) -> ServerTls {
+        ServerTls { cert_chain, key, client_ca: None }
+    }
+    /// Requires client certificates signed by `ca` (`None`: none asked for).
+    pub fn client_ca(mut self, ca: Option<Pem>) -> ServerTls {
+        self.client_ca = ca;
+        self
+    }
+}
+
+/// Which certificates a TLS client trusts.
+#[cfg(feature = "tls")]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Trust {
+    /// The system's roots (what `/etc/ssl/certs` holds), verified by
+    /// webpki, name included.
+    #[default]
+    System,
+    /// The CA certificates of a PEM file (and nothing else).
+    Ca(Pem),
+    /// Exactly the certificate with this SHA-256 fingerprint, whatever
+    /// signed it and whatever name it bears (as ssh pins a host key). The
+    /// handshake's signature is still verified with its key.
+    Pin(crate::error::Fingerprint),
+    /// Any certificate: no protection against someone in the middle (the
+    /// connection is encrypted, to whoever answers).
+    Insecure,
+}
+
+/// A client's TLS settings.
+#[cfg(feature = "tls")]
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ClientTls {
+    /// What the server's certificate is checked against. Default: the
+    /// system's roots.
+    pub trust: Trust,
+    /// The name the certificate must bear (and that SNI sends). Default
+    /// `None`: the host of the address.
+    pub server_name: Option<String>,
+    /// A client certificate chain and its key, for servers that require one
+    /// (mutual TLS). Default `None`.
+    pub client_cert: Option<(Pem, Pem)>,
+}
+
+#[cfg(feature = "tls")]
+impl ClientTls {
+    /// Settings that trust `trust`.
+    pub fn new(trust: Trust) -> ClientTls {
+        ClientTls { trust, ..ClientTls::default() }
+    }
+    /// Sets the name the certificate must bear.
+    pub fn server_name(mut self, name: Option<String>) -> ClientTls {
+        self.server_name = name;
+        self
+    }
+    /// Presents this certificate chain and key (mutual TLS).
+    pub fn client_cert(mut self, chain_and_key: Option<(Pem, Pem)>) -> ClientTls {
+        self.client_cert = chain_and_key;
         self
     }
 }

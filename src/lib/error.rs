@@ -9,6 +9,8 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+pub use crate::fingerprint::{BadFingerprint, Fingerprint};
+
 /// Result alias used throughout the library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -185,12 +187,105 @@ pub enum Error {
     /// have to read the reply.
     #[error("cannot wait for a reply inside a callback run by the reading thread (max_workers 0)")]
     InlineCallback,
+    /// The handshake timed out and the server sent not one byte: it is
+    /// down, or it is a TLS port waiting for the client to speak first.
+    #[error("handshake timed out after {}: the server sent nothing (if it is a TLS port, use --tls)", humanize(*.after))]
+    SilentServer {
+        /// How long was waited.
+        after: Duration,
+    },
+    /// TLS: a certificate that is not trusted, a wrong pin, a peer that
+    /// does not speak TLS (or does), a TLS setting that cannot work.
+    #[error("{0}")]
+    Tls(Box<TlsError>),
+}
+
+impl From<TlsError> for Error {
+    fn from(e: TlsError) -> Error {
+        Error::Tls(Box::new(e))
+    }
+}
+
+/// What went wrong with TLS, in words a user can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// The server's certificate does not verify against the trusted roots
+    /// (self-signed, unknown CA, expired, another name). Its fingerprint
+    /// is given so that the user can pin it, never trusted silently.
+    #[error("the server's certificate is not trusted: {reason}. Its SHA-256 fingerprint is {fingerprint}; if this is your server, trust exactly this certificate with --pin {fingerprint}")]
+    Untrusted {
+        /// Why the verification failed.
+        reason: String,
+        /// The certificate the server presented.
+        fingerprint: Fingerprint,
+    },
+    /// The server presented another certificate than the pinned one.
+    #[error("the server's certificate is not the pinned one: expected {expected}, got {got} (a new certificate, or someone in the middle)")]
+    PinMismatch {
+        /// The pin.
+        expected: Fingerprint,
+        /// The certificate the server presented.
+        got: Fingerprint,
+    },
+    /// A TLS client reached a server that speaks plain veltix.
+    #[error("the server speaks plain veltix (the {wire} wire), not TLS: drop --tls")]
+    PlainServer {
+        /// The wire profile its first bytes show (`1.6` or `vx`).
+        wire: &'static str,
+    },
+    /// A TLS client got something else than TLS back.
+    #[error("the server's answer is not TLS (first bytes {first}): is this a TLS port?")]
+    NotTls {
+        /// Its first bytes, in hex.
+        first: String,
+    },
+    /// The server closed the connection during the TLS handshake.
+    #[error("the server closed the connection during the TLS handshake (not a TLS port, or it refused us)")]
+    Closed,
+    /// A plain client reached a TLS server.
+    #[error("the server answered with TLS: it is a TLS port; use --tls")]
+    TlsServer,
+    /// The server ended the handshake with an alert.
+    #[error("the server refused the TLS handshake: {0}")]
+    Refused(String),
+    /// Any other handshake failure.
+    #[error("TLS handshake failed: {0}")]
+    Handshake(String),
+    /// A certificate, key or CA file that cannot be read or used.
+    #[error("{origin}: {reason}")]
+    Pem {
+        /// The file (or what the bytes are).
+        origin: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A private key that is not the certificate's.
+    #[error("the private key ({key}) does not match the certificate ({cert})")]
+    KeyMismatch {
+        /// Where the certificate came from.
+        cert: String,
+        /// Where the key came from.
+        key: String,
+    },
+    /// A setting that cannot work (no roots, a bad server name, ...).
+    #[error("TLS configuration: {0}")]
+    Config(String),
+}
+
+impl TlsError {
+    /// Whether this is a fault of our own settings rather than of the
+    /// connection.
+    pub fn is_config(&self) -> bool {
+        matches!(self, TlsError::Pem { .. } | TlsError::KeyMismatch { .. } | TlsError::Config(_))
+    }
 }
 
 impl Error {
     /// True for errors that mean the connection could not be established
-    /// (refused, unreachable, handshake failure, version mismatch; a
-    /// handshake that timed out is [`Error::Timeout`] with `what:
+    /// (refused, unreachable, handshake failure, version mismatch, a server
+    /// that said nothing, a TLS handshake that failed; a handshake that
+    /// timed out after some bytes is [`Error::Timeout`] with `what:
     /// "handshake"`).
     pub fn is_connect_failure(&self) -> bool {
         matches!(
@@ -200,7 +295,8 @@ impl Error {
                 | Error::NoAddress(_)
                 | Error::Refused(_)
                 | Error::Handshake(_)
-        )
+                | Error::SilentServer { .. }
+        ) || matches!(self, Error::Tls(t) if !t.is_config())
     }
 }
 

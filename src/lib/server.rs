@@ -122,6 +122,9 @@ struct Inner {
     observer: RwLock<Option<Arc<BroadcastObserver>>>,
     /// Counters of the connections that have ended, and handshake failures.
     ended: Mutex<ServerMetrics>,
+    /// TLS: every connection's handshake runs in the core (never here).
+    #[cfg(feature = "tls")]
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// A running Veltix server. Dropping it shuts it down.
@@ -178,6 +181,8 @@ impl Server {
 
     fn start_with(cfg: ServerConfig, handlers: Handlers<ServerDisconnectFn>) -> Result<Server> {
         cfg.conn.validate()?;
+        #[cfg(feature = "tls")]
+        let tls = cfg.tls.as_ref().map(crate::tls::server_config).transpose()?;
         let listener = bind(&cfg.host, cfg.port)?;
         let local_addr = listener.local_addr()?;
         let poll = match cfg.conn.core {
@@ -198,6 +203,8 @@ impl Server {
             refused: AtomicU64::new(0),
             observer: RwLock::new(None),
             ended: Mutex::new(ServerMetrics::default()),
+            #[cfg(feature = "tls")]
+            tls,
         });
         let listener = Arc::new(listener);
         let (i, l) = (inner.clone(), listener.clone());
@@ -567,6 +574,18 @@ fn accept_loop(inner: &Arc<Inner>, listener: &TcpListener) {
         let conn = Conn::new(id, stream, peer, Role::Server, wire, cfg, pending, mailbox);
         let hub: Arc<dyn Hub> = inner.clone();
         conn.set_hub(Arc::downgrade(&hub));
+        // TLS: our HELLO waits inside rustls until the core has completed
+        // the TLS handshake, within the session's handshake deadline.
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &inner.tls {
+            match crate::tls::TlsState::server(tls, peer) {
+                Ok(t) => conn.set_tls(t),
+                Err(e) => {
+                    log::warn!("cannot start TLS with {peer}: {e}");
+                    continue;
+                }
+            }
+        }
         log::debug!("accepted {peer} as client {id}");
         // The session's first words: our HELLO.
         let (hello, frames) = session.transmit();
@@ -594,12 +613,28 @@ fn accept_loop(inner: &Arc<Inner>, listener: &TcpListener) {
     }
 }
 
+/// On a TLS port, a peer that sent nothing at all is most likely a plain
+/// veltix client, waiting for the server to speak first: the log says so.
+fn silent_on_tls(inner: &Inner, conn: &Conn) -> &'static str {
+    #[cfg(feature = "tls")]
+    if inner.tls.is_some() && conn.stats().bytes_in == 0 {
+        return " (it sent nothing: a plain client on the TLS port?)";
+    }
+    let _ = (inner, conn);
+    ""
+}
+
 /// Tells a client over the limit why, then closes it. Never blocks the
 /// accept loop for long.
 fn refuse(inner: &Inner, mut stream: TcpStream, peer: SocketAddr, max: usize) {
     inner.refused.fetch_add(1, Ordering::Relaxed);
     let reason = format!("server full: {max} connections is the limit");
     log::warn!("refused {peer}: {reason}");
+    // A TLS client could not read a plain refusal: it sees the close.
+    #[cfg(feature = "tls")]
+    if inner.tls.is_some() {
+        return;
+    }
     let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
     let wire = inner.conn_cfg.wire.for_server();
     let _ = stream.write_all(&session::refusal(wire, &reason));
@@ -651,9 +686,10 @@ impl Owner for Inner {
         }
         if !conn.is_established() {
             log::info!(
-                "connection from {} ended before the handshake: {}",
+                "connection from {} ended before the handshake: {}{}",
                 conn.peer,
-                reason.message
+                reason.message,
+                silent_on_tls(self, conn)
             );
         } else {
             log::info!("client {} ({}) disconnected: {}", conn.id, conn.peer, reason.message);

@@ -17,4 +17,5 @@ mod ping;
 mod request;
 mod serve;
 mod shutdown;
+mod tls;
 mod util;

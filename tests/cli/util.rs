@@ -37,6 +37,8 @@ pub fn xxd(data: &[u8]) -> String {
 pub struct Serve {
     pub child: std::process::Child,
     pub addr: String,
+    /// The whole "listening on" line.
+    pub listening: String,
     stdout: Option<std::process::ChildStdout>,
     stderr_lines: std::sync::mpsc::Receiver<String>,
 }
@@ -55,11 +57,13 @@ impl Serve {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             let line = rx.recv_timeout(left).expect("veltix serve said 'listening on' in time");
             if let Some(rest) = line.split("listening on ").nth(1) {
-                break rest.split_whitespace().next().expect("address").to_string();
+                let addr = rest.split_whitespace().next().expect("address").to_string();
+                break (addr, line);
             }
         };
+        let (addr, listening) = addr;
         let stdout = child.stdout.take();
-        Serve { child, addr, stdout, stderr_lines: rx }
+        Serve { child, addr, listening, stdout, stderr_lines: rx }
     }
 
     /// Takes the child's stdout (to read what it prints).

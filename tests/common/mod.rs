@@ -12,6 +12,8 @@
 //!   venv the tests provision themselves; [`python_vx`]: the 3.3.0 one's
 //!   shortcuts; [`ref_peer`]: their scripts as a server or client driven
 //!   by JSON commands;
+//! - [`tls`]: test certificates (a CA, server and client certificates,
+//!   a self-signed one) made with rcgen;
 //! - [`bin`]: running the `veltix` binary and reading a child's output;
 //! - [`wait_until`], [`data_path`], [`random_bytes`].
 #![allow(dead_code)] // each test crate uses a different part of this tree
@@ -22,6 +24,7 @@ pub mod hex;
 pub mod python;
 pub mod python_vx;
 pub mod ref_peer;
+pub mod tls;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

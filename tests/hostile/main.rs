@@ -20,6 +20,7 @@ mod client_side;
 mod delivery;
 mod peer;
 mod target;
+mod tls;
 mod vx;
 
 /// Runs each listed case of `attacks` on the four targets: `serve` and
@@ -79,3 +80,5 @@ on_serve!(
     slow_callbacks_hold_bounded_bytes,
     idle_after_a_large_message,
 );
+
+on_every_target!(tls: tls_slowloris_client_hello, tls_garbage);

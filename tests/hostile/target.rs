@@ -54,6 +54,9 @@ pub struct Opts {
     pub max_outbound: Option<u64>,
     /// Speak the VX profile (veltix 2.0.3 to 3.3.x) instead of 1.6.3.
     pub vx: bool,
+    /// Serve TLS with the test CA's server certificate (well-behaved
+    /// clients trust the CA).
+    pub tls: Option<std::sync::Arc<crate::common::tls::Pki>>,
 }
 
 impl Opts {
@@ -87,6 +90,10 @@ impl Opts {
     }
     pub fn vx(mut self) -> Self {
         self.vx = true;
+        self
+    }
+    pub fn tls(mut self) -> Self {
+        self.tls = Some(std::sync::Arc::new(crate::common::tls::Pki::new()));
         self
     }
 
@@ -125,6 +132,14 @@ impl Opts {
         if self.vx {
             a.extend(["--wire".into(), "vx".into()]);
         }
+        if let Some(pki) = &self.tls {
+            a.extend([
+                "--cert".into(),
+                pki.arg("server.pem"),
+                "--key".into(),
+                pki.arg("server.key"),
+            ]);
+        }
         a
     }
 
@@ -148,6 +163,9 @@ impl Opts {
         }
         if self.vx {
             c = c.wire(veltix::WireMode::Vx);
+        }
+        if let Some(pki) = &self.tls {
+            c = c.tls(Some(pki.server()));
         }
         c
     }
@@ -248,6 +266,8 @@ pub struct Target {
     pub core: CoreKind,
     pub addr: SocketAddr,
     pub log: Arc<Lines>,
+    /// The certificates of a TLS target.
+    pub tls: Option<Arc<crate::common::tls::Pki>>,
     child: Option<Child>,
     server: Option<Server>,
     /// A stdout kept open and never read (`Mode::LogUnread`).
@@ -292,7 +312,8 @@ impl Target {
             .and_then(|r| r.split_whitespace().next())
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("no address in {listening:?}"));
-        Target { core, addr, log, child: Some(child), server: None, _stdout: stdout }
+        let tls = opts.tls.clone();
+        Target { core, addr, log, tls, child: Some(child), server: None, _stdout: stdout }
     }
 
     fn in_process(core: CoreKind, opts: &Opts) -> Target {
@@ -311,7 +332,8 @@ impl Target {
         };
         let server = b.start().expect("start the library server");
         let addr = server.local_addr();
-        Target { core, addr, log, child: None, server: Some(server), _stdout: None }
+        let tls = opts.tls.clone();
+        Target { core, addr, log, tls, child: None, server: Some(server), _stdout: None }
     }
 
     /// The address as text, `127.0.0.1:PORT`.
@@ -375,7 +397,8 @@ impl Target {
     }
 
     pub fn client_config(&self) -> ClientConfig {
-        ClientConfig::new(self.addr_text()).core(self.core)
+        let c = ClientConfig::new(self.addr_text()).core(self.core);
+        c.tls(self.tls.as_ref().map(|pki| pki.client()))
     }
 
     /// Kills the child at once (SIGKILL) and reaps it.

@@ -11,6 +11,8 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod tls;
+
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 

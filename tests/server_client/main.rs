@@ -6,6 +6,7 @@
 mod common;
 
 mod cases;
+mod tls;
 mod vx;
 
 /// Makes a test of each listed case of `cases` in `mod threads` and in
@@ -76,4 +77,15 @@ on_both_cores!(vx, vx_threads, vx_poll:
     vx_a_client_of_the_wrong_profile_is_told,
     vx_reconnects_after_a_server_restart,
     vx_messages_over_the_limit_are_refused_both_ways,
+);
+
+on_both_cores!(tls, tls_threads, tls_poll:
+    tls_send_route_request_ping_and_broadcast_on_both_wires,
+    tls_a_mebibyte_each_way,
+    tls_mutual_accepted_and_refused,
+    tls_pin_right_and_wrong,
+    tls_untrusted_self_signed_is_refused_with_its_fingerprint,
+    tls_and_plain_peers_are_told_apart,
+    tls_a_server_that_stops_reading_past_the_handshake_timeout,
+    tls_a_close_notify_alone_ends_the_connection_at_once,
 );

@@ -376,6 +376,24 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         }
         scenarios.retain(|s| !s.needs_local_server());
     }
+    if args.conn.tls.enabled() {
+        // TLS is a client's option here: the in-process server is plain.
+        if args.target.is_none() {
+            return Err(crate::args::Exit {
+                code: crate::args::exit::USAGE,
+                message: "bench with TLS measures an external TLS server: give --target (e.g. against veltix serve --tls --mode echo)".into(),
+            }
+            .into());
+        }
+        let plain = |s: &Scenario| *s == Scenario::Connections;
+        for s in scenarios.iter().filter(|s| plain(s)) {
+            skipped.push(format!(
+                "{}: skipped with TLS (its idle connections are plain TCP)",
+                s.name()
+            ));
+        }
+        scenarios.retain(|s| !plain(s));
+    }
     // Nothing will talk to a target: no need to probe it.
     let probe = args.target.as_deref().filter(|_| !scenarios.is_empty());
     let wire = settle_wire(&args.conn, probe)?;

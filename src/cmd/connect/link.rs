@@ -104,12 +104,13 @@ pub struct Args {
 
 impl Args {
     /// The library's client settings for these flags.
-    pub(super) fn client_config(&self) -> ClientConfig {
-        self.conn
-            .client_config(&self.addr)
+    pub(super) fn client_config(&self) -> anyhow::Result<ClientConfig> {
+        Ok(self
+            .conn
+            .client_config(&self.addr)?
             .connect_timeout(self.connect_timeout)
             .retry(self.retry)
-            .retry_delay(self.retry_delay)
+            .retry_delay(self.retry_delay))
     }
 }
 

@@ -67,7 +67,8 @@ fn send_all(
     let (tx, rx) = mpsc::sync_channel::<Event>(64);
     let link = Arc::new(Link::default());
     let stdout_closed = Arc::new(AtomicBool::new(false));
-    let client = connect(args, registry, &link, &stdout_closed, refused, tx.clone())
+    let cfg = args.client_config()?;
+    let client = connect(args, cfg, registry, &link, &stdout_closed, refused, tx.clone())
         .map_err(|e| connect_error(&args.addr, e))?;
     let max = max_payload(args.conn.max_message_size);
 
@@ -131,8 +132,10 @@ fn send_all(
 }
 
 /// Connects with callbacks that print what arrives and what happens.
+#[allow(clippy::too_many_arguments)] // the callbacks' shared state, each its own
 fn connect(
     args: &Args,
+    cfg: veltix::ClientConfig,
     registry: TypeRegistry,
     link: &Arc<Link>,
     stdout_closed: &Arc<AtomicBool>,
@@ -169,7 +172,7 @@ fn connect(
     };
     let (up, down) = (link.clone(), link.clone());
     let addr = args.addr.clone();
-    Client::builder(args.client_config())
+    Client::builder(cfg)
         .on_message(on_message)
         .on_connect(move |_| {
             if let Some(news) = up.up(&addr) {

@@ -45,7 +45,7 @@ pub(super) fn run(
         .map(|p| Box::new(p) as Box<dyn ExternalPrinter + Send>);
     let mut repl = Repl {
         addr: args.addr.clone(),
-        cfg: args.client_config(),
+        cfg: args.client_config()?,
         registry,
         palette,
         screen: spawn_screen(printer),

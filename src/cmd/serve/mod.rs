@@ -129,6 +129,11 @@ pub struct Args {
     /// The Redis PUB/SUB channel the nodes share.
     #[arg(long, value_name = "NAME", requires = "redis", default_value = relay::DEFAULT_CHANNEL)]
     pub redis_channel: String,
+    /// With --tls and no --cert/--key: where the self-signed certificate
+    /// is kept, in tls/ (default: $XDG_DATA_HOME/veltix, else
+    /// ~/.local/share/veltix).
+    #[arg(long, value_name = "DIR", env = "VELTIX_DATA_DIR")]
+    pub data_dir: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub conn: ConnArgs,
     /// The command run per message in exec mode.
@@ -300,10 +305,12 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let counts = Arc::new(Counts::default());
     let jobs = Arc::new(Jobs::default());
 
+    let tls = args.conn.tls.server(args.data_dir.as_deref())?;
     let mut cfg = ServerConfig::default()
         .host(args.host.clone())
         .port(args.port)
-        .max_connections(args.max_connections.map(std::num::NonZeroUsize::get));
+        .max_connections(args.max_connections.map(std::num::NonZeroUsize::get))
+        .tls(tls.as_ref().map(|(t, _)| t.clone()));
     cfg.conn = args.conn.conn_config();
     let handler = message_handler(&args, printer.clone(), counts.clone(), jobs.clone());
     let (p1, p2) = (printer.clone(), printer.clone());
@@ -318,7 +325,17 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let server = Arc::new(server);
     let addr = server.local_addr();
     let wire = veltix::WireMode::from(args.conn.wire).for_server();
-    veltix::success!("listening on {addr} (mode {}, wire {wire})", mode_name(args.mode));
+    match &tls {
+        Some((t, fp)) => veltix::success!(
+            "listening on {addr} (mode {}, wire {wire}, TLS 1.3{}); certificate {}, SHA-256 fingerprint {fp}",
+            mode_name(args.mode),
+            if t.client_ca.is_some() { ", client certificates required" } else { "" },
+            t.cert_chain.origin,
+        ),
+        None => {
+            veltix::success!("listening on {addr} (mode {}, wire {wire})", mode_name(args.mode))
+        }
+    }
     let relay = relay_cfg.map(|cfg| start_relay(&server, cfg, &printer, &counts));
     if let Some(at) = &args.metrics {
         let source = relay.as_ref().map(|r| {

@@ -203,6 +203,9 @@ pub(crate) struct Conn {
     poll_drain: OnceLock<Arc<dyn Fn() + Send + Sync>>,
     /// The server this connection belongs to (server side only).
     hub: OnceLock<Weak<dyn Hub>>,
+    /// TLS: set before the first byte is sent or read (see `crate::tls`).
+    #[cfg(feature = "tls")]
+    tls: OnceLock<crate::tls::TlsState>,
 }
 
 impl Conn {
@@ -270,7 +273,67 @@ impl Conn {
             poll_drain: OnceLock::new(),
             poll_token: std::sync::atomic::AtomicUsize::new(usize::MAX),
             read_side: OnceLock::new(),
+            #[cfg(feature = "tls")]
+            tls: OnceLock::new(),
         })
+    }
+
+    /// Makes this a TLS connection: call before anything is sent or read.
+    #[cfg(feature = "tls")]
+    pub(crate) fn set_tls(&self, tls: crate::tls::TlsState) {
+        let _ = self.tls.set(tls);
+    }
+
+    /// What the TLS connection negotiated (`None`: plain TCP, or a
+    /// handshake still under way).
+    #[cfg(feature = "tls")]
+    pub(crate) fn tls_info(&self) -> Option<crate::tls::TlsInfo> {
+        self.tls.get().and_then(|t| t.info())
+    }
+
+    /// A TLS connection's ciphertext for `parts` (with whatever TLS bytes
+    /// were due before them); `None` on a plain connection. Called under
+    /// the `out` lock, so ciphertext is queued in the order it was made
+    /// (lock order: `out`, then the TLS state).
+    fn seal(&self, parts: &[&[u8]]) -> io::Result<Option<Vec<u8>>> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = self.tls.get() {
+            return tls.seal(parts).map(Some);
+        }
+        let _ = parts;
+        Ok(None)
+    }
+
+    /// One read of the socket into `decoder`, through TLS on a TLS
+    /// connection (whose handshake flights, alerts and tickets then go out
+    /// through the outbound queue). Returns the bytes read from the socket
+    /// (0: end of stream).
+    pub(crate) fn read_into<R: io::Read + ?Sized>(
+        self: &Arc<Self>,
+        decoder: &mut crate::codec::decoder::Decoder,
+        r: &mut R,
+    ) -> io::Result<usize> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = self.tls.get() {
+            let read = tls.open(r, decoder, self.cfg.buffer_size);
+            if tls.wants_write() {
+                // No plaintext: only what rustls has to say.
+                let _ = self.send_bytes(&[], 0, Class::System);
+            }
+            return read;
+        }
+        decoder.read_from(r, self.cfg.buffer_size)
+    }
+
+    /// Whether a reader may stop after a read that left the socket empty
+    /// (`socket_drained`): on TLS, not while a close_notify is still to be
+    /// reported as the end of stream.
+    pub(crate) fn drained(&self, socket_drained: bool) -> bool {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = self.tls.get() {
+            return socket_drained && !tls.holds_more();
+        }
+        socket_drained
     }
 
     pub(crate) fn is_established(&self) -> bool {
@@ -369,7 +432,7 @@ impl Conn {
         class: Class,
         cork: bool,
     ) -> Result<()> {
-        let total: usize = parts.iter().map(|p| p.len()).sum();
+        let mut total: usize = parts.iter().map(|p| p.len()).sum();
         let mut out = lock(&self.out);
         loop {
             if out.closed {
@@ -390,6 +453,29 @@ impl Conn {
                 continue;
             }
             out = self.wait_out(out);
+        }
+        // TLS: the ciphertext takes the place of the parts.
+        let sealed = match self.seal(parts) {
+            Ok(s) => s,
+            Err(e) => {
+                drop(out);
+                self.close_err(&format!("TLS: {e}"));
+                return Err(Error::Io(e));
+            }
+        };
+        let one: [&[u8]; 1];
+        let parts = match &sealed {
+            Some(c) => {
+                total = c.len();
+                one = [c.as_slice()];
+                &one[..]
+            }
+            None => parts,
+        };
+        if total == 0 {
+            // Plaintext rustls keeps until its handshake is done.
+            self.count_out(frames, class);
+            return Ok(());
         }
         if !out.busy() && out.queued() == 0 && !cork {
             // Fast path: straight to the kernel, no copy, no hand-off.
@@ -683,6 +769,7 @@ impl Conn {
         *lock(&self.close_reason) = Some(reason);
         {
             let mut out = lock(&self.out);
+            self.say_close_notify(&out);
             out.closed = true;
             out.buf = Vec::new();
             out.spare = Vec::new();
@@ -690,6 +777,19 @@ impl Conn {
         }
         self.out_cv.notify_all();
         let _ = self.stream.shutdown(Shutdown::Both);
+    }
+
+    /// TLS: tells the peer we close (best effort, without blocking, and
+    /// only behind nothing queued). A plain client on a TLS port reads
+    /// this alert and can say what the port speaks.
+    fn say_close_notify(&self, out: &Out) {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = self.tls.get() {
+            if !out.busy() && out.queued() == 0 && !out.closed {
+                let _ = try_send(&self.stream, &[&tls.close_notify()]);
+            }
+        }
+        let _ = out;
     }
 
     /// Flushes what is queued (bounded by `timeout`), then closes.

@@ -102,6 +102,14 @@ impl Peer {
         self.conn.peer_version()
     }
 
+    /// What the connection's TLS negotiated (version, cipher suite, the
+    /// peer's certificate); `None` on plain TCP or before the TLS
+    /// handshake is done.
+    #[cfg(feature = "tls")]
+    pub fn tls_info(&self) -> Option<crate::tls::TlsInfo> {
+        self.conn.tls_info()
+    }
+
     /// The server this client is connected to, for server-side callbacks
     /// that reach other clients (`None` on the client side).
     pub fn server(&self) -> Option<ServerHandle> {

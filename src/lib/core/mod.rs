@@ -108,6 +108,10 @@ pub(crate) fn read_failed(conn: &Conn, e: &std::io::Error) -> EndReason {
     if conn.is_closed() {
         return local_end(conn);
     }
+    #[cfg(feature = "tls")]
+    if let Some(why) = crate::tls::describe(e) {
+        return EndReason::new(EndKind::Error, why);
+    }
     EndReason::new(EndKind::Error, format!("read failed: {e}"))
 }
 

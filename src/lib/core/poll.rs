@@ -323,11 +323,11 @@ fn read_all(e: &mut Entry, st: &mut ReadState) -> Option<EndReason> {
             return None;
         }
         let mut reader = SockReader::new(&conn.stream);
-        match st.session.decoder_mut().read_from(&mut reader, conn.cfg.buffer_size) {
+        match conn.read_into(st.session.decoder_mut(), &mut reader) {
             Ok(0) => return Some(peer_closed(&conn, &st.session)),
             Ok(n) => {
                 conn.count_read(n);
-                drained = reader.drained();
+                drained = conn.drained(reader.drained());
             }
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => return None,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}

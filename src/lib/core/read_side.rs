@@ -239,14 +239,14 @@ impl ReadSide {
                 return Some(self.record(conn, st, local_end(conn)));
             }
             let mut reader = SockReader::new(&conn.stream);
-            match st.session.decoder_mut().read_from(&mut reader, conn.cfg.buffer_size) {
+            match conn.read_into(st.session.decoder_mut(), &mut reader) {
                 Ok(0) => {
                     let end = peer_closed(conn, &st.session);
                     return Some(self.record(conn, st, end));
                 }
                 Ok(n) => {
                     conn.count_read(n);
-                    if reader.drained() {
+                    if conn.drained(reader.drained()) {
                         // The socket is empty for now; new bytes bring a new
                         // edge. Handle what came and skip the EAGAIN read.
                         if let Some(end) = process(conn, &mut st.session, &*owner) {

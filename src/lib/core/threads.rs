@@ -53,7 +53,7 @@ fn run_alone(conn: &Arc<Conn>, mut session: Session, owner: &dyn Owner) {
         if conn.is_closed() {
             break local_end(conn);
         }
-        match session.decoder_mut().read_from(&mut &conn.stream, conn.cfg.buffer_size) {
+        match conn.read_into(session.decoder_mut(), &mut &conn.stream) {
             Ok(0) => break peer_closed(conn, &session),
             Ok(n) => conn.count_read(n),
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {

@@ -36,7 +36,7 @@ pub fn settle_wire(conn: &ConnArgs, target: Option<&str>) -> anyhow::Result<Wire
         (WireArg::Vx, _) => Ok(Wire::Vx),
         (WireArg::Auto, None) => Ok(veltix::WireMode::Auto.for_server()),
         (WireArg::Auto, Some(t)) => {
-            let probe = Client::connect(conn.client_config(t)).with_context(|| {
+            let probe = Client::connect(conn.client_config(t)?).with_context(|| {
                 format!("cannot connect to {t} to learn its wire profile (--wire auto)")
             })?;
             let wire = probe.peer().map(|p| p.wire());
@@ -270,7 +270,7 @@ impl Endpoint {
     /// A client of this endpoint; against a target, its echoes feed `arrivals`.
     pub fn connect(&self, ctx: &Ctx, arrivals: &Arc<Arrivals>) -> anyhow::Result<Client> {
         let addr = self.addr();
-        let builder = Client::builder(ctx.conn.client_config(&addr));
+        let builder = Client::builder(ctx.conn.client_config(&addr)?);
         let builder = match self {
             Endpoint::Remote(_) => {
                 let a = arrivals.clone();

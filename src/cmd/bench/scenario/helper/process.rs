@@ -51,7 +51,7 @@ fn serve_inner(args: &HelperArgs) -> anyhow::Result<()> {
     let mut clients: Vec<Client> = Vec::new();
     let open = |clients: &mut Vec<Client>, n: u32| -> anyhow::Result<()> {
         for _ in 0..n {
-            let mut b = Client::builder(args.conn.client_config(&args.addr));
+            let mut b = Client::builder(args.conn.client_config(&args.addr)?);
             if args.count_echoes {
                 let e = echoes.clone();
                 b = b.on_message(move |_, f| e.record(f.type_code));
