@@ -88,4 +88,5 @@ on_both_cores!(tls, tls_threads, tls_poll:
     tls_and_plain_peers_are_told_apart,
     tls_a_server_that_stops_reading_past_the_handshake_timeout,
     tls_a_close_notify_alone_ends_the_connection_at_once,
+    tls_a_pipeline_and_concurrent_senders_arrive_whole_and_in_order,
 );
