@@ -204,8 +204,10 @@ pub(crate) struct Conn {
     /// The server this connection belongs to (server side only).
     hub: OnceLock<Weak<dyn Hub>>,
     /// TLS: set before the first byte is sent or read (see `crate::tls`).
+    /// Boxed: a plain connection pays one pointer, not a rustls
+    /// connection's kilobyte.
     #[cfg(feature = "tls")]
-    tls: OnceLock<crate::tls::TlsState>,
+    tls: OnceLock<Box<crate::tls::TlsState>>,
 }
 
 impl Conn {
@@ -281,7 +283,7 @@ impl Conn {
     /// Makes this a TLS connection: call before anything is sent or read.
     #[cfg(feature = "tls")]
     pub(crate) fn set_tls(&self, tls: crate::tls::TlsState) {
-        let _ = self.tls.set(tls);
+        let _ = self.tls.set(Box::new(tls));
     }
 
     /// What the TLS connection negotiated (`None`: plain TCP, or a
