@@ -178,8 +178,6 @@ struct PoolShared {
     ready: Mutex<Ready>,
     wake: Condvar,
     stop: AtomicBool,
-    /// How many workers the pool has.
-    workers: usize,
 }
 
 impl PoolShared {
@@ -189,27 +187,26 @@ impl PoolShared {
         let mut ready = lock(&self.ready);
         ready.queue.push_back(mb);
         let wake = ready.idle > 0;
-        // Nobody running: wake one now, or nothing happens until the thread
-        // that defers is done with its round.
-        let nobody_running = ready.idle >= self.workers;
         drop(ready);
         if !wake {
             return;
         }
-        // On a thread that defers, while a worker runs (it takes queued
-        // mailboxes in a row before it sleeps), further wakes wait for the
-        // end of the round: one wake per mailbox still queued then.
-        let deferred = !nobody_running
-            && DEFERRED.with(|d| match d.borrow_mut().as_mut() {
-                Some(pending) => {
-                    match pending.iter_mut().find(|(p, _)| Arc::ptr_eq(p, self)) {
-                        Some((_, n)) => *n += 1,
-                        None => pending.push((self.clone(), 1)),
-                    }
-                    true
+        // On a thread that defers (a poll I/O thread), every wake waits for
+        // the end of its round of events: the connections that round made
+        // ready share one wake, not one each (a futex call and, on another
+        // CPU, an interrupt per message). The round ends within the
+        // handling of the events epoll returned together, so no job waits
+        // longer than that.
+        let deferred = DEFERRED.with(|d| match d.borrow_mut().as_mut() {
+            Some(pending) => {
+                match pending.iter_mut().find(|(p, _)| Arc::ptr_eq(p, self)) {
+                    Some((_, n)) => *n += 1,
+                    None => pending.push((self.clone(), 1)),
                 }
-                None => false,
-            });
+                true
+            }
+            None => false,
+        });
         if !deferred {
             self.wake.notify_one();
         }
@@ -231,7 +228,6 @@ impl Pool {
             ready: Mutex::new(Ready { queue: VecDeque::new(), idle: 0 }),
             wake: Condvar::new(),
             stop: AtomicBool::new(false),
-            workers,
         });
         let mut handles = Vec::new();
         for i in 0..workers {
@@ -449,6 +445,37 @@ mod tests {
         let got: Vec<i32> =
             (0..100).map(|_| rx.recv_timeout(Duration::from_secs(5)).unwrap()).collect();
         assert_eq!(got, (0..100).collect::<Vec<_>>());
+        pool.shutdown();
+    }
+
+    #[test]
+    fn a_deferring_thread_wakes_the_workers_once_at_the_end_of_its_round() {
+        // A poll I/O thread: the mailboxes its round makes ready wait for
+        // flush_wakes, even with every worker asleep (one wake for the
+        // round, not one per message).
+        let pool = Pool::new(2, "t");
+        let (tx, rx) = mpsc::channel();
+        thread::scope(|scope| {
+            scope.spawn(|| {
+                defer_wakes();
+                let mbs: Vec<_> = (0..3).map(|_| Mailbox::new(8, usize::MAX)).collect();
+                // Let the workers go to sleep first.
+                thread::sleep(Duration::from_millis(50));
+                for (i, mb) in mbs.iter().enumerate() {
+                    let tx = tx.clone();
+                    assert!(pool.submit(mb, move || tx.send(i).unwrap()));
+                }
+                thread::sleep(Duration::from_millis(100));
+                tx.send(99).unwrap();
+                flush_wakes();
+            });
+            let first = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+            assert_eq!(first, 99, "a job ran before the flush");
+            let mut rest: Vec<usize> =
+                (0..3).map(|_| rx.recv_timeout(Duration::from_secs(5)).unwrap()).collect();
+            rest.sort_unstable();
+            assert_eq!(rest, [0, 1, 2]);
+        });
         pool.shutdown();
     }
 
