@@ -869,10 +869,24 @@ pub fn a_pipeline_over_a_small_outbound_limit_waits_for_room_and_loses_nothing(c
 }
 
 pub fn concurrent_senders_on_one_connection_keep_each_order_and_share_writes(core: CoreKind) {
+    concurrent_senders(core, false);
+}
+
+pub fn concurrent_senders_keep_order_once_the_core_has_drained_a_full_buffer(core: CoreKind) {
+    // First fill the kernel's buffer so that the core's drain (the threads
+    // core's writer thread) exists and sleeps; then senders that write
+    // themselves must not have it write the same queue alongside them.
+    concurrent_senders(core, true);
+}
+
+fn concurrent_senders(core: CoreKind, drained_first: bool) {
     let got: Arc<Mutex<std::collections::HashMap<u32, Vec<u32>>>> = Arc::default();
     let g = got.clone();
     let s = Server::builder(cfg(core))
         .on_message(move |_, f| {
+            if f.type_code != 200 {
+                return;
+            }
             let t = u32::from_be_bytes(f.payload[..4].try_into().unwrap());
             let n = u32::from_be_bytes(f.payload[4..8].try_into().unwrap());
             g.lock().unwrap().entry(t).or_default().push(n);
@@ -880,6 +894,13 @@ pub fn concurrent_senders_on_one_connection_keep_each_order_and_share_writes(cor
         .start()
         .unwrap();
     let c = Arc::new(client(&s, core));
+    if drained_first {
+        let big = vec![0u8; 1 << 20];
+        for _ in 0..16 {
+            c.send(201, &big).unwrap();
+        }
+        wait_until("the big messages written", || c.stats().unwrap().bytes_out >= 16 << 20);
+    }
     let before = c.stats().unwrap();
     let (threads, each) = (4u32, 20_000u32);
     let handles: Vec<_> = (0..threads)

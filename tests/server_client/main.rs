@@ -63,6 +63,7 @@ on_both_cores!(
     a_pipeline_writes_once_enough_is_queued_and_the_rest_at_flush,
     a_pipeline_over_a_small_outbound_limit_waits_for_room_and_loses_nothing,
     concurrent_senders_on_one_connection_keep_each_order_and_share_writes,
+    concurrent_senders_keep_order_once_the_core_has_drained_a_full_buffer,
     a_relay_sees_local_broadcasts_and_injects_without_echo,
     metrics_count_what_happened,
     messages_of_one_read_go_to_callbacks_in_order_and_a_panic_loses_no_other,

@@ -660,6 +660,11 @@ impl Conn {
             return true;
         }
         let mut out = lock(&self.out);
+        if !out.draining {
+            // Not ours to write: a sender is writing, or nothing is handed
+            // to the core.
+            return true;
+        }
         while out.head < out.buf.len() {
             match try_send(&self.stream, &[&out.buf[out.head..]]) {
                 Ok(n) => {
@@ -856,23 +861,29 @@ fn writer_loop(conn: &Conn, mut stream: TcpStream) {
         let chunk = {
             let mut out = lock(&conn.out);
             loop {
-                if out.head < out.buf.len() {
-                    let head = std::mem::take(&mut out.head);
-                    let spare = std::mem::take(&mut out.spare);
-                    let mut chunk = std::mem::replace(&mut out.buf, spare);
-                    chunk.drain(..head);
-                    break chunk;
-                }
-                out.draining = false;
-                // Idle again: the second buffer is not needed until the
-                // next batch.
-                out.spare = Vec::new();
-                conn.queued.store(false, Ordering::Release);
-                if out.waiters > 0 {
-                    conn.out_cv.notify_all();
-                }
                 if out.closed {
                     return;
+                }
+                // The queue is this thread's only while it is handed the
+                // draining: otherwise a sender may be writing (outside the
+                // lock), or pipelined bytes wait for theirs, and a second
+                // writer would reorder the stream.
+                if out.draining {
+                    if out.head < out.buf.len() {
+                        let head = std::mem::take(&mut out.head);
+                        let spare = std::mem::take(&mut out.spare);
+                        let mut chunk = std::mem::replace(&mut out.buf, spare);
+                        chunk.drain(..head);
+                        break chunk;
+                    }
+                    out.draining = false;
+                    // Idle again: the second buffer is not needed until the
+                    // next batch.
+                    out.spare = Vec::new();
+                    conn.queued.store(false, Ordering::Release);
+                    if out.waiters > 0 {
+                        conn.out_cv.notify_all();
+                    }
                 }
                 out = conn.wait_out(out);
             }
