@@ -620,13 +620,11 @@ impl TlsState {
             st.checked = true;
             let first = bytes[0];
             if matches!(st.tls, rustls::Connection::Server(_)) && first != 0x16 {
-                log::warn!(
-                    "{}: plain TCP client on the TLS port (first byte 0x{first:02x}, not a TLS handshake)",
-                    self.peer
-                );
-                return Err(fault(format!(
+                let why = format!(
                     "plain TCP client on the TLS port (first byte 0x{first:02x}, not a TLS handshake)"
-                )));
+                );
+                log::warn!("{}: {why}", self.peer);
+                return Err(fault(why));
             }
         }
         let mut rest = bytes;
