@@ -76,7 +76,7 @@ complete -c veltix -n "__fish_veltix_using_subcommand serve" -l max-message-size
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l performance-mode -d 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)' -r -f -a "low\t''
 balanced\t''
 high\t''"
-complete -c veltix -n "__fish_veltix_using_subcommand serve" -l buffer-size -d 'Bytes asked of the socket per read: small (1 KiB), medium (8 KiB), large (64 KiB), huge (1 MiB), or a size in bytes' -r
+complete -c veltix -n "__fish_veltix_using_subcommand serve" -l buffer-size -d 'The largest read from the socket: small (1 KiB), medium (8 KiB), large (64 KiB), huge (1 MiB), or a size in bytes. Reads start at 1 KiB and grow to it while they come back full' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l handshake-timeout -d 'Time allowed for the HELLO / HELLO_ACK handshake (e.g. 500ms, 5s)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l max-outbound -d 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G; at least 1K)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand serve" -l core -d 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)' -r -f -a "threads\t''
@@ -127,7 +127,7 @@ complete -c veltix -n "__fish_veltix_using_subcommand connect" -l max-message-si
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l performance-mode -d 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)' -r -f -a "low\t''
 balanced\t''
 high\t''"
-complete -c veltix -n "__fish_veltix_using_subcommand connect" -l buffer-size -d 'Bytes asked of the socket per read: small (1 KiB), medium (8 KiB), large (64 KiB), huge (1 MiB), or a size in bytes' -r
+complete -c veltix -n "__fish_veltix_using_subcommand connect" -l buffer-size -d 'The largest read from the socket: small (1 KiB), medium (8 KiB), large (64 KiB), huge (1 MiB), or a size in bytes. Reads start at 1 KiB and grow to it while they come back full' -r
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l handshake-timeout -d 'Time allowed for the HELLO / HELLO_ACK handshake (e.g. 500ms, 5s)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l max-outbound -d 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G; at least 1K)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand connect" -l core -d 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)' -r -f -a "threads\t''
@@ -180,7 +180,7 @@ complete -c veltix -n "__fish_veltix_using_subcommand request" -l max-message-si
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l performance-mode -d 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)' -r -f -a "low\t''
 balanced\t''
 high\t''"
-complete -c veltix -n "__fish_veltix_using_subcommand request" -l buffer-size -d 'Bytes asked of the socket per read: small (1 KiB), medium (8 KiB), large (64 KiB), huge (1 MiB), or a size in bytes' -r
+complete -c veltix -n "__fish_veltix_using_subcommand request" -l buffer-size -d 'The largest read from the socket: small (1 KiB), medium (8 KiB), large (64 KiB), huge (1 MiB), or a size in bytes. Reads start at 1 KiB and grow to it while they come back full' -r
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l handshake-timeout -d 'Time allowed for the HELLO / HELLO_ACK handshake (e.g. 500ms, 5s)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l max-outbound -d 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G; at least 1K)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand request" -l core -d 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)' -r -f -a "threads\t''
@@ -228,7 +228,7 @@ complete -c veltix -n "__fish_veltix_using_subcommand ping" -l max-message-size 
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l performance-mode -d 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)' -r -f -a "low\t''
 balanced\t''
 high\t''"
-complete -c veltix -n "__fish_veltix_using_subcommand ping" -l buffer-size -d 'Bytes asked of the socket per read: small (1 KiB), medium (8 KiB), large (64 KiB), huge (1 MiB), or a size in bytes' -r
+complete -c veltix -n "__fish_veltix_using_subcommand ping" -l buffer-size -d 'The largest read from the socket: small (1 KiB), medium (8 KiB), large (64 KiB), huge (1 MiB), or a size in bytes. Reads start at 1 KiB and grow to it while they come back full' -r
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l handshake-timeout -d 'Time allowed for the HELLO / HELLO_ACK handshake (e.g. 500ms, 5s)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l max-outbound -d 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G; at least 1K)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand ping" -l core -d 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)' -r -f -a "threads\t''
@@ -311,7 +311,7 @@ complete -c veltix -n "__fish_veltix_using_subcommand bench" -l max-message-size
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l performance-mode -d 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)' -r -f -a "low\t''
 balanced\t''
 high\t''"
-complete -c veltix -n "__fish_veltix_using_subcommand bench" -l buffer-size -d 'Bytes asked of the socket per read: small (1 KiB), medium (8 KiB), large (64 KiB), huge (1 MiB), or a size in bytes' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench" -l buffer-size -d 'The largest read from the socket: small (1 KiB), medium (8 KiB), large (64 KiB), huge (1 MiB), or a size in bytes. Reads start at 1 KiB and grow to it while they come back full' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l handshake-timeout -d 'Time allowed for the HELLO / HELLO_ACK handshake (e.g. 500ms, 5s)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l max-outbound -d 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G; at least 1K)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench" -l core -d 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)' -r -f -a "threads\t''
@@ -462,7 +462,7 @@ complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l max-messa
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l performance-mode -d 'How fast a silent peer is probed and dropped: low (ping after 30 s, drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s)' -r -f -a "low\t''
 balanced\t''
 high\t''"
-complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l buffer-size -d 'Bytes asked of the socket per read: small (1 KiB), medium (8 KiB), large (64 KiB), huge (1 MiB), or a size in bytes' -r
+complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l buffer-size -d 'The largest read from the socket: small (1 KiB), medium (8 KiB), large (64 KiB), huge (1 MiB), or a size in bytes. Reads start at 1 KiB and grow to it while they come back full' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l handshake-timeout -d 'Time allowed for the HELLO / HELLO_ACK handshake (e.g. 500ms, 5s)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l max-outbound -d 'Bytes that may wait to be sent to one peer before it is judged too slow a reader and disconnected (bytes or 512K, 16M, 1G; at least 1K)' -r
 complete -c veltix -n "__fish_veltix_using_subcommand bench-helper" -l core -d 'Socket core: threads (a reader thread per connection; lowest latency) or poll (a few I/O threads multiplexing every connection; for thousands of clients)' -r -f -a "threads\t''

@@ -119,8 +119,9 @@ pub struct ConnArgs {
     /// drop after 90 s), balanced (5 s / 15 s), high (1 s / 3 s).
     #[arg(long, value_enum, value_name = "MODE", default_value_t = ModeArg::Balanced)]
     pub performance_mode: ModeArg,
-    /// Bytes asked of the socket per read: small (1 KiB), medium (8 KiB),
-    /// large (64 KiB), huge (1 MiB), or a size in bytes.
+    /// The largest read from the socket: small (1 KiB), medium (8 KiB),
+    /// large (64 KiB), huge (1 MiB), or a size in bytes. Reads start at
+    /// 1 KiB and grow to it while they come back full.
     #[arg(long, value_name = "SIZE", default_value = "large", value_parser = parse_buffer_size)]
     pub buffer_size: usize,
     /// Time allowed for the HELLO / HELLO_ACK handshake (e.g. 500ms, 5s).

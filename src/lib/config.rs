@@ -62,11 +62,13 @@ pub enum CoreKind {
     Poll,
 }
 
-/// Read buffer size presets: bytes asked of the socket per read.
+/// Read buffer size presets: the most bytes asked of the socket per read.
 ///
-/// A larger buffer takes a burst of frames in fewer system calls and costs
-/// more memory per connection. (A single large frame is read in reads that
-/// grow geometrically from this size up to the frame's length.)
+/// Reads start at 1 KiB and grow four-fold while they come back full, up
+/// to this size; a connection quiet for a while gives its buffer back. A
+/// larger size takes a burst of frames in fewer system calls and costs
+/// more memory per busy connection. (A single large frame is read in reads
+/// that grow geometrically up to the frame's length.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BufferSize {
     /// 1 KiB.
@@ -121,10 +123,10 @@ impl WireMode {
 pub struct ConnConfig {
     /// Largest frame accepted, header included. Default 10 MiB (as 1.6.3).
     pub max_message_size: usize,
-    /// Bytes asked of the socket per read. Default 64 KiB
-    /// ([`BufferSize::Large`]): a burst is read in few system calls. A
-    /// connection takes its buffer on demand (its first read after a quiet
-    /// spell asks 1 KiB) and gives it back once quiet for a tick, so idle
+    /// The most bytes asked of the socket per read. Default 64 KiB
+    /// ([`BufferSize::Large`]): a burst is read in few system calls. Reads
+    /// start at 1 KiB and grow four-fold while they come back full; a
+    /// connection quiet for a tick gives its buffer back, so idle
     /// connections do not hold it.
     pub buffer_size: usize,
     /// Heartbeat and dead-peer detection. Default [`PerformanceMode::Balanced`].
@@ -294,7 +296,7 @@ macro_rules! conn_setters {
                 self.conn.max_message_size = v;
                 self
             }
-            /// Sets the read buffer size in bytes.
+            /// Sets the largest read, in bytes (see [`ConnConfig::buffer_size`]).
             pub fn buffer_size(mut self, v: usize) -> Self {
                 self.conn.buffer_size = v.max(64);
                 self
