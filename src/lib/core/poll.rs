@@ -46,9 +46,6 @@ struct Entry {
     owner: Arc<dyn Owner>,
     done: Option<Sender<()>>,
     paused: bool,
-    /// The connection's read count at the last tick: unchanged at the next
-    /// one, the connection is quiet and gives its read buffer back.
-    reads_at_tick: u64,
 }
 
 struct IoShared {
@@ -130,14 +127,7 @@ impl PollCore {
         conn.mailbox.set_on_space(Box::new(move || waker.send(Cmd::Resume(weak.clone()))));
         let (weak, waker) = (Arc::downgrade(&conn), io.clone());
         side.set_poke(Box::new(move || waker.send(Cmd::Resume(weak.clone()))));
-        io.send(Cmd::Add(Box::new(Entry {
-            conn,
-            side,
-            owner,
-            done,
-            paused: false,
-            reads_at_tick: 0,
-        })));
+        io.send(Cmd::Add(Box::new(Entry { conn, side, owner, done, paused: false })));
         Ok(())
     }
 
@@ -349,18 +339,9 @@ fn fault(conn: &Arc<Conn>, end: EndReason) -> EndReason {
 fn tick(poll: &Poll, slab: &mut Slab) {
     for i in 0..slab.entries.len() {
         let Some(e) = slab.entries[i].as_mut() else { continue };
-        let reads = e.conn.counters.reads.load(Ordering::Relaxed);
-        let quiet = reads == std::mem::replace(&mut e.reads_at_tick, reads);
         // A requester holding the state runs its ticks itself.
         let flow = match e.side.try_lock() {
-            Some(mut st) => {
-                if quiet && !e.paused {
-                    // Idle connections keep no read buffer: taken on
-                    // demand, given back once quiet for a tick.
-                    st.session.decoder_mut().release();
-                }
-                session_tick(&e.conn, &mut st.session, &*e.owner)
-            }
+            Some(mut st) => session_tick(&e.conn, &mut st.session, &*e.owner),
             None => Flow::Continue,
         };
         if let Flow::Close(end) = flow {

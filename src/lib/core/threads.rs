@@ -56,11 +56,7 @@ fn run_alone(conn: &Arc<Conn>, mut session: Session, owner: &dyn Owner) {
         match conn.read_into(session.decoder_mut(), &mut &conn.stream) {
             Ok(0) => break peer_closed(conn, &session),
             Ok(n) => conn.count_read(n),
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                // Quiet for a whole tick: the read buffer goes until the
-                // next arrival.
-                session.decoder_mut().release();
-            }
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => break read_failed(conn, &e),
         }
@@ -118,9 +114,6 @@ fn run_shared(conn: &Arc<Conn>, session: Session, owner: Arc<dyn Owner>) {
             }
         } else if conn.is_closed() {
             break local_end(conn);
-        } else {
-            // Quiet for a whole tick (see run_alone).
-            st.session.decoder_mut().release();
         }
         if let Flow::Close(end) = tick(conn, &mut st.session, &*owner) {
             break fault(conn, end);

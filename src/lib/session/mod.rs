@@ -153,6 +153,9 @@ struct Machine {
     events: VecDeque<Event>,
 }
 
+/// How long without a frame before a connection gives its read buffer back.
+pub(crate) const QUIET: Duration = Duration::from_millis(100);
+
 /// The protocol session of one connection (see the module documentation).
 pub(crate) struct Session {
     decoder: Decoder,
@@ -283,9 +286,14 @@ impl Session {
         }
     }
 
-    /// Time-based duties: the handshake deadline, the heartbeat PING and
-    /// dead-peer detection.
+    /// Time-based duties: the handshake deadline, the heartbeat PING,
+    /// dead-peer detection, and giving the read buffer back once no frame
+    /// has come for [`QUIET`] (idle connections hold none; the next read
+    /// takes a small one).
     pub(crate) fn on_tick(&mut self, now: Instant) -> Flow {
+        if now.saturating_duration_since(self.m.last_rx) >= QUIET {
+            self.decoder.release();
+        }
         self.m.on_tick(now)
     }
 

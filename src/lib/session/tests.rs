@@ -573,3 +573,24 @@ fn a_client_told_the_wrong_profile_says_which_one_the_server_speaks() {
     let f = fault(s.receive(&bytes(types::HELLO, RequestId::from(1), b"\x00\x051.6.3"), t0));
     assert_eq!(f, ProtocolError::WrongWire { expected: "vx", seen: "1.6" });
 }
+
+#[test]
+fn a_quiet_session_gives_its_read_buffer_back_but_not_a_partial_frame() {
+    let t0 = Instant::now();
+    let (mut s, _) = established_server(t0);
+    assert_eq!(s.receive(&bytes(200, RequestId::from(1), b"hi"), t0), Flow::Continue);
+    assert!(s.decoder_mut().capacity() > 0);
+    // Not while frames keep coming.
+    assert_eq!(s.on_tick(t0 + QUIET / 2), Flow::Continue);
+    assert!(s.decoder_mut().capacity() > 0, "released while busy");
+    // Quiet long enough: the buffer goes.
+    assert_eq!(s.on_tick(t0 + QUIET), Flow::Continue);
+    assert_eq!(s.decoder_mut().capacity(), 0);
+    // A frame only partly in is kept, however long it takes.
+    let frame = bytes(200, RequestId::from(2), b"later");
+    assert_eq!(s.receive(&frame[..10], t0 + QUIET), Flow::Continue);
+    assert_eq!(s.on_tick(t0 + QUIET * 3), Flow::Continue);
+    assert_eq!(s.decoder_mut().buffered().len(), 10);
+    assert_eq!(s.receive(&frame[10..], t0 + QUIET * 3), Flow::Continue);
+    assert!(matches!(&events(&mut s)[..], [Event::Message(_), Event::Message(f)] if f.payload == b"later"));
+}
