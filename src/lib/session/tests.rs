@@ -592,5 +592,7 @@ fn a_quiet_session_gives_its_read_buffer_back_but_not_a_partial_frame() {
     assert_eq!(s.on_tick(t0 + QUIET * 3), Flow::Continue);
     assert_eq!(s.decoder_mut().buffered().len(), 10);
     assert_eq!(s.receive(&frame[10..], t0 + QUIET * 3), Flow::Continue);
-    assert!(matches!(&events(&mut s)[..], [Event::Message(_), Event::Message(f)] if f.payload == b"later"));
+    assert!(
+        matches!(&events(&mut s)[..], [Event::Message(_), Event::Message(f)] if f.payload == b"later")
+    );
 }
