@@ -8,14 +8,27 @@ use std::net::TcpStream;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
-/// One non-blocking `sendmsg` of all parts (at most 4); returns the bytes
-/// the kernel took, which is less than offered when its buffer is full.
+/// One non-blocking `sendmsg` of all parts (at most
+/// [`MAX_IOV`](crate::net::MAX_IOV)); returns the bytes the kernel took,
+/// which is less than offered when its buffer is full.
 #[cfg(unix)]
 pub(crate) fn try_send(stream: &TcpStream, parts: &[&[u8]]) -> io::Result<usize> {
+    if parts.len() <= 4 {
+        send_iov::<4>(stream, parts)
+    } else {
+        send_iov::<MAX_IOV>(stream, parts)
+    }
+}
+
+/// The most parts one [`try_send`] takes.
+pub(crate) const MAX_IOV: usize = 64;
+
+#[cfg(unix)]
+fn send_iov<const N: usize>(stream: &TcpStream, parts: &[&[u8]]) -> io::Result<usize> {
     use std::os::fd::AsRawFd;
-    debug_assert!(parts.len() <= 4);
-    let mut iov = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; 4];
-    let n = parts.len().min(4);
+    debug_assert!(parts.len() <= N);
+    let mut iov = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; N];
+    let n = parts.len().min(N);
     for (v, p) in iov.iter_mut().zip(parts) {
         v.iov_base = p.as_ptr() as *mut libc::c_void;
         v.iov_len = p.len();

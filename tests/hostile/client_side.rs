@@ -59,7 +59,12 @@ fn fake(what: Fake) -> String {
                 let _ack = r.read_frame();
                 match r.read_frame() {
                     Ok(Some(req)) if matches!(what, Fake::GarbageReply) => {
-                        s.write_all(&garbage(u64::from(req.request_id.as_u32()), 2048))
+                        // Random bytes whose first "header" always declares
+                        // more than the limit (a random size field is under
+                        // it once in a few hundred runs: another fault).
+                        let mut g = garbage(u64::from(req.request_id.as_u32()), 2048);
+                        g[2..6].copy_from_slice(&u32::MAX.to_be_bytes());
+                        s.write_all(&g)
                     }
                     Ok(Some(req)) => {
                         let mut reply = Frame::new(req.type_code, req.request_id, b"x".to_vec())

@@ -15,7 +15,7 @@
 //! or makes its sender wait (client) instead of growing our memory.
 
 use std::collections::HashMap;
-use std::io;
+use std::io::{self, IoSlice};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
@@ -34,6 +34,9 @@ use crate::sync::lock;
 
 mod peer;
 mod pipeline;
+mod queue;
+
+use queue::{Pool, Queue};
 
 pub use peer::{Peer, ServerHandle};
 pub use pipeline::Pipeline;
@@ -118,21 +121,16 @@ pub struct ConnStats {
 /// Pipelined bytes queued before they are written in one go.
 pub(crate) const CORK_BYTES: usize = 128 * 1024;
 
-/// The largest buffer kept for the next batch once its bytes are written.
-const MAX_KEPT: usize = 1 << 20;
-
 /// Writes one sender makes for others before the core takes over.
 const WRITE_ROUNDS: usize = 8;
 
 #[derive(Default)]
 struct Out {
-    /// Bytes the kernel has not taken yet, in order, from `head` on.
-    buf: Vec<u8>,
-    head: usize,
-    /// A cleared buffer the writer gives `buf` when it takes the queue, so
-    /// that senders appending meanwhile do not grow a new one from nothing
-    /// (page faults on every batch).
-    spare: Vec<u8>,
+    /// Bytes the kernel has not taken yet, in order.
+    q: Queue,
+    /// Written chunks, for the bytes appended next (also while a writer
+    /// has taken the queue out of the lock).
+    pool: Pool,
     /// A sender is writing, outside the lock; others append behind it.
     writing: bool,
     /// The core is draining `buf`; new bytes must queue behind it.
@@ -148,26 +146,29 @@ struct Out {
 impl Out {
     /// Bytes queued and not yet taken by the kernel.
     fn queued(&self) -> usize {
-        self.buf.len() - self.head
+        self.q.len()
+    }
+
+    /// Appends `parts`, less their first `skip` bytes.
+    fn append(&mut self, parts: &[&[u8]], skip: usize) {
+        self.q.push(parts, skip, &mut self.pool);
+    }
+
+    /// Drops the first `n` queued bytes (written).
+    fn advance(&mut self, n: usize) {
+        self.q.advance(n, &mut self.pool);
+    }
+
+    /// The queue is empty and nobody writes: keep one chunk for the next
+    /// batch, not the pool of a busy connection.
+    fn settle(&mut self) {
+        self.q.clear(&mut self.pool);
+        self.pool.trim(1);
     }
 
     /// A write is under way (a sender's or the core's).
     fn busy(&self) -> bool {
         self.writing || self.draining
-    }
-
-    /// Takes back a buffer whose bytes were written, for the next batch.
-    fn keep(&mut self, mut chunk: Vec<u8>) {
-        if chunk.capacity() > MAX_KEPT {
-            return;
-        }
-        chunk.clear();
-        if self.queued() == 0 {
-            self.buf = chunk;
-            self.head = 0;
-        } else if self.spare.capacity() == 0 {
-            self.spare = chunk;
-        }
     }
 }
 
@@ -488,11 +489,9 @@ impl Conn {
             if sent < total && !out.closed {
                 // What the kernel did not take goes before what others
                 // queued meanwhile.
-                let mut buf = Vec::with_capacity(total - sent + out.queued());
-                append_from(&mut buf, parts, sent);
-                buf.extend_from_slice(&out.buf[out.head..]);
-                out.buf = buf;
-                out.head = 0;
+                let mut rest = Queue::default();
+                rest.push(parts, sent, &mut out.pool);
+                out.q.put_back(rest);
             }
             return self.write_queued(out);
         }
@@ -510,7 +509,7 @@ impl Conn {
             ));
             return Err(Error::QueueFull { queued, limit });
         }
-        append_from(&mut out.buf, parts, 0);
+        out.append(parts, 0);
         self.count_out(frames, class);
         if out.busy() {
             // The write under way takes these bytes too.
@@ -538,32 +537,23 @@ impl Conn {
         for _ in 0..WRITE_ROUNDS {
             if out.closed || out.queued() == 0 {
                 out.writing = false;
-                if out.buf.capacity() > MAX_KEPT {
-                    out.buf = Vec::new();
-                }
-                out.spare = Vec::new();
-                out.buf.clear();
-                out.head = 0;
+                out.settle();
                 self.notify_out(out);
                 return Ok(());
             }
-            let head = std::mem::take(&mut out.head);
-            let spare = std::mem::take(&mut out.spare);
-            let mut chunk = std::mem::replace(&mut out.buf, spare);
+            let mut batch = out.q.take();
             drop(out);
-            let (n, relocked) = self.write_unlocked(&[&chunk[head..]])?;
+            let (slices, k, offered) = batch.slices();
+            let (n, relocked) = self.write_unlocked(&slices[..k])?;
             out = relocked;
-            let done = head + n;
-            if done < chunk.len() {
+            batch.advance(n, &mut out.pool);
+            if n < offered {
                 // The kernel's buffer is full: the rest, then what others
                 // queued meanwhile, go to the core's drain.
-                chunk.drain(..done);
-                chunk.extend_from_slice(&out.buf[out.head..]);
-                out.buf = chunk;
-                out.head = 0;
+                out.q.put_back(batch);
                 return self.hand_off(out);
             }
-            out.keep(chunk);
+            out.q.put_back(batch);
             // Progress frees room for senders waiting on it.
             if out.waiters > 0 {
                 self.out_cv.notify_all();
@@ -665,10 +655,11 @@ impl Conn {
             // to the core.
             return true;
         }
-        while out.head < out.buf.len() {
-            match try_send(&self.stream, &[&out.buf[out.head..]]) {
+        while !out.q.is_empty() {
+            let (slices, k, _) = out.q.slices();
+            match try_send(&self.stream, &slices[..k]) {
                 Ok(n) => {
-                    out.head += n;
+                    out.advance(n);
                     self.count_write(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -683,12 +674,7 @@ impl Conn {
                 }
             }
         }
-        out.buf.clear();
-        out.head = 0;
-        if out.buf.capacity() > MAX_KEPT {
-            out.buf = Vec::new();
-        }
-        out.spare = Vec::new();
+        out.settle();
         out.draining = false;
         self.queued.store(false, Ordering::Release);
         self.notify_out(out);
@@ -778,9 +764,8 @@ impl Conn {
             let mut out = lock(&self.out);
             self.say_close_notify(&out);
             out.closed = true;
-            out.buf = Vec::new();
-            out.spare = Vec::new();
-            out.head = 0;
+            out.q = Queue::default();
+            out.pool = Pool::default();
         }
         self.out_cv.notify_all();
         let _ = self.stream.shutdown(Shutdown::Both);
@@ -827,8 +812,7 @@ impl Conn {
 
     /// The bytes waiting in the outbound queue.
     pub(crate) fn outbound_len(&self) -> usize {
-        let out = lock(&self.out);
-        out.buf.len() - out.head
+        lock(&self.out).queued()
     }
 
     /// Counts one successful read of `n` bytes.
@@ -858,7 +842,7 @@ impl Conn {
 fn writer_loop(conn: &Conn, mut stream: TcpStream) {
     use std::io::Write;
     loop {
-        let chunk = {
+        let mut batch = {
             let mut out = lock(&conn.out);
             loop {
                 if out.closed {
@@ -869,17 +853,13 @@ fn writer_loop(conn: &Conn, mut stream: TcpStream) {
                 // lock), or pipelined bytes wait for theirs, and a second
                 // writer would reorder the stream.
                 if out.draining {
-                    if out.head < out.buf.len() {
-                        let head = std::mem::take(&mut out.head);
-                        let spare = std::mem::take(&mut out.spare);
-                        let mut chunk = std::mem::replace(&mut out.buf, spare);
-                        chunk.drain(..head);
-                        break chunk;
+                    if !out.q.is_empty() {
+                        break out.q.take();
                     }
                     out.draining = false;
-                    // Idle again: the second buffer is not needed until the
-                    // next batch.
-                    out.spare = Vec::new();
+                    // Idle again: the pool of a busy connection is not
+                    // needed until the next batch.
+                    out.settle();
                     conn.queued.store(false, Ordering::Release);
                     if out.waiters > 0 {
                         conn.out_cv.notify_all();
@@ -888,24 +868,28 @@ fn writer_loop(conn: &Conn, mut stream: TcpStream) {
                 out = conn.wait_out(out);
             }
         };
-        if let Err(e) = stream.write_all(&chunk) {
-            conn.close_err(&format!("write failed: {e}"));
-            return;
+        let mut written = Pool::default();
+        while !batch.is_empty() {
+            let (slices, k, _) = batch.slices();
+            let io: Vec<IoSlice<'_>> = slices[..k].iter().map(|s| IoSlice::new(s)).collect();
+            match stream.write_vectored(&io) {
+                Ok(0) => {
+                    conn.close_err("write failed: the socket took no bytes");
+                    return;
+                }
+                Ok(n) => {
+                    conn.count_write(n);
+                    batch.advance(n, &mut written);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    conn.close_err(&format!("write failed: {e}"));
+                    return;
+                }
+            }
         }
-        conn.count_write(chunk.len());
+        lock(&conn.out).pool.absorb(written);
         // Senders waiting for room may go on.
         conn.out_cv.notify_all();
-        lock(&conn.out).keep(chunk);
-    }
-}
-
-fn append_from(buf: &mut Vec<u8>, parts: &[&[u8]], mut skip: usize) {
-    for p in parts {
-        if skip >= p.len() {
-            skip -= p.len();
-            continue;
-        }
-        buf.extend_from_slice(&p[skip..]);
-        skip = 0;
     }
 }
