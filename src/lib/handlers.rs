@@ -65,16 +65,18 @@ impl<D: ?Sized> Handlers<D> {
         peer: Peer,
         frames: Vec<Frame>,
     ) {
-        // The handlers are looked up once per batch (one lock), and each
-        // frame only names its handler by index: no lock and no reference
-        // count per message.
-        let mut bytes = 0;
+        // The handlers are looked up once per batch (one lock). Frames stay
+        // in the batch's vector (those without a handler are dropped in
+        // place) and runs of frames for the same handler name it by index:
+        // no lock, no reference count and no second vector per message.
+        let mut frames = frames;
         let mut fns: Vec<(u16, Option<MessageFn>)> = Vec::new();
-        let mut calls: Vec<(usize, Frame)> = Vec::with_capacity(frames.len());
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        let mut bytes = 0;
         {
             let routes = self.routes.read().unwrap_or_else(|e| e.into_inner());
             let mut fallback: Option<Option<MessageFn>> = None;
-            for frame in frames {
+            frames.retain(|frame| {
                 let tc = frame.type_code;
                 let i = match fns.iter().position(|(t, _)| *t == tc) {
                     Some(i) => i,
@@ -86,29 +88,38 @@ impl<D: ?Sized> Handlers<D> {
                         fns.len() - 1
                     }
                 };
-                if fns[i].1.is_some() {
-                    bytes += frame.payload.len();
-                    calls.push((i, frame));
-                } else {
+                if fns[i].1.is_none() {
                     log::debug!("no handler for a type {tc} message from {}; dropped", peer.addr());
+                    return false;
                 }
-            }
+                bytes += frame.payload.len();
+                match runs.last_mut() {
+                    Some((last, n)) if *last == i => *n += 1,
+                    _ => runs.push((i, 1)),
+                }
+                true
+            });
         }
         let call = move |i: usize, frame: Frame, peer: &Peer| {
             if let Some(f) = &fns[i].1 {
                 f(peer, frame);
             }
         };
-        match calls.len() {
+        match frames.len() {
             0 => {}
             1 => {
-                let (i, frame) = calls.pop().expect("one call");
-                pool.submit_sized(mailbox, bytes, move || call(i, frame, &peer));
+                let i = runs.first().map_or(0, |r| r.0);
+                if let Some(frame) = frames.pop() {
+                    pool.submit_sized(mailbox, bytes, move || call(i, frame, &peer));
+                }
             }
             _ => {
                 pool.submit_sized(mailbox, bytes, move || {
-                    for (i, frame) in calls {
-                        run_job(|| call(i, frame, &peer));
+                    let mut frames = frames.into_iter();
+                    for (i, n) in runs {
+                        for frame in frames.by_ref().take(n) {
+                            run_job(|| call(i, frame, &peer));
+                        }
                     }
                 });
             }

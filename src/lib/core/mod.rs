@@ -45,7 +45,9 @@ pub(crate) fn apply(conn: &Arc<Conn>, session: &mut Session, owner: &dyn Owner) 
         let _ = conn.send_bytes(&[bytes], frames, Class::System);
         session.transmitted();
     }
-    let mut batch = Vec::new();
+    // Sized once: growing it frame by frame would reallocate a read's
+    // worth of frames several times on the reading thread.
+    let mut batch = Vec::with_capacity(session.events_pending());
     while let Some(event) = session.poll_event() {
         match event {
             Event::Established(version) => {

@@ -344,6 +344,11 @@ impl Session {
         self.m.events.pop_front()
     }
 
+    /// Events waiting (an upper bound for the messages among them).
+    pub(crate) fn events_pending(&self) -> usize {
+        self.m.events.len()
+    }
+
     /// Valid frames received since the last call.
     pub(crate) fn take_frames_in(&mut self) -> u64 {
         self.take_counts().frames_in.iter().sum()
