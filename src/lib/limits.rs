@@ -25,9 +25,10 @@ pub fn raise_open_file_limit() -> Option<u64> {
 /// to the system once handled (a long-running server that passed one large
 /// message per connection must not keep them resident). Without it, glibc
 /// raises that threshold after the first large free and keeps later large
-/// buffers in per-thread arenas. The `veltix` binary calls this at start;
-/// a program embedding the library may too. Returns whether the setting
-/// took (only on glibc).
+/// buffers in per-thread arenas. The `veltix` binary calls this at start
+/// (its small blocks come from mimalloc, its large ones from glibc); a
+/// program embedding the library may too. Returns whether the setting took
+/// (only on glibc).
 pub fn release_large_buffers() -> bool {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {

@@ -119,20 +119,18 @@ pub fn rss_bytes() -> u64 {
     pages * u64::try_from(page).unwrap_or(4096)
 }
 
-/// Hands the allocator's free memory back to the OS (glibc's
-/// `malloc_trim`), so that the next RSS reading counts what is still in
-/// use. False where there is no such call.
+/// Hands the allocator's free memory back to the OS (mimalloc's
+/// `mi_collect`, and glibc's `malloc_trim` for what C code allocated), so
+/// that the next RSS reading counts what is still in use.
 pub fn trim_allocator() -> bool {
+    // SAFETY: mi_collect has no preconditions.
+    unsafe { libmimalloc_sys::mi_collect(true) };
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        // SAFETY: malloc_trim has no preconditions.
-        unsafe { libc::malloc_trim(0) };
-        true
-    }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    {
-        false
-    }
+    // SAFETY: malloc_trim has no preconditions.
+    unsafe {
+        libc::malloc_trim(0)
+    };
+    true
 }
 
 /// Threads of this process (`Threads:` of /proc/self/status; 0 if unknown).

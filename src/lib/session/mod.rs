@@ -293,8 +293,18 @@ impl Session {
     pub(crate) fn on_tick(&mut self, now: Instant) -> Flow {
         if now.saturating_duration_since(self.m.last_rx) >= QUIET {
             self.decoder.release();
+            self.m.release();
         }
         self.m.on_tick(now)
+    }
+
+    /// Bytes of buffers the session holds (read buffer, outgoing bytes,
+    /// events): none on a quiet connection.
+    #[cfg(test)]
+    pub(crate) fn held_bytes(&self) -> usize {
+        self.decoder.capacity()
+            + self.m.transmit.capacity()
+            + self.m.events.capacity() * std::mem::size_of::<Event>()
     }
 
     /// How long the owner may wait before calling [`on_tick`](Session::on_tick).
@@ -361,6 +371,18 @@ impl Session {
 }
 
 impl Machine {
+    /// Gives back the (empty) buffers of outgoing bytes and events, which
+    /// keep the capacity of the handshake's messages otherwise: about 300
+    /// bytes on every idle connection.
+    fn release(&mut self) {
+        if self.transmit.is_empty() && self.transmit.capacity() > 0 {
+            self.transmit = Vec::new();
+        }
+        if self.events.is_empty() && self.events.capacity() > 0 {
+            self.events = VecDeque::new();
+        }
+    }
+
     /// Speaks `wire` from now on: its request id space and error type.
     fn use_wire(&mut self, wire: Wire) {
         self.wire = wire;
