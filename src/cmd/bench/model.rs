@@ -549,6 +549,13 @@ pub struct BulkFigures {
     pub recv_msgs_per_s: f64,
     /// Frame bytes (headers included) delivered per second.
     pub recv_bytes_per_s: f64,
+    /// Transfers made: the figures above are the one with the median rate
+    /// (0 in documents from before repeats: one transfer).
+    #[serde(default)]
+    pub repeats: u32,
+    /// Every transfer's `recv_msgs_per_s`, in the order they ran.
+    #[serde(default)]
+    pub rates_msgs_per_s: Vec<f64>,
 }
 
 /// The connections scenario: many idle connections to the in-process

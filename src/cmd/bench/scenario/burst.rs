@@ -20,9 +20,12 @@ pub struct Knobs {
     pub payload: usize,
 }
 
+/// Arrival times sampled per run: the delivery quantiles to 0.01 %.
+const SAMPLES: u64 = 10_000;
+
 /// One burst run.
 pub fn run(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<BurstRun> {
-    let arrivals = Arrivals::new(k.count as usize);
+    let arrivals = Arrivals::expecting(k.count, SAMPLES);
     let ep = Endpoint::open(ctx, &arrivals)?;
     let client = ep.connect(ctx, &arrivals)?;
     ep.wait_clients(1, ctx.conn.handshake_timeout + Duration::from_secs(5))?;
@@ -110,7 +113,7 @@ fn figures(
 }
 
 fn raw_baseline(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<BurstFigures> {
-    let arrivals = Arrivals::new(k.count as usize);
+    let arrivals = Arrivals::expecting(k.count, SAMPLES);
     let (server, echoes) = RawServer::for_run(ctx, &arrivals, Reads::EACH)?;
     let client = RawClient::connect(server.addr(), ctx.wire, echoes, Reads::EACH)
         .context("cannot connect to the raw-TCP server")?;

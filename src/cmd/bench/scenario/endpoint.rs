@@ -88,30 +88,58 @@ impl Ctx {
 }
 
 /// Records when messages arrive, lock-free: a counter, the first and last
-/// arrival, and (up to a capacity) every arrival time, in nanoseconds since
-/// the recorder was made.
+/// arrival, and arrival times in nanoseconds since the recorder was made:
+/// every one (up to a capacity), or, for a recorder that knows how many
+/// will come, a sample of them.
 pub struct Arrivals {
     base: Instant,
-    /// Slots handed out (a slot is written before `count` counts it).
-    next: AtomicU64,
+    /// Arrivals numbered so far (an arrival's number picks its slot).
+    taken: AtomicU64,
+    /// Arrivals whose record is complete (its stores precede this count).
     count: AtomicU64,
     shoots: AtomicU64,
     first_ns: AtomicU64,
     last_ns: AtomicU64,
+    /// 1: every arrival is timed. Otherwise only arrivals number 1,
+    /// `stride`, 2 × `stride`, … and number `expected` read the clock.
+    stride: u64,
+    expected: u64,
+    /// Arrival times; `UNSET` where none was stored.
     times: Box<[AtomicU64]>,
 }
 
+const UNSET: u64 = u64::MAX;
+
 impl Arrivals {
-    /// A recorder keeping up to `capacity` arrival times.
+    /// A recorder keeping up to `capacity` arrival times, every arrival
+    /// timed.
     pub fn new(capacity: usize) -> Arc<Arrivals> {
+        Arrivals::make(capacity, 1, u64::MAX)
+    }
+
+    /// A recorder for `expected` arrivals that reads the clock for about
+    /// `samples` of them: the first, every (`expected` / `samples`)-th, and
+    /// the last. The time the q-th fraction of the messages had arrived by
+    /// is then known to 1 / `samples`, and the last arrival exactly, while
+    /// the messages in between cost the recorder two atomic additions and
+    /// no clock reading (the clock costs more than handling a small frame).
+    pub fn expecting(expected: u64, samples: u64) -> Arc<Arrivals> {
+        let stride = (expected / samples.max(1)).max(1);
+        let slots = usize::try_from(expected / stride + 2).unwrap_or(usize::MAX);
+        Arrivals::make(slots, stride, expected)
+    }
+
+    fn make(capacity: usize, stride: u64, expected: u64) -> Arc<Arrivals> {
         Arc::new(Arrivals {
             base: Instant::now(),
-            next: AtomicU64::new(0),
+            taken: AtomicU64::new(0),
             count: AtomicU64::new(0),
             shoots: AtomicU64::new(0),
             first_ns: AtomicU64::new(u64::MAX),
             last_ns: AtomicU64::new(0),
-            times: (0..capacity).map(|_| AtomicU64::new(0)).collect(),
+            stride,
+            expected,
+            times: (0..capacity).map(|_| AtomicU64::new(UNSET)).collect(),
         })
     }
 
@@ -135,14 +163,34 @@ impl Arrivals {
         if n == 0 {
             return;
         }
-        let t = self.now_ns();
-        let i = self.next.fetch_add(n, Ordering::Relaxed) as usize;
-        let end = i.saturating_add(n as usize).min(self.times.len());
-        for slot in self.times.get(i..end).unwrap_or_default() {
-            slot.store(t, Ordering::Relaxed);
+        // Arrivals number `before + 1` to `after`.
+        let before = self.taken.fetch_add(n, Ordering::Relaxed);
+        let after = before.saturating_add(n);
+        let sampled = self.stride > 1;
+        let last = before < self.expected && after >= self.expected;
+        if !sampled || before == 0 || last || after / self.stride != before / self.stride {
+            let t = self.now_ns();
+            let store = |slot: u64| {
+                if let Some(s) = usize::try_from(slot).ok().and_then(|i| self.times.get(i)) {
+                    s.store(t, Ordering::Relaxed);
+                }
+            };
+            if !sampled {
+                (before..after.min(self.times.len() as u64)).for_each(store);
+            } else {
+                // Slot 0: arrival 1; slot j: arrival j × stride; the last
+                // slot: arrival `expected`.
+                if before == 0 {
+                    store(0);
+                }
+                (before / self.stride + 1..=after / self.stride).for_each(store);
+                if last {
+                    store(self.times.len() as u64 - 1);
+                }
+            }
+            self.first_ns.fetch_min(t, Ordering::Relaxed);
+            self.last_ns.fetch_max(t, Ordering::Relaxed);
         }
-        self.first_ns.fetch_min(t, Ordering::Relaxed);
-        self.last_ns.fetch_max(t, Ordering::Relaxed);
         // Release: whoever sees this count sees the stores above.
         self.count.fetch_add(n, Ordering::Release);
     }
@@ -168,12 +216,16 @@ impl Arrivals {
         self.first_ns().map(|_| self.last_ns.load(Ordering::Relaxed))
     }
 
-    /// Arrival times recorded, minus `t0_ns`, sorted.
+    /// Arrival times recorded (all, or the sample), minus `t0_ns`, sorted.
     pub fn delays_since(&self, t0_ns: u64) -> Vec<u64> {
-        let n = (self.count() as usize).min(self.times.len());
-        let mut v: Vec<u64> = self.times[..n]
+        // Acquire: the stores of every counted arrival are visible.
+        let _ = self.count();
+        let mut v: Vec<u64> = self
+            .times
             .iter()
-            .map(|t| t.load(Ordering::Relaxed).saturating_sub(t0_ns))
+            .map(|t| t.load(Ordering::Relaxed))
+            .filter(|&t| t != UNSET)
+            .map(|t| t.saturating_sub(t0_ns))
             .collect();
         v.sort_unstable();
         v
@@ -314,6 +366,43 @@ mod tests {
         assert!(a.first_ns().unwrap() <= a.last_ns().unwrap());
         assert!(a.wait_for(3, Duration::ZERO, &ProgressBar::hidden()));
         assert!(!a.wait_for(4, Duration::from_millis(5), &ProgressBar::hidden()));
+    }
+
+    #[test]
+    fn a_sampled_recorder_times_the_first_every_stride_th_and_the_last() {
+        // 1,003 expected, about 100 samples: stride 10.
+        let a = Arrivals::expecting(1003, 100);
+        for _ in 0..1000 {
+            a.record(PLAYER_MOVE);
+        }
+        assert_eq!(a.delays_since(0).len(), 1 + 100);
+        // A batch over the expected count stamps the last slot.
+        a.record_batch(3);
+        let d = a.delays_since(0);
+        assert_eq!(d.len(), 1 + 100 + 1);
+        assert_eq!(a.count(), 1003);
+        assert_eq!(a.last_ns(), d.last().copied());
+        assert_eq!(a.first_ns(), d.first().copied());
+        // Later arrivals (more than expected) are counted, not timed.
+        a.record(PLAYER_MOVE);
+        assert_eq!(a.count(), 1004);
+        assert_eq!(a.delays_since(0).len(), d.len());
+    }
+
+    #[test]
+    fn the_sample_is_the_times_of_every_stride_th_arrival() {
+        let a = Arrivals::expecting(100_000, 1000);
+        let mut marks = Vec::new();
+        for i in 1..=100_000u64 {
+            a.record(PLAYER_MOVE);
+            if i == 1 || i % 100 == 0 {
+                marks.push(a.last_ns().unwrap());
+            }
+        }
+        marks.push(a.last_ns().unwrap());
+        // Arrival 1, arrivals 100, 200, … 100,000, and the last again: the
+        // sample's q-quantile is the time the q-th fraction had arrived.
+        assert_eq!(a.delays_since(0), marks);
     }
 
     #[test]

@@ -26,7 +26,8 @@ const PAYLOAD: usize = 32;
 
 /// One stress run.
 pub fn run(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<StressRun> {
-    let arrivals = Arrivals::new(0);
+    // Only the first and last arrivals' times are used.
+    let arrivals = Arrivals::expecting(u64::from(k.clients) * k.msgs, 1);
     let ep = Endpoint::open(ctx, &arrivals)?;
     let bar = progress::bar(u64::from(k.clients), label);
     bar.set_message("connecting");
