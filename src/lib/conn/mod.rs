@@ -131,6 +131,9 @@ struct Out {
     /// Written chunks, for the bytes appended next (also while a writer
     /// has taken the queue out of the lock).
     pool: Pool,
+    /// Bytes a writer took out of the lock and has not put back: still
+    /// queued as far as `max_outbound_bytes` goes.
+    inflight: usize,
     /// A sender is writing, outside the lock; others append behind it.
     writing: bool,
     /// The core is draining `buf`; new bytes must queue behind it.
@@ -144,19 +147,15 @@ struct Out {
 }
 
 impl Out {
-    /// Bytes queued and not yet taken by the kernel.
+    /// Bytes queued and not yet taken by the kernel, the writer's batch
+    /// included.
     fn queued(&self) -> usize {
-        self.q.len()
+        self.q.len() + self.inflight
     }
 
     /// Appends `parts`, less their first `skip` bytes.
     fn append(&mut self, parts: &[&[u8]], skip: usize) {
         self.q.push(parts, skip, &mut self.pool);
-    }
-
-    /// Drops the first `n` queued bytes (written).
-    fn advance(&mut self, n: usize) {
-        self.q.advance(n, &mut self.pool);
     }
 
     /// The queue is empty and nobody writes: keep one chunk for the next
@@ -535,17 +534,19 @@ impl Conn {
     /// buffer is full; then hands the rest to the core's drain.
     fn write_queued<'a>(self: &'a Arc<Self>, mut out: MutexGuard<'a, Out>) -> Result<()> {
         for _ in 0..WRITE_ROUNDS {
-            if out.closed || out.queued() == 0 {
+            if out.closed || out.q.is_empty() {
                 out.writing = false;
                 out.settle();
                 self.notify_out(out);
                 return Ok(());
             }
             let mut batch = out.q.take();
+            out.inflight = batch.len();
             drop(out);
             let (slices, k, offered) = batch.slices();
             let (n, relocked) = self.write_unlocked(&slices[..k])?;
             out = relocked;
+            out.inflight = 0;
             batch.advance(n, &mut out.pool);
             if n < offered {
                 // The kernel's buffer is full: the rest, then what others
@@ -655,15 +656,32 @@ impl Conn {
             // to the core.
             return true;
         }
+        // Only this connection's I/O thread drains it, so the queue can be
+        // written outside the lock: senders append behind it meanwhile
+        // instead of waiting for the system call.
         while !out.q.is_empty() {
-            let (slices, k, _) = out.q.slices();
-            match try_send(&self.stream, &slices[..k]) {
+            let mut batch = out.q.take();
+            out.inflight = batch.len();
+            drop(out);
+            let (slices, k, _) = batch.slices();
+            let sent = try_send(&self.stream, &slices[..k]);
+            out = lock(&self.out);
+            out.inflight = 0;
+            if out.closed {
+                return true;
+            }
+            match sent {
                 Ok(n) => {
-                    out.advance(n);
+                    batch.advance(n, &mut out.pool);
+                    out.q.put_back(batch);
                     self.count_write(n);
+                    if out.waiters > 0 {
+                        // Progress frees room for senders waiting on it.
+                        self.out_cv.notify_all();
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    // Progress frees room for senders waiting on it.
+                    out.q.put_back(batch);
                     self.notify_out(out);
                     return false;
                 }
@@ -766,6 +784,7 @@ impl Conn {
             out.closed = true;
             out.q = Queue::default();
             out.pool = Pool::default();
+            out.inflight = 0;
         }
         self.out_cv.notify_all();
         let _ = self.stream.shutdown(Shutdown::Both);
@@ -854,7 +873,9 @@ fn writer_loop(conn: &Conn, mut stream: TcpStream) {
                 // writer would reorder the stream.
                 if out.draining {
                     if !out.q.is_empty() {
-                        break out.q.take();
+                        let batch = out.q.take();
+                        out.inflight = batch.len();
+                        break batch;
                     }
                     out.draining = false;
                     // Idle again: the pool of a busy connection is not
@@ -888,7 +909,11 @@ fn writer_loop(conn: &Conn, mut stream: TcpStream) {
                 }
             }
         }
-        lock(&conn.out).pool.absorb(written);
+        {
+            let mut out = lock(&conn.out);
+            out.inflight = 0;
+            out.pool.absorb(written);
+        }
         // Senders waiting for room may go on.
         conn.out_cv.notify_all();
     }
