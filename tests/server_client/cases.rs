@@ -665,6 +665,42 @@ pub fn a_client_sending_faster_than_the_server_reads_waits_and_loses_nothing(cor
     wait_until("every message", || got.load(Ordering::SeqCst) == 20_000);
 }
 
+pub fn callbacks_start_while_a_stream_is_still_being_read(core: CoreKind) {
+    // A client pours 8 MB of frames into the socket faster than the server
+    // reads them (1 KiB reads), so the socket never runs dry until the end.
+    // The first callback must run while the server is still reading, not
+    // once the stream stops (the poll core used to keep the workers asleep
+    // until the round of events ended: 55 ms into a burst).
+    let first_seen = Arc::new(Mutex::new(None::<u64>));
+    let f = first_seen.clone();
+    let mut scfg = cfg(core);
+    scfg.conn.buffer_size = 1024;
+    scfg.conn.max_pending_callbacks = 1_000_000;
+    let s = Server::builder(scfg)
+        .on_message(move |p, _| {
+            let mut f = f.lock().unwrap();
+            if f.is_none() {
+                *f = Some(p.stats().bytes_in);
+            }
+        })
+        .start()
+        .unwrap();
+    // By hand, so that the frames go out at the speed of a copy: one write
+    // of 8 MB, pre-encoded, after the handshake.
+    let mut raw = TcpStream::connect(s.local_addr()).unwrap();
+    let mut reader = FrameReader::new(raw.try_clone().unwrap(), 1 << 20);
+    let hello = reader.read_frame().unwrap().unwrap();
+    let ack = Frame::new(types::HELLO_ACK, hello.request_id, handshake::encode_hello("1.6.3"));
+    raw.write_all(&ack.encode().unwrap()).unwrap();
+    let one = Frame::new(200, RequestId::from(7), vec![5u8; 64]).encode().unwrap();
+    let stream = one.repeat(8_000_000 / one.len());
+    raw.write_all(&stream).unwrap();
+    let total = stream.len() as u64;
+    wait_until("the first callback", || first_seen.lock().unwrap().is_some());
+    let seen = first_seen.lock().unwrap().unwrap();
+    assert!(seen < total / 2, "first callback after {seen} of {total} bytes were read");
+}
+
 pub fn a_message_over_max_message_size_is_refused_before_sending(core: CoreKind) {
     let s = echo_server(core);
     let c = Client::connect(ccfg(s.local_addr().to_string(), core).max_message_size(1024)).unwrap();

@@ -57,6 +57,7 @@ on_both_cores!(
     high_performance_mode_detects_a_dead_peer_and_low_does_not,
     larger_buffers_take_a_burst_in_fewer_reads,
     a_client_sending_faster_than_the_server_reads_waits_and_loses_nothing,
+    callbacks_start_while_a_stream_is_still_being_read,
     a_message_over_max_message_size_is_refused_before_sending,
     settings_that_cannot_work_and_a_port_in_use_are_refused_at_start,
     a_pipeline_sends_in_order_in_few_writes_and_plain_sends_queue_behind_it,
