@@ -294,6 +294,7 @@ fn read_all(e: &mut Entry, st: &mut ReadState) -> Option<EndReason> {
     // The kernel said a read emptied the socket: new bytes bring a new
     // edge, so the read that would say EAGAIN is skipped.
     let mut drained = false;
+    let mut read_before = false;
     loop {
         if let Some(end) = process(&conn, &mut st.session, &*e.owner) {
             return Some(fault(&conn, end));
@@ -312,11 +313,16 @@ fn read_all(e: &mut Entry, st: &mut ReadState) -> Option<EndReason> {
         if drained {
             return None;
         }
-        // Reading on: the batch just handed over must not wait for the end
-        // of the round (a stream that keeps the socket busy would hold the
-        // workers asleep until the mailbox filled: the first message of a
-        // burst reached its callback 55 ms late).
-        crate::dispatch::flush_wakes();
+        if read_before {
+            // Reading on: the batch just handed over must not wait for the
+            // end of the round (a stream that keeps the socket busy would
+            // hold the workers asleep until the mailbox filled: the first
+            // message of a burst reached its callback 55 ms late). Before
+            // a connection's first read, the wakes of the connections
+            // before it in the round stay deferred and shared.
+            crate::dispatch::flush_wakes();
+        }
+        read_before = true;
         let mut reader = SockReader::new(&conn.stream);
         match conn.read_into(st.session.decoder_mut(), &mut reader) {
             Ok(0) => return Some(peer_closed(&conn, &st.session)),
