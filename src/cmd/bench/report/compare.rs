@@ -246,6 +246,7 @@ pub const KNOB_KEYS: &[&str] = &[
     "scheduled",
     "target_msgs_per_s",
     "bulk.write_size_bytes",
+    "bulk.repeats",
     "source_addrs",
 ];
 
