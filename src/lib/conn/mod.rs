@@ -165,6 +165,22 @@ impl Out {
         self.pool.trim(1);
     }
 
+    /// Takes what is queued for a write made outside the lock; its bytes
+    /// stay counted against `max_outbound_bytes` until
+    /// [`return_batch`](Out::return_batch).
+    fn take_batch(&mut self) -> Queue {
+        let batch = self.q.take();
+        self.inflight = batch.len();
+        batch
+    }
+
+    /// The writer is back: what it did not write goes in front of what was
+    /// queued meanwhile.
+    fn return_batch(&mut self, batch: Queue) {
+        self.inflight = 0;
+        self.q.put_back(batch);
+    }
+
     /// A write is under way (a sender's or the core's).
     fn busy(&self) -> bool {
         self.writing || self.draining
@@ -540,21 +556,18 @@ impl Conn {
                 self.notify_out(out);
                 return Ok(());
             }
-            let mut batch = out.q.take();
-            out.inflight = batch.len();
+            let mut batch = out.take_batch();
             drop(out);
             let (slices, k, offered) = batch.slices();
             let (n, relocked) = self.write_unlocked(&slices[..k])?;
             out = relocked;
-            out.inflight = 0;
             batch.advance(n, &mut out.pool);
+            out.return_batch(batch);
             if n < offered {
                 // The kernel's buffer is full: the rest, then what others
                 // queued meanwhile, go to the core's drain.
-                out.q.put_back(batch);
                 return self.hand_off(out);
             }
-            out.q.put_back(batch);
             // Progress frees room for senders waiting on it.
             if out.waiters > 0 {
                 self.out_cv.notify_all();
@@ -660,20 +673,18 @@ impl Conn {
         // written outside the lock: senders append behind it meanwhile
         // instead of waiting for the system call.
         while !out.q.is_empty() {
-            let mut batch = out.q.take();
-            out.inflight = batch.len();
+            let mut batch = out.take_batch();
             drop(out);
             let (slices, k, _) = batch.slices();
             let sent = try_send(&self.stream, &slices[..k]);
             out = lock(&self.out);
-            out.inflight = 0;
             if out.closed {
                 return true;
             }
+            batch.advance(sent.as_ref().map_or(0, |n| *n), &mut out.pool);
+            out.return_batch(batch);
             match sent {
                 Ok(n) => {
-                    batch.advance(n, &mut out.pool);
-                    out.q.put_back(batch);
                     self.count_write(n);
                     if out.waiters > 0 {
                         // Progress frees room for senders waiting on it.
@@ -681,7 +692,6 @@ impl Conn {
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    out.q.put_back(batch);
                     self.notify_out(out);
                     return false;
                 }
@@ -873,9 +883,7 @@ fn writer_loop(conn: &Conn, mut stream: TcpStream) {
                 // writer would reorder the stream.
                 if out.draining {
                     if !out.q.is_empty() {
-                        let batch = out.q.take();
-                        out.inflight = batch.len();
-                        break batch;
+                        break out.take_batch();
                     }
                     out.draining = false;
                     // Idle again: the pool of a busy connection is not
@@ -892,8 +900,9 @@ fn writer_loop(conn: &Conn, mut stream: TcpStream) {
         let mut written = Pool::default();
         while !batch.is_empty() {
             let (slices, k, _) = batch.slices();
-            let io: Vec<IoSlice<'_>> = slices[..k].iter().map(|s| IoSlice::new(s)).collect();
-            match stream.write_vectored(&io) {
+            let io: [IoSlice<'_>; queue::MAX_SLICES] =
+                std::array::from_fn(|i| IoSlice::new(slices[i]));
+            match stream.write_vectored(&io[..k]) {
                 Ok(0) => {
                     conn.close_err("write failed: the socket took no bytes");
                     return;
@@ -911,10 +920,33 @@ fn writer_loop(conn: &Conn, mut stream: TcpStream) {
         }
         {
             let mut out = lock(&conn.out);
-            out.inflight = 0;
+            out.return_batch(batch);
             out.pool.absorb(written);
         }
         // Senders waiting for room may go on.
         conn.out_cv.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_out_of_the_lock_still_counts_as_queued() {
+        let mut out = Out::default();
+        out.append(&[&[1u8; 1000]], 0);
+        let mut batch = out.take_batch();
+        out.append(&[&[2u8; 10]], 0);
+        // Taken for a write: its bytes still count against the limit.
+        assert_eq!(out.queued(), 1010);
+        batch.advance(400, &mut out.pool);
+        out.return_batch(batch);
+        // Back: the unwritten 600 bytes go before the 10 queued meanwhile.
+        assert_eq!(out.queued(), 610);
+        let (slices, k, _) = out.q.slices();
+        let all: Vec<u8> = slices[..k].concat();
+        assert_eq!(&all[..600], &[1u8; 600][..]);
+        assert_eq!(&all[600..], &[2u8; 10][..]);
     }
 }
