@@ -63,13 +63,12 @@ impl<D: ?Sized> Handlers<D> {
         pool: &Pool,
         mailbox: &Arc<Mailbox>,
         peer: Peer,
-        frames: Vec<Frame>,
+        mut frames: Vec<Frame>,
     ) {
         // The handlers are looked up once per batch (one lock). Frames stay
         // in the batch's vector (those without a handler are dropped in
         // place) and runs of frames for the same handler name it by index:
         // no lock, no reference count and no second vector per message.
-        let mut frames = frames;
         let mut fns: Vec<(u16, Option<MessageFn>)> = Vec::new();
         let mut runs: Vec<(usize, usize)> = Vec::new();
         let mut bytes = 0;

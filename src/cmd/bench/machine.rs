@@ -120,9 +120,9 @@ pub fn rss_bytes() -> u64 {
 }
 
 /// Hands the allocator's free memory back to the OS (mimalloc's
-/// `mi_collect`, and glibc's `malloc_trim` for what C code allocated), so
-/// that the next RSS reading counts what is still in use.
-pub fn trim_allocator() -> bool {
+/// `mi_collect`, and glibc's `malloc_trim` for what it serves: large blocks
+/// and C code), so that the next RSS reading counts what is still in use.
+pub fn trim_allocator() {
     // SAFETY: mi_collect has no preconditions.
     unsafe { libmimalloc_sys::mi_collect(true) };
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -130,7 +130,6 @@ pub fn trim_allocator() -> bool {
     unsafe {
         libc::malloc_trim(0)
     };
-    true
 }
 
 /// Threads of this process (`Threads:` of /proc/self/status; 0 if unknown).

@@ -119,7 +119,8 @@ pub fn run(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<ConnectionsRun> 
     // core) has exited: read the RSS once the threads are gone.
     let after_teardown_threads = settled_threads();
     let after_teardown = rss();
-    let after_trim = trim_allocator().then(rss_bytes);
+    trim_allocator();
+    let after_trim = Some(rss_bytes());
     bar.finish_and_clear();
     drop(ep);
 
