@@ -120,6 +120,21 @@ fn only_latency_saves_the_documented_fields() {
     assert!(m["histogram"].as_array().is_some_and(|h| !h.is_empty()));
     assert!(num(m, "raw.p50_us") > 0.0);
     assert!(num(m, "efficiency") > 0.0);
+    // Every block of each side is placed (the echoing threads are in this
+    // process): on one vCPU, on two, or moved.
+    let run = &lat["runs"][0];
+    for side in ["placement", "raw_placement"] {
+        let p = &run[side];
+        let blocks = |k: &str| p[k]["blocks"].as_f64().unwrap_or(0.0);
+        assert_eq!(
+            blocks("shared") + blocks("apart") + num(p, "moved_blocks"),
+            10.0,
+            "{side} in {run:#}"
+        );
+        for k in ["shared", "apart"] {
+            assert!(p[k].is_null() || num(&p[k], "p50_us") > 0.0, "{side}.{k} in {run:#}");
+        }
+    }
 }
 
 #[test]
@@ -473,6 +488,9 @@ fn a_vx_target_is_detected_and_recorded() {
     assert_eq!(doc["knobs"]["conn"]["wire"], "auto");
     let r = &doc["results"];
     assert_eq!(num(&r["latency"]["median"], "completed"), 40.0, "{:#}", r["latency"]);
+    // The target's echoing thread is not ours to place; the baseline's is.
+    assert!(r["latency"]["runs"][0]["placement"].is_null(), "{:#}", r["latency"]);
+    assert!(r["latency"]["runs"][0]["raw_placement"].is_object(), "{:#}", r["latency"]);
     assert_eq!(num(&r["burst"]["median"], "delivered"), 300.0, "{:#}", r["burst"]);
     // The raw and bulk echo baselines ran on VX frames too.
     assert_eq!(num(&r["burst"]["median"], "raw.delivered"), 300.0, "{:#}", r["burst"]);

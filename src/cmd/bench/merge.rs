@@ -169,6 +169,9 @@ fn merge_latency(runs: &[&LatencyRun]) -> anyhow::Result<LatencyRun> {
         figures,
         raw,
         efficiency,
+        // Which vCPUs ran a thread is a fact of one machine's run.
+        placement: None,
+        raw_placement: None,
     })
 }
 

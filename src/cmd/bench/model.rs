@@ -361,6 +361,33 @@ pub struct LatencyRun {
     pub raw: Option<LatencyFigures>,
     /// raw p50 / veltix p50: the share of raw-TCP speed (1.0 = as fast).
     pub efficiency: Option<f64>,
+    /// Where veltix's blocks ran (null where it cannot be told: not Linux,
+    /// `--target`, a merged document).
+    #[serde(default)]
+    pub placement: Option<Placement>,
+    /// Where the baseline's blocks ran.
+    #[serde(default)]
+    pub raw_placement: Option<Placement>,
+}
+
+/// The blocks of one latency series by where its two threads ran: the
+/// pinger and the thread that answered it on one vCPU (`shared`) or on two
+/// (`apart`); null for a placement no block ran in.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Placement {
+    pub shared: Option<Placed>,
+    pub apart: Option<Placed>,
+    /// Blocks during which one of the two threads changed vCPU.
+    pub moved_blocks: u64,
+}
+
+/// The blocks of one placement.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Placed {
+    pub blocks: u64,
+    /// Round trips answered in those blocks.
+    pub pings: u64,
+    pub p50_us: f64,
 }
 
 /// The FPS simulation.

@@ -205,8 +205,77 @@ fn latency(out: &mut String, rec: &Record<LatencyRun>, st: Palette) {
             cell(rec, |r| r.efficiency.map(|e| e * 100.0), pct0)
         );
     }
+    placement(out, rec);
     loss_warning(out, st, rec, |r| r.figures.lost, |r| r.figures.pings);
     histogram(out, &m.figures.histogram);
+}
+
+/// Where each side's blocks ran (the pinger and its echoing thread on one
+/// vCPU or two), over all runs, and veltix beside raw TCP within a
+/// placement: the comparison the scheduler does not skew.
+fn placement(out: &mut String, rec: &Record<LatencyRun>) {
+    use crate::cmd::bench::model::{Placed, Placement};
+    type Side = fn(&LatencyRun) -> Option<&Placement>;
+    type Kind = fn(&Placement) -> Option<&Placed>;
+    let veltix: Side = |r| r.placement.as_ref();
+    let raw: Side = |r| r.raw_placement.as_ref();
+    let kinds: [(&str, Kind); 2] =
+        [("one vCPU", |p| p.shared.as_ref()), ("two vCPUs", |p| p.apart.as_ref())];
+    // Blocks over the runs, and the median of the runs' p50s.
+    let of = |side: Side, kind: Kind| -> (u64, Option<f64>) {
+        let placed: Vec<&Placed> = rec.runs.iter().filter_map(side).filter_map(kind).collect();
+        let mut p50s: Vec<f64> = placed.iter().map(|p| p.p50_us).collect();
+        p50s.sort_by(f64::total_cmp);
+        let median = match p50s.len() {
+            0 => None,
+            n if n % 2 == 1 => Some(p50s[n / 2]),
+            n => Some((p50s[n / 2 - 1] + p50s[n / 2]) / 2.0),
+        };
+        (placed.iter().map(|p| p.blocks).sum(), median)
+    };
+    let describe = |side: Side| -> Option<String> {
+        if !rec.runs.iter().any(|r| side(r).is_some()) {
+            return None;
+        }
+        let mut parts: Vec<String> = kinds
+            .iter()
+            .map(|(name, kind)| match of(side, *kind) {
+                (0, _) | (_, None) => format!("{name} 0"),
+                (n, Some(p50)) => format!("{name} {n} (p50 {})", us(p50)),
+            })
+            .collect();
+        let moved: u64 = rec.runs.iter().filter_map(side).map(|p| p.moved_blocks).sum();
+        if moved > 0 {
+            parts.push(format!("moved {moved}"));
+        }
+        Some(parts.join(", "))
+    };
+    let (Some(v), r) = (describe(veltix), describe(raw)) else { return };
+    let mut line = format!("  blocks by where the pinger and its echoer ran: veltix {v}");
+    if let Some(r) = r {
+        let _ = write!(line, "; raw TCP {r}");
+    }
+    let _ = writeln!(out, "{line}");
+    if rec.median.raw.is_none() {
+        return;
+    }
+    let pairs: Vec<String> = kinds
+        .iter()
+        .filter_map(|(name, kind)| match (of(veltix, *kind).1, of(raw, *kind).1) {
+            (Some(v), Some(r)) if r > 0.0 => {
+                Some(format!("{name} {} vs {}, {:.2}×", us(v), us(r), v / r))
+            }
+            _ => None,
+        })
+        .collect();
+    if pairs.is_empty() {
+        let _ = writeln!(
+            out,
+            "  like for like: no placement held blocks of both sides (more runs: --runs 3)"
+        );
+    } else {
+        let _ = writeln!(out, "  like for like: {}", pairs.join("; "));
+    }
 }
 
 fn histogram(out: &mut String, buckets: &[Bucket]) {
@@ -613,6 +682,40 @@ mod tests {
         assert!(p90.is_some_and(|l| l.contains("250.00 ms") && l.contains("120.0 µs")), "{text}");
         assert!(text.contains("⚠ 2 requests were not answered"), "{text}");
         assert!(text.contains("p50 / p99 corrected"), "{text}");
+    }
+
+    #[test]
+    fn placements_are_compared_like_for_like() {
+        use crate::cmd::bench::model::{Placed, Placement};
+        let mut doc = sample();
+        let rec = doc.results.latency.as_mut().unwrap();
+        let at = |blocks, p50_us| Some(Placed { blocks, pings: blocks * 100, p50_us });
+        // Run 1: veltix on one vCPU, raw TCP on two; run 2 the other way.
+        rec.runs[0].placement =
+            Some(Placement { shared: at(10, 15.0), apart: None, moved_blocks: 0 });
+        rec.runs[0].raw_placement =
+            Some(Placement { shared: None, apart: at(9, 50.0), moved_blocks: 1 });
+        rec.runs[1].placement =
+            Some(Placement { shared: None, apart: at(10, 55.0), moved_blocks: 0 });
+        rec.runs[1].raw_placement =
+            Some(Placement { shared: at(10, 12.5), apart: None, moved_blocks: 0 });
+        let text = render(&doc, false);
+        assert!(
+            text.contains(
+                "blocks by where the pinger and its echoer ran: veltix one vCPU 10 (p50 15.0 µs), \
+                 two vCPUs 10 (p50 55.0 µs); raw TCP one vCPU 10 (p50 12.5 µs), two vCPUs 9 \
+                 (p50 50.0 µs), moved 1"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("like for like: one vCPU 15.0 µs vs 12.5 µs, 1.20×; two vCPUs 55.0 µs vs 50.0 µs, 1.10×"),
+            "{text}"
+        );
+        // One run, each side in its own placement: nothing to compare.
+        doc.results.latency.as_mut().unwrap().runs.truncate(1);
+        let text = render(&doc, false);
+        assert!(text.contains("like for like: no placement held blocks of both sides"), "{text}");
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! virtual machine the cost of a wake-up drifts with what ran before (CPU
 //! idle states, where the scheduler put the threads), and two series run
 //! one after the other can differ by several times for that reason alone.
+//! Each block is also marked with where its two threads ran (`placement`),
+//! so that the report can set veltix beside raw TCP in the same placement.
 
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -14,9 +16,10 @@ use anyhow::Context;
 use indicatif::ProgressBar;
 
 use super::endpoint::{Arrivals, Ctx, Endpoint};
+use super::placement::{self, Placed};
 use super::progress;
 use super::raw::{self, RawClient, RawServer};
-use crate::cmd::bench::model::LatencyRun;
+use crate::cmd::bench::model::{self, LatencyRun};
 use crate::cmd::bench::stats;
 
 /// The latency knobs.
@@ -49,19 +52,25 @@ pub fn run(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<LatencyRun> {
         Some(t.elapsed().as_nanos() as u64)
     };
     let alive = || peer.is_open();
-    let (warm, _) = series(k.warmup, &bar, ping, alive);
-    if let Some(r) = &mut raw {
-        series(k.warmup, &bar, || r.once(), || true);
-    }
-    let mut samples = Series::with_capacity(k.iterations);
-    let mut raw_samples = Series::with_capacity(k.iterations);
+    // The warm-ups also show which thread answers each side's pings.
+    let mut warm = Vec::new();
+    let veltix_echoer = find_echoer(|| {
+        warm = series(k.warmup, &bar, ping, alive).0;
+        warm.len() as u64
+    });
+    let raw_echoer = match &mut raw {
+        Some(r) => find_echoer(|| series(k.warmup, &bar, || r.once(), || true).0.len() as u64),
+        None => None,
+    };
+    let mut samples = Series::with_capacity(k.iterations, veltix_echoer);
+    let mut raw_samples = Series::with_capacity(k.iterations, raw_echoer);
     let blocks = BLOCKS.min(k.iterations.max(1));
     for b in 0..blocks {
         // Spread the remainder over the first blocks.
         let n = k.iterations / blocks + u64::from(b < k.iterations % blocks);
-        samples.add(series(n, &bar, ping, alive));
+        samples.block(|| series(n, &bar, ping, alive));
         if let Some(r) = &mut raw {
-            raw_samples.add(series(n, &bar, || r.once(), || true));
+            raw_samples.block(|| series(n, &bar, || r.once(), || true));
         }
     }
     bar.finish_and_clear();
@@ -73,29 +82,81 @@ pub fn run(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<LatencyRun> {
         raw.map(|_| stats::latency(&raw_samples.ns, k.iterations, raw_samples.took.as_secs_f64()));
     let efficiency =
         raw.as_ref().and_then(|r| (figures.p50_us > 0.0).then(|| r.p50_us / figures.p50_us));
+    let raw_placement = raw.as_ref().and_then(|_| raw_samples.placement());
     Ok(LatencyRun {
         warmup_pings: k.warmup,
         warmup_avg_us: avg_us(&warm),
         figures,
         raw,
         efficiency,
+        placement: samples.placement(),
+        raw_placement,
     })
 }
 
-/// Round trips gathered over several blocks, and the time the blocks took.
+/// Runs `pings` (which returns how many were answered) and names the thread
+/// of this process that answered them, if one did.
+fn find_echoer(pings: impl FnOnce() -> u64) -> Option<i32> {
+    let before = placement::switches();
+    let answered = pings();
+    let (before, after) = before.zip(placement::switches())?;
+    placement::echoer(&before, &after, placement::me(), answered)
+}
+
+/// Round trips gathered over several blocks, the time the blocks took,
+/// and where each block ran.
 struct Series {
     ns: Vec<u64>,
     took: Duration,
+    /// The thread that answers this series' pings, if it is ours.
+    echoer: Option<i32>,
+    /// Each block's placement and round trips.
+    blocks: Vec<(Placed, Vec<u64>)>,
 }
 
 impl Series {
-    fn with_capacity(n: u64) -> Series {
-        Series { ns: Vec::with_capacity(n as usize), took: Duration::ZERO }
+    fn with_capacity(n: u64, echoer: Option<i32>) -> Series {
+        Series {
+            ns: Vec::with_capacity(n as usize),
+            took: Duration::ZERO,
+            echoer,
+            blocks: Vec::new(),
+        }
     }
 
-    fn add(&mut self, (ns, took): (Vec<u64>, Duration)) {
+    /// Runs one block, noting where its threads were before and after.
+    fn block(&mut self, run: impl FnOnce() -> (Vec<u64>, Duration)) {
+        let start = self.echoer.map(placement::now);
+        let (ns, took) = run();
+        if let (Some(tid), Some(start)) = (self.echoer, start) {
+            self.blocks.push((placement::classify(start, placement::now(tid)), ns.clone()));
+        }
         self.ns.extend(ns);
         self.took += took;
+    }
+
+    /// The blocks by placement; None if the echoing thread was not found.
+    fn placement(&self) -> Option<model::Placement> {
+        self.echoer?;
+        let of = |kind: Placed| {
+            let mut ns: Vec<u64> = Vec::new();
+            let mut blocks = 0;
+            for (_, b) in self.blocks.iter().filter(|(p, _)| *p == kind) {
+                blocks += 1;
+                ns.extend(b);
+            }
+            ns.sort_unstable();
+            (blocks > 0).then(|| model::Placed {
+                blocks,
+                pings: ns.len() as u64,
+                p50_us: stats::quantile_sorted_us(&ns, 0.5),
+            })
+        };
+        Some(model::Placement {
+            shared: of(Placed::Shared),
+            apart: of(Placed::Apart),
+            moved_blocks: self.blocks.iter().filter(|(p, _)| *p == Placed::Moved).count() as u64,
+        })
     }
 }
 

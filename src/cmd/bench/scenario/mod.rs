@@ -15,6 +15,7 @@ pub mod helper;
 pub mod latency;
 pub mod load;
 pub mod memory;
+mod placement;
 mod progress;
 mod raw;
 mod release;
