@@ -52,12 +52,19 @@ pub fn run(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<LatencyRun> {
         Some(t.elapsed().as_nanos() as u64)
     };
     let alive = || peer.is_open();
-    // The warm-ups also show which thread answers each side's pings.
+    // The warm-ups also show which thread answers each side's pings. A
+    // target's echoing thread is in another process: not ours to find (the
+    // client's own I/O thread, waking for some of the pongs, is no echoer).
     let mut warm = Vec::new();
-    let veltix_echoer = find_echoer(|| {
+    let veltix_echoer = if ctx.target.is_some() {
         warm = series(k.warmup, &bar, ping, alive).0;
-        warm.len() as u64
-    });
+        None
+    } else {
+        find_echoer(|| {
+            warm = series(k.warmup, &bar, ping, alive).0;
+            warm.len() as u64
+        })
+    };
     let raw_echoer = match &mut raw {
         Some(r) => find_echoer(|| series(k.warmup, &bar, || r.once(), || true).0.len() as u64),
         None => None,
