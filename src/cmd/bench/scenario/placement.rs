@@ -11,7 +11,8 @@
 //! so that the report can compare like with like.
 //!
 //! The echoing thread is found by what it does: during the warm-up it is
-//! the thread of this process (other than the pinger) whose context
+//! the thread of this process (other than the pinger and the bench
+//! client's own threads, which may wake for a pong too) whose context
 //! switches grew by about one per ping. Its vCPU is the one it last ran on
 //! (`/proc/self/task/TID/stat`, field 39), read before and after each
 //! block, as is the pinger's. Linux only; elsewhere, and against a
@@ -35,7 +36,7 @@ pub enum Placed {
 pub type Switches = HashMap<i32, u64>;
 
 /// The context switches (voluntary and not) of every thread of this
-/// process; None where /proc is not readable.
+/// process but the bench client's own; None where /proc is not readable.
 pub fn switches() -> Option<Switches> {
     #[cfg(target_os = "linux")]
     {
@@ -49,7 +50,9 @@ pub fn switches() -> Option<Switches> {
             let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else {
                 continue;
             };
-            out.insert(tid, count_switches(&status));
+            if !client_side(&status) {
+                out.insert(tid, count_switches(&status));
+            }
         }
         Some(out)
     }
@@ -68,6 +71,16 @@ fn count_switches(status: &str) -> u64 {
         })
         .filter_map(|l| l.split(':').nth(1)?.trim().parse::<u64>().ok())
         .sum()
+}
+
+/// Whether a thread is the library client's (its reader or I/O thread,
+/// "veltix-client…", or a callback worker, "veltix-cli-cb…"): a pong the
+/// requester did not take itself wakes one of these, which echoes nothing.
+fn client_side(status: &str) -> bool {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Name:"))
+        .is_some_and(|name| name.trim().starts_with("veltix-cli"))
 }
 
 /// The thread (other than `me`) that echoed `pings` round trips between
@@ -174,6 +187,18 @@ mod tests {
     fn switches_add_voluntary_and_not() {
         let status = "Name:\tx\nvoluntary_ctxt_switches:\t120\nnonvoluntary_ctxt_switches:\t3\n";
         assert_eq!(count_switches(status), 123);
+    }
+
+    #[test]
+    fn the_clients_threads_are_no_echoers() {
+        // Names as /proc shows them: cut to 15 bytes.
+        for name in ["veltix-client", "veltix-client-i", "veltix-cli-cb0"] {
+            assert!(client_side(&format!("Name:\t{name}\nState:\tS\n")), "{name}");
+        }
+        for name in ["veltix-srv-io0", "veltix-r1", "veltix-accept", "raw-echo", "veltix"] {
+            assert!(!client_side(&format!("Name:\t{name}\nState:\tS\n")), "{name}");
+        }
+        assert!(!client_side("State:\tS\n"));
     }
 
     #[test]
