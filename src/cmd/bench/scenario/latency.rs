@@ -55,18 +55,11 @@ pub fn run(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<LatencyRun> {
     // The warm-ups also show which thread answers each side's pings. A
     // target's echoing thread is in another process: not ours to find (the
     // client's own I/O thread, waking for some of the pongs, is no echoer).
-    let mut warm = Vec::new();
-    let veltix_echoer = if ctx.target.is_some() {
-        warm = series(k.warmup, &bar, ping, alive).0;
-        None
-    } else {
-        find_echoer(|| {
-            warm = series(k.warmup, &bar, ping, alive).0;
-            warm.len() as u64
-        })
-    };
+    let warm_up = || series(k.warmup, &bar, ping, alive).0;
+    let (warm, veltix_echoer) =
+        if ctx.target.is_some() { (warm_up(), None) } else { find_echoer(warm_up) };
     let raw_echoer = match &mut raw {
-        Some(r) => find_echoer(|| series(k.warmup, &bar, || r.once(), || true).0.len() as u64),
+        Some(r) => find_echoer(|| series(k.warmup, &bar, || r.once(), || true).0).1,
         None => None,
     };
     let mut samples = Series::with_capacity(k.iterations, veltix_echoer);
@@ -101,13 +94,15 @@ pub fn run(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<LatencyRun> {
     })
 }
 
-/// Runs `pings` (which returns how many were answered) and names the thread
-/// of this process that answered them, if one did.
-fn find_echoer(pings: impl FnOnce() -> u64) -> Option<i32> {
+/// Runs `pings` (which returns the answered round trips) and names the
+/// thread of this process that answered them, if one did.
+fn find_echoer(pings: impl FnOnce() -> Vec<u64>) -> (Vec<u64>, Option<i32>) {
     let before = placement::switches();
     let answered = pings();
-    let (before, after) = before.zip(placement::switches())?;
-    placement::echoer(&before, &after, placement::me(), answered)
+    let echoer = before.zip(placement::switches()).and_then(|(before, after)| {
+        placement::echoer(&before, &after, placement::me(), answered.len() as u64)
+    });
+    (answered, echoer)
 }
 
 /// Round trips gathered over several blocks, the time the blocks took,

@@ -201,6 +201,35 @@ mod tests {
         assert!(!client_side("State:\tS\n"));
     }
 
+    /// The filter matches the names the library gives its client threads
+    /// (a rename there would make it a no-op), and switches() leaves them out.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_library_clients_threads_are_left_out() {
+        use std::collections::HashSet;
+        use veltix::{Client, ClientConfig, CoreKind, Server, ServerConfig};
+        let tids = || -> HashSet<i32> {
+            let dir = std::fs::read_dir("/proc/self/task").expect("/proc/self/task");
+            dir.flatten().filter_map(|e| e.file_name().to_str()?.parse().ok()).collect()
+        };
+        for core in [CoreKind::Threads, CoreKind::Poll] {
+            let server = Server::start(ServerConfig::default().port(0)).expect("server");
+            let before = tids();
+            let addr = server.local_addr().to_string();
+            let client = Client::connect(ClientConfig::new(addr).core(core)).expect("client");
+            let listed = switches().expect("switches");
+            let clients: Vec<i32> = (tids().difference(&before).copied())
+                .filter(|tid| {
+                    std::fs::read_to_string(format!("/proc/self/task/{tid}/status"))
+                        .is_ok_and(|status| client_side(&status))
+                })
+                .collect();
+            assert!(!clients.is_empty(), "{core:?}: no new thread is the client's");
+            assert!(clients.iter().all(|tid| !listed.contains_key(tid)), "{core:?}: {clients:?}");
+            drop(client);
+        }
+    }
+
     #[test]
     fn the_echoer_is_the_thread_that_woke_once_per_ping() {
         let before: Switches = [(1, 10), (2, 5), (3, 7)].into();
