@@ -1,9 +1,11 @@
 //! How a waiting thread is woken for a loopback round trip: a blocking
-//! `read` against `epoll_wait` (what veltix requesters wait in). A 1-byte
-//! echo server on its own thread; the client sends one byte and waits for
-//! the echo, N times, and prints p50/p99 of the round trip.
+//! `read` against `epoll_wait` (what veltix requesters wait in), and
+//! `spec`, a non-blocking read tried before `epoll_wait` (it prints how
+//! often the echo was already there). A 1-byte echo server on its own
+//! thread; the client sends one byte and waits for the echo, N times, and
+//! prints p50/p99 of the round trip.
 //!
-//!   cargo run --release --example wake_probe -- [read|epoll] [N]
+//!   cargo run --release --example wake_probe -- [read|epoll|spec] [N]
 //!
 //! Used to check issue #13's lead (README, "Ping latency").
 
@@ -41,10 +43,16 @@ fn main() {
     unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd, &mut ev) };
     let mut rtts = Vec::with_capacity(n);
     let mut b = [0u8; 1];
+    let mut spec_hits = 0u64;
     for i in 0..n + 1000 {
         let t = Instant::now();
         c.write_all(&[1]).expect("write");
-        if mode == "epoll" {
+        // SAFETY: a valid buffer of one byte.
+        if mode == "spec"
+            && unsafe { libc::recv(fd, b.as_mut_ptr().cast(), 1, libc::MSG_DONTWAIT) } == 1
+        {
+            spec_hits += 1;
+        } else if mode == "epoll" || mode == "spec" {
             // As a veltix requester: wait first (the socket is empty and
             // the registration edge-triggered), then read without blocking.
             loop {
@@ -66,5 +74,5 @@ fn main() {
     }
     rtts.sort_unstable();
     let q = |p: f64| rtts[((rtts.len() - 1) as f64 * p) as usize] as f64 / 1000.0;
-    println!("{mode}: n={n} p50={:.1}us p99={:.1}us", q(0.5), q(0.99));
+    println!("{mode}: n={n} p50={:.1}us p99={:.1}us spec_hits={spec_hits}", q(0.5), q(0.99));
 }
