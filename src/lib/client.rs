@@ -162,7 +162,7 @@ impl Client {
                 log::warn!("cannot connect to {}: {e}", inner.cfg.addr);
                 let reason = DisconnectReason::Error;
                 inner.fire(false, 0, reason, &e.to_string());
-                match inner.retry_loop(reason) {
+                match inner.retry_loop(reason, e.to_string()) {
                     Some(c) => c,
                     None => return Err(e),
                 }
@@ -277,7 +277,8 @@ impl Client {
         }
         let inner = self.inner.clone();
         let spawned = std::thread::Builder::new().name("veltix-client".into()).spawn(move || {
-            if let Some(conn) = inner.retry_loop(DisconnectReason::Error) {
+            if let Some(conn) = inner.retry_loop(DisconnectReason::Error, "connection lost".into())
+            {
                 inner.run(conn);
             }
         });
@@ -453,15 +454,22 @@ impl Inner {
                 Some(EndKind::PeerClosed) => DisconnectReason::ServerClosed,
                 _ => DisconnectReason::Error,
             };
-            next = self.retry_loop(reason);
+            // What ended it, for the disconnect callback's detail.
+            let detail = end.map_or_else(|| "connection lost".to_string(), |e| e.message);
+            next = self.retry_loop(reason, detail);
         }
     }
 
     /// Reconnection attempts after a loss; fires on_disconnect at each
     /// failure and a permanent state at the end.
-    fn retry_loop(self: &Arc<Self>, reason: DisconnectReason) -> Option<(Arc<Conn>, Session)> {
+    /// `detail` says what ended the connection (or why the first connect
+    /// failed) until an attempt fails for a reason of its own.
+    fn retry_loop(
+        self: &Arc<Self>,
+        reason: DisconnectReason,
+        mut detail: String,
+    ) -> Option<(Arc<Conn>, Session)> {
         let mut attempt = 0;
-        let mut detail = String::from("connection lost");
         loop {
             let max = self.retry_max.load(Ordering::Acquire);
             if attempt >= max

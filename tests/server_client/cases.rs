@@ -405,6 +405,8 @@ pub fn reconnects_after_a_server_restart(core: CoreKind) {
     let lost = rx.recv_timeout(T).unwrap();
     assert_eq!((lost.permanent, lost.attempt, lost.retry_max), (false, 0, 20));
     assert_eq!(lost.reason, DisconnectReason::ServerClosed);
+    // The detail says what ended the connection, not a bare "lost".
+    assert_eq!(lost.detail, "the peer closed the connection");
     // Let at least one attempt fail, then restart on the same port.
     let failed = rx.recv_timeout(T).unwrap();
     assert_eq!((failed.permanent, failed.attempt), (false, 1));
