@@ -592,7 +592,7 @@ impl Conn {
             Err(e) => {
                 out.writing = false;
                 drop(out);
-                self.close_err(&format!("write failed: {e}"));
+                self.write_failed(&e);
                 Err(Error::Io(e))
             }
         }
@@ -697,7 +697,7 @@ impl Conn {
                 }
                 Err(e) => {
                     drop(out);
-                    self.close_err(&format!("write failed: {e}"));
+                    self.write_failed(&e);
                     return true;
                 }
             }
@@ -776,6 +776,31 @@ impl Conn {
     /// Closes the connection because of a fault.
     pub(crate) fn close_err(&self, reason: &str) {
         self.close_as(EndKind::Error, reason);
+    }
+
+    /// A write failed. When the peer is gone (it closed or reset the
+    /// connection: EPIPE, ECONNRESET), what it sent before is still in the
+    /// socket, an ERROR frame that says why or the last replies: only the
+    /// sending side closes now (queued bytes dropped, further sends
+    /// refused) and the reader reads to the end of the stream, which comes
+    /// at once, and ends the connection there. Any other failure closes
+    /// the connection at once.
+    pub(crate) fn write_failed(&self, e: &io::Error) {
+        use io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset};
+        if !matches!(e.kind(), BrokenPipe | ConnectionReset | ConnectionAborted) {
+            self.close_err(&format!("write failed: {e}"));
+            return;
+        }
+        log::debug!("{}: write failed ({e}); reading what the peer sent before", self.peer);
+        {
+            let mut out = lock(&self.out);
+            out.closed = true;
+            out.q = Queue::default();
+            out.pool = Pool::default();
+            out.inflight = 0;
+        }
+        self.out_cv.notify_all();
+        let _ = self.stream.shutdown(Shutdown::Write);
     }
 
     pub(crate) fn close_as(&self, kind: EndKind, reason: &str) {
@@ -913,7 +938,7 @@ fn writer_loop(conn: &Conn, mut stream: TcpStream) {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    conn.close_err(&format!("write failed: {e}"));
+                    conn.write_failed(&e);
                     return;
                 }
             }
