@@ -792,15 +792,23 @@ impl Conn {
             return;
         }
         log::debug!("{}: write failed ({e}); reading what the peer sent before", self.peer);
+        self.close_out(|_| {}, Shutdown::Write);
+    }
+
+    /// Closes the sending side: what is queued is dropped, senders waiting
+    /// for room are woken (and refused), the socket is shut down `how`.
+    /// `last` sees the queue before it goes.
+    fn close_out(&self, last: impl FnOnce(&Out), how: Shutdown) {
         {
             let mut out = lock(&self.out);
+            last(&out);
             out.closed = true;
             out.q = Queue::default();
             out.pool = Pool::default();
             out.inflight = 0;
         }
         self.out_cv.notify_all();
-        let _ = self.stream.shutdown(Shutdown::Write);
+        let _ = self.stream.shutdown(how);
     }
 
     pub(crate) fn close_as(&self, kind: EndKind, reason: &str) {
@@ -813,16 +821,7 @@ impl Conn {
             return;
         }
         *lock(&self.close_reason) = Some(reason);
-        {
-            let mut out = lock(&self.out);
-            self.say_close_notify(&out);
-            out.closed = true;
-            out.q = Queue::default();
-            out.pool = Pool::default();
-            out.inflight = 0;
-        }
-        self.out_cv.notify_all();
-        let _ = self.stream.shutdown(Shutdown::Both);
+        self.close_out(|out| self.say_close_notify(out), Shutdown::Both);
     }
 
     /// TLS: tells the peer we close (best effort, without blocking, and
