@@ -277,8 +277,7 @@ impl Client {
         }
         let inner = self.inner.clone();
         let spawned = std::thread::Builder::new().name("veltix-client".into()).spawn(move || {
-            if let Some(conn) = inner.retry_loop(DisconnectReason::Error, "connection lost".into())
-            {
+            if let Some(conn) = inner.retry_loop(DisconnectReason::Error, LOST.into()) {
                 inner.run(conn);
             }
         });
@@ -318,6 +317,9 @@ impl Drop for Client {
         self.disconnect();
     }
 }
+
+/// The disconnect detail when nothing more is known.
+const LOST: &str = "connection lost";
 
 impl Inner {
     fn current(&self) -> Option<Arc<Conn>> {
@@ -455,7 +457,7 @@ impl Inner {
                 _ => DisconnectReason::Error,
             };
             // What ended it, for the disconnect callback's detail.
-            let detail = end.map_or_else(|| "connection lost".to_string(), |e| e.message);
+            let detail = end.map_or_else(|| LOST.to_string(), |e| e.message);
             next = self.retry_loop(reason, detail);
         }
     }

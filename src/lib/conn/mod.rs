@@ -955,6 +955,59 @@ fn writer_loop(conn: &Conn, mut stream: TcpStream) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    /// The peer said something and reset the connection. Our write fails,
+    /// but the connection is not closed under the reader's feet: it still
+    /// has to read what the peer said (an ERROR frame saying why, say).
+    #[test]
+    fn a_write_to_a_peer_that_is_gone_leaves_what_it_sent_to_the_reader() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let peer = l.local_addr().unwrap();
+        let ours = TcpStream::connect(peer).unwrap();
+        let (mut theirs, _) = l.accept().unwrap();
+        theirs.write_all(b"last words").unwrap();
+        // Dropped with a zero linger: a reset, not a FIN.
+        let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+        // SAFETY: a valid socket and a `linger` that outlives the call.
+        let set = unsafe {
+            libc::setsockopt(
+                std::os::fd::AsRawFd::as_raw_fd(&theirs),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                (&linger as *const libc::linger).cast(),
+                std::mem::size_of::<libc::linger>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(set, 0);
+        drop(theirs);
+        let reader = ours.try_clone().unwrap();
+        let conn = Conn::new(
+            1,
+            ours,
+            peer,
+            Role::Client,
+            Wire::V1_6,
+            Arc::new(ConnConfig::default()),
+            Arc::new(Pending::new()),
+            Mailbox::new(16, 1 << 20),
+        );
+        // The reset may take a moment to arrive; the first write after it fails.
+        let failed = (0..200).find_map(|_| {
+            let sent = conn.send_bytes(&[b"x"], 1, Class::System);
+            if sent.is_ok() {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            sent.err()
+        });
+        assert!(matches!(failed, Some(Error::Io(_))), "{failed:?}");
+        assert!(!conn.is_closed(), "closed before the reader read the peer's last words");
+        assert!(matches!(conn.send_bytes(&[b"y"], 1, Class::System), Err(Error::Closed(_))));
+        let mut got = [0u8; 10];
+        (&reader).read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"last words");
+    }
 
     #[test]
     fn a_batch_out_of_the_lock_still_counts_as_queued() {
