@@ -119,19 +119,6 @@ pub fn rss_bytes() -> u64 {
     pages * u64::try_from(page).unwrap_or(4096)
 }
 
-/// Hands the allocator's free memory back to the OS (mimalloc's
-/// `mi_collect`, and glibc's `malloc_trim` for what it serves: large blocks
-/// and C code), so that the next RSS reading counts what is still in use.
-pub fn trim_allocator() {
-    // SAFETY: mi_collect has no preconditions.
-    unsafe { libmimalloc_sys::mi_collect(true) };
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim has no preconditions.
-    unsafe {
-        libc::malloc_trim(0)
-    };
-}
-
 /// Threads of this process (`Threads:` of /proc/self/status; 0 if unknown).
 pub fn thread_count() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

@@ -24,7 +24,7 @@ use crate::output::message::{write_message_text, MessageRecord};
 use crate::output::time::format_utc_ms;
 use crate::output::Palette;
 
-/// Options of `veltix serve`.
+/// Run a server: log, echo, broadcast, count or exec each message.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = "\
 Modes:
@@ -358,6 +358,9 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         spawn_rate_printer(printer.clone(), counts.clone());
     }
 
+    // Setup (argument parsing, certificates) is done and its memory freed;
+    // this thread now only waits, so give that memory back now.
+    crate::alloc::trim();
     let why = stop_rx.recv().unwrap_or(Stop::Signal);
     let stopped = Instant::now();
     let killed = jobs.stop_all();

@@ -17,7 +17,8 @@ use veltix::{CoreKind, Server};
 use super::endpoint::{Arrivals, Ctx, Endpoint};
 use super::helper::{self, Helper, Pings, Sources};
 use super::progress;
-use crate::cmd::bench::machine::{ensure_open_files, rss_bytes, thread_count, trim_allocator};
+use crate::alloc;
+use crate::cmd::bench::machine::{ensure_open_files, rss_bytes, thread_count};
 use crate::cmd::bench::model::ConnectionsRun;
 use crate::cmd::bench::stats::{quantile_sorted_us, us};
 use crate::cmd::bench::units::group;
@@ -119,7 +120,7 @@ pub fn run(ctx: &Ctx, k: &Knobs, label: &str) -> anyhow::Result<ConnectionsRun> 
     // core) has exited: read the RSS once the threads are gone.
     let after_teardown_threads = settled_threads();
     let after_teardown = rss();
-    trim_allocator();
+    alloc::trim();
     let after_trim = Some(rss_bytes());
     bar.finish_and_clear();
     drop(ep);
