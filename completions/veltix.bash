@@ -131,12 +131,40 @@ _veltix() {
             return 0
             ;;
         veltix__subcmd__bench)
-            opts="-v -q -h -V --only --target --json --save --compare --merge --plot --start-at --runs --warmup --no-baseline --drain-timeout --latency-iterations --latency-warmup --latency-timeout --fps-players --fps-tick-rate --fps-duration --fps2-players --fps2-tick-rate --burst-count --burst-payload --stress-clients --stress-msgs --memory-clients --memory-detail --conn-count --conn-sample --conn-sources --load-rate --load-connections --load-duration --load-message --load-payload --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --tls --cert --key --cacert --pin --insecure --servername --client-ca --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
+            opts="-v -q -h -V --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --only --target --json --save --compare --merge --plot --start-at --runs --warmup --no-baseline --drain-timeout --latency-iterations --latency-warmup --latency-timeout --fps-players --fps-tick-rate --fps-duration --fps2-players --fps2-tick-rate --burst-count --burst-payload --stress-clients --stress-msgs --memory-clients --memory-detail --conn-count --conn-sample --conn-sources --load-rate --load-connections --load-duration --load-message --load-payload --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --tls --cert --key --cacert --pin --insecure --servername --client-ca --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --type-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --types)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "trace debug info success warning error critical off" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-max-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-backups)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --only)
                     COMPREPLY=($(compgen -W "memory latency fps burst stress connections load" -- "${cur}"))
                     return 0
@@ -329,6 +357,20 @@ _veltix() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        veltix__subcmd__bench__subcmd__helper)
+            opts="-v -q -h -V --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --addr --clients --count-echoes --drain-timeout --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --tls --cert --key --cacert --pin --insecure --servername --client-ca --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -357,20 +399,6 @@ _veltix() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        veltix__subcmd__bench__subcmd__helper)
-            opts="-v -q -h -V --addr --clients --count-echoes --drain-timeout --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --tls --cert --key --cacert --pin --insecure --servername --client-ca --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
                 --addr)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -447,34 +475,6 @@ _veltix() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --color)
-                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                --type-name)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --types)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --log-level)
-                    COMPREPLY=($(compgen -W "trace debug info success warning error critical off" -- "${cur}"))
-                    return 0
-                    ;;
-                --log-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --log-max-size)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --log-backups)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -525,12 +525,40 @@ _veltix() {
             return 0
             ;;
         veltix__subcmd__connect)
-            opts="-t -0 -v -q -h -V --type --null --raw --json --linger --retry --retry-delay --connect-timeout --timeout --history --no-history --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --tls --cert --key --cacert --pin --insecure --servername --client-ca --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
+            opts="-v -q -t -0 -h -V --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --type --null --raw --json --linger --retry --retry-delay --connect-timeout --timeout --history --no-history --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --tls --cert --key --cacert --pin --insecure --servername --client-ca --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --type-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --types)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "trace debug info success warning error critical off" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-max-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-backups)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --type)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -627,6 +655,20 @@ _veltix() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        veltix__subcmd__decode)
+            opts="-v -q -h -V --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --input --json --max-bytes --max-message-size --port --wire --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -655,20 +697,6 @@ _veltix() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        veltix__subcmd__decode)
-            opts="-v -q -h -V --input --json --max-bytes --max-message-size --port --wire --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
                 --input)
                     COMPREPLY=($(compgen -W "bin hex pcap" -- "${cur}"))
                     return 0
@@ -689,6 +717,20 @@ _veltix() {
                     COMPREPLY=($(compgen -W "1.6 vx auto" -- "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        veltix__subcmd__encode)
+            opts="-v -q -h -V --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --hex --type --id --timestamp --wire --handshake --output --max-message-size --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -717,20 +759,6 @@ _veltix() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        veltix__subcmd__encode)
-            opts="-v -q -h -V --hex --type --id --timestamp --wire --handshake --output --max-message-size --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
                 --hex)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -760,34 +788,6 @@ _veltix() {
                     return 0
                     ;;
                 --max-message-size)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --color)
-                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                --type-name)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --types)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --log-level)
-                    COMPREPLY=($(compgen -W "trace debug info success warning error critical off" -- "${cur}"))
-                    return 0
-                    ;;
-                --log-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --log-max-size)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --log-backups)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1009,12 +1009,40 @@ _veltix() {
             return 0
             ;;
         veltix__subcmd__ping)
-            opts="-c -i -W -v -q -h -V --count --interval --timeout --json --connect-timeout --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --tls --cert --key --cacert --pin --insecure --servername --client-ca --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
+            opts="-v -q -c -i -W -h -V --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --count --interval --timeout --json --connect-timeout --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --tls --cert --key --cacert --pin --insecure --servername --client-ca --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --type-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --types)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "trace debug info success warning error critical off" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-max-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-backups)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --count)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1107,6 +1135,20 @@ _veltix() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        veltix__subcmd__request)
+            opts="-v -q -t -n -h -V --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --hex --type --timeout --count --json --max-bytes --connect-timeout --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --tls --cert --key --cacert --pin --insecure --servername --client-ca --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1135,20 +1177,6 @@ _veltix() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        veltix__subcmd__request)
-            opts="-t -n -v -q -h -V --hex --type --timeout --count --json --max-bytes --connect-timeout --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --tls --cert --key --cacert --pin --insecure --servername --client-ca --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
                 --hex)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1245,6 +1273,20 @@ _veltix() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        veltix__subcmd__serve)
+            opts="-v -q -p -m -t -h -V --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --host --port --mode --json --type --max-connections --max-bytes --exec-timeout --metrics --redis --redis-ca --redis-channel --data-dir --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --tls --cert --key --cacert --pin --insecure --servername --client-ca --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1273,20 +1315,6 @@ _veltix() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        veltix__subcmd__serve)
-            opts="-p -m -t -v -q -h -V --host --port --mode --json --type --max-connections --max-bytes --exec-timeout --metrics --redis --redis-ca --redis-channel --data-dir --protocol-version --max-message-size --performance-mode --buffer-size --handshake-timeout --max-outbound --core --workers --io-threads --wire --tls --cert --key --cacert --pin --insecure --servername --client-ca --color --type-name --types --log-level --verbose --quiet --log-file --log-max-size --log-backups --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
                 --host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1408,34 +1436,6 @@ _veltix() {
                     return 0
                     ;;
                 --client-ca)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --color)
-                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                --type-name)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --types)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --log-level)
-                    COMPREPLY=($(compgen -W "trace debug info success warning error critical off" -- "${cur}"))
-                    return 0
-                    ;;
-                --log-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --log-max-size)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --log-backups)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -136,8 +136,9 @@ pub struct ConnArgs {
     /// for thousands of clients).
     #[arg(long, value_enum, value_name = "CORE", default_value_t = CoreArg::Threads)]
     pub core: CoreArg,
-    /// Threads that run message callbacks; 0 runs each callback on the
-    /// thread that read the message (no hand-off, for quick callbacks).
+    /// Threads that run message callbacks, at most (started as callbacks
+    /// come); 0 runs each callback on the thread that read the message (no
+    /// hand-off, for quick callbacks).
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(0..=1024))]
     pub workers: u16,
     /// I/O threads of the poll core's server (default: half the CPUs,

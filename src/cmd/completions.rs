@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap_complete::Shell;
 
-/// Options of `veltix completions`.
+/// Write a shell completion script to stdout.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = "\
 Examples:

@@ -81,7 +81,7 @@ mismatch, incomplete frame, header over --max-message-size, bytes
 missing from a capture; in vx, also junk, reserved flags set and a bad
 handshake message) or the input cannot be read.";
 
-/// Options of `veltix decode`.
+/// Inspect Veltix frames in a file, hex text or a pcap capture.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = EXAMPLES)]
 pub struct Args {

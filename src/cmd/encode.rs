@@ -52,7 +52,7 @@ left early, as `| head -c3` does), 1 stdout could not be written or the
 payload not read, 2 usage error (unknown type, bad --id or --hex, a
 payload over the limit, an option the chosen --wire does not have).";
 
-/// Options of `veltix encode`.
+/// Write one Veltix frame to stdout.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = EXAMPLES)]
 pub struct Args {

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-/// Options of `veltix man`.
+/// Write the man page (roff) to stdout.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = "\
 Examples:

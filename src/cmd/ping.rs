@@ -12,7 +12,7 @@ use veltix::{Client, Error};
 use crate::args::{exit, parse_addr, parse_duration, ConnArgs, GlobalArgs};
 use crate::output::json::write_line;
 
-/// Options of `veltix ping`.
+/// Measure round trips to a server, like ping(8).
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = "\
 Each PING is a Veltix PING frame answered by the peer's PONG; the round

@@ -12,7 +12,7 @@ use crate::output::json::write_line;
 use crate::output::message::{is_printable, write_message_text, MessageRecord};
 use crate::output::Palette;
 
-/// Options of `veltix request`.
+/// Send one request and print the correlated reply.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = "\
 The reply's payload goes to stdout: raw bytes when stdout is a pipe or a

@@ -131,7 +131,8 @@ pub struct ConnConfig {
     pub buffer_size: usize,
     /// Heartbeat and dead-peer detection. Default [`PerformanceMode::Balanced`].
     pub performance_mode: PerformanceMode,
-    /// Worker threads that run callbacks. Default 4. With 0, a callback
+    /// Worker threads that run callbacks, at most: they start as callbacks
+    /// come (none before the first) and stay. Default 4. With 0, a callback
     /// runs on the thread that read its message, with no hand-off (the
     /// cheapest path for quick callbacks): a slow callback then holds up
     /// that connection's reading and PONGs (on the poll core, every

@@ -1,5 +1,6 @@
-//! The callback pool: a fixed set of worker threads that run callbacks.
-//! With no workers (`max_workers` 0) the thread that read a message runs
+//! The callback pool: worker threads that run callbacks, started as
+//! callbacks come (none while nothing arrives, up to `max_workers`; they
+//! stay until the pool stops). With no workers (`max_workers` 0) the thread that read a message runs
 //! its callback at once: no hand-off, at the price of that thread waiting
 //! for the callback (see [`crate::ConnConfig::max_workers`]).
 //!
@@ -13,7 +14,7 @@ use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::thread::{self, JoinHandle, ThreadId};
+use std::thread::{self, JoinHandle};
 
 use crate::sync::lock;
 
@@ -24,6 +25,11 @@ thread_local! {
     /// Set on threads that must never block in `submit` (poll-loop I/O
     /// threads): they overshoot a full mailbox and pause reading instead.
     static NEVER_WAIT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+thread_local! {
+    /// On a worker thread: its pool (the address of its `PoolShared`).
+    static WORKER_OF: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 thread_local! {
@@ -172,12 +178,21 @@ struct Ready {
     /// Workers asleep on `wake`: with none, there is nobody to notify
     /// (a notify is a system call even when nobody waits).
     idle: usize,
+    /// Workers started (or being started).
+    started: usize,
 }
 
 struct PoolShared {
     ready: Mutex<Ready>,
     wake: Condvar,
     stop: AtomicBool,
+    /// At most this many workers.
+    max: usize,
+    /// Thread names: `{name}-cb{i}`.
+    name: String,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+    /// Whether a worker failed to start (logged once).
+    spawn_failed: AtomicBool,
 }
 
 impl PoolShared {
@@ -187,7 +202,20 @@ impl PoolShared {
         let mut ready = lock(&self.ready);
         ready.queue.push_back(mb);
         let wake = ready.idle > 0;
+        // More mailboxes wait than sleeping workers will take: one more
+        // worker, while there is room (a new one takes from the queue
+        // before it first sleeps, so it needs no wake).
+        let spawn = ready.queue.len() > ready.idle
+            && ready.started < self.max
+            && !self.stop.load(Ordering::Acquire);
+        let index = ready.started;
+        if spawn {
+            ready.started += 1;
+        }
         drop(ready);
+        if spawn {
+            self.spawn_worker(index);
+        }
         if !wake {
             return;
         }
@@ -211,36 +239,48 @@ impl PoolShared {
             self.wake.notify_one();
         }
     }
+
+    /// Starts worker number `index` (counted in `started` already).
+    fn spawn_worker(self: &Arc<Self>, index: usize) {
+        let s = self.clone();
+        let spawned = thread::Builder::new()
+            .name(format!("{}-cb{index}", self.name))
+            .spawn(move || worker(&s));
+        match spawned {
+            Ok(h) => lock(&self.workers).push(h),
+            Err(e) => {
+                // Tried again when the next mailbox finds no worker.
+                lock(&self.ready).started -= 1;
+                if !self.spawn_failed.swap(true, Ordering::Relaxed) {
+                    log::error!("cannot start callback worker: {e}");
+                }
+            }
+        }
+    }
 }
 
-/// A fixed pool of callback workers.
+/// A pool of up to `workers` callback workers, started as jobs come.
 pub(crate) struct Pool {
     /// No workers: jobs run on the submitting thread.
     inline: bool,
     shared: Arc<PoolShared>,
-    workers: Mutex<Vec<JoinHandle<()>>>,
-    worker_ids: Vec<ThreadId>,
 }
 
 impl Pool {
+    /// A pool of up to `workers` workers named `{name}-cb{i}`; none runs
+    /// until the first job (an idle server or client holds no worker
+    /// threads, nor their stacks and allocator heaps).
     pub(crate) fn new(workers: usize, name: &str) -> Pool {
         let shared = Arc::new(PoolShared {
-            ready: Mutex::new(Ready { queue: VecDeque::new(), idle: 0 }),
+            ready: Mutex::new(Ready { queue: VecDeque::new(), idle: 0, started: 0 }),
             wake: Condvar::new(),
             stop: AtomicBool::new(false),
+            max: workers,
+            name: name.to_owned(),
+            workers: Mutex::new(Vec::new()),
+            spawn_failed: AtomicBool::new(false),
         });
-        let mut handles = Vec::new();
-        for i in 0..workers {
-            let s = shared.clone();
-            let spawned =
-                thread::Builder::new().name(format!("{name}-cb{i}")).spawn(move || worker(&s));
-            match spawned {
-                Ok(h) => handles.push(h),
-                Err(e) => log::error!("cannot start callback worker: {e}"),
-            }
-        }
-        let worker_ids = handles.iter().map(|h| h.thread().id()).collect();
-        Pool { inline: workers == 0, shared, workers: Mutex::new(handles), worker_ids }
+        Pool { inline: workers == 0, shared }
     }
 
     /// Queues `job`, which holds no payload, on `mb` (see [`Pool::submit_sized`]).
@@ -307,8 +347,7 @@ impl Pool {
 
     /// Whether the calling thread is one of this pool's workers.
     pub(crate) fn is_worker(&self) -> bool {
-        let me = thread::current().id();
-        self.worker_ids.contains(&me)
+        WORKER_OF.with(|w| w.get()) == Arc::as_ptr(&self.shared) as usize
     }
 
     /// Runs what is queued, then stops the workers, waiting for them at
@@ -329,7 +368,7 @@ impl Pool {
         self.shared.wake.notify_all();
         let me = thread::current().id();
         let mut handles: Vec<_> =
-            lock(&self.workers).drain(..).filter(|h| h.thread().id() != me).collect();
+            lock(&self.shared.workers).drain(..).filter(|h| h.thread().id() != me).collect();
         let deadline = std::time::Instant::now() + grace;
         while !handles.is_empty() {
             let (done, running): (Vec<_>, Vec<_>) =
@@ -371,6 +410,7 @@ pub(crate) fn run_job(job: impl FnOnce()) {
 }
 
 fn worker(shared: &Arc<PoolShared>) {
+    WORKER_OF.with(|w| w.set(Arc::as_ptr(shared) as usize));
     loop {
         let mb = {
             let mut ready = lock(&shared.ready);
@@ -454,6 +494,9 @@ mod tests {
         // flush_wakes, even with every worker asleep (one wake for the
         // round, not one per message).
         let pool = Pool::new(2, "t");
+        // Workers start as jobs come, at once, deferring or not: start
+        // both, so that what follows finds them asleep.
+        start_all(&pool, 2);
         let (tx, rx) = mpsc::channel();
         thread::scope(|scope| {
             scope.spawn(|| {
@@ -477,6 +520,85 @@ mod tests {
             assert_eq!(rest, [0, 1, 2]);
         });
         pool.shutdown();
+    }
+
+    /// Runs `n` jobs that wait for each other, on `n` mailboxes: only `n`
+    /// workers running at once let them finish, so `n` are started.
+    fn start_all(pool: &Pool, n: usize) {
+        let barrier = Arc::new(std::sync::Barrier::new(n + 1));
+        for _ in 0..n {
+            let b = barrier.clone();
+            assert!(pool.submit(&Mailbox::new(1, usize::MAX), move || {
+                b.wait();
+            }));
+        }
+        barrier.wait();
+    }
+
+    /// Waits until every started worker sleeps (a job's effect can come
+    /// before its worker is back asleep; a job then would start another).
+    fn asleep(pool: &Pool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let ready = lock(&pool.shared.ready);
+            if ready.idle == ready.started {
+                return;
+            }
+            drop(ready);
+            assert!(std::time::Instant::now() < deadline, "workers never went to sleep");
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    fn started(pool: &Pool) -> (usize, usize) {
+        (lock(&pool.shared.ready).started, lock(&pool.shared.workers).len())
+    }
+
+    #[test]
+    fn workers_start_as_jobs_come_and_no_more_than_the_limit() {
+        let pool = Pool::new(3, "t");
+        assert_eq!(started(&pool), (0, 0), "no worker before the first job");
+        // One job at a time needs one worker, however many jobs.
+        let mb = Mailbox::new(8, usize::MAX);
+        for _ in 0..20 {
+            let (tx, rx) = mpsc::channel();
+            assert!(pool.submit(&mb, move || tx.send(()).unwrap()));
+            rx.recv_timeout(Duration::from_secs(5)).unwrap();
+            asleep(&pool);
+        }
+        assert_eq!(started(&pool), (1, 1));
+        // Ten mailboxes blocked at once: the limit, not ten.
+        let (gate_tx, gate_rx) = mpsc::channel::<()>();
+        let gate_rx = Arc::new(Mutex::new(gate_rx));
+        let (done_tx, done_rx) = mpsc::channel();
+        for _ in 0..10 {
+            let (g, d) = (gate_rx.clone(), done_tx.clone());
+            assert!(pool.submit(&Mailbox::new(1, usize::MAX), move || {
+                lock(&g).recv_timeout(Duration::from_secs(5)).unwrap();
+                d.send(()).unwrap();
+            }));
+        }
+        for _ in 0..10 {
+            gate_tx.send(()).unwrap();
+        }
+        for _ in 0..10 {
+            done_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        }
+        assert_eq!(started(&pool), (3, 3));
+        // Their names say whose they are; a worker knows it is one.
+        let (tx, rx) = mpsc::channel();
+        let me = Arc::new(pool);
+        let p = me.clone();
+        assert!(me.submit(&Mailbox::new(1, usize::MAX), move || {
+            let name = thread::current().name().map(str::to_owned);
+            tx.send((name, p.is_worker())).unwrap();
+        }));
+        let (name, worker) = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert!(name.is_some_and(|n| n.starts_with("t-cb")));
+        assert!(worker);
+        assert!(!me.is_worker());
+        me.shutdown();
+        assert_eq!(lock(&me.shared.workers).len(), 0, "shutdown joins them");
     }
 
     #[test]

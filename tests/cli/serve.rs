@@ -208,7 +208,13 @@ fn server_settings_are_applied() {
     let out = run(veltix(["ping", &s.addr, "-c", "1"]));
     assert_eq!(code(&out), 0, "{}", crate::util::stderr(&out));
     assert_eq!(threads_named(&s, "veltix-srv-io"), 3);
-    assert_eq!(threads_named(&s, "veltix-srv-cb"), 4, "the default callback workers");
+    // Callback workers start as callbacks come (a PING has none), up to
+    // the default 4.
+    assert_eq!(threads_named(&s, "veltix-srv-cb"), 0, "no callback yet");
+    let out = run(veltix(["request", &s.addr, "x"]));
+    assert_eq!(code(&out), 0, "{}", crate::util::stderr(&out));
+    let workers = threads_named(&s, "veltix-srv-cb");
+    assert!((1..=4).contains(&workers), "{workers} callback workers");
     let out = run(veltix(["serve", "--core", "poll", "--io-threads", "0"]));
     assert_eq!(code(&out), 2, "{}", crate::util::stderr(&out));
     // --workers 0: callbacks on the reading thread (no worker threads at

@@ -70,7 +70,7 @@ Every connection, and the raw-TCP baseline's frames, use one wire profile:
 --wire 1.6 or vx as given; auto means 1.6 for the in-process server, and
 with --target the profile a probe connection detects.";
 
-/// Options of `veltix bench`.
+/// Benchmark: memory, latency, fps, burst and stress, with a raw-TCP baseline.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = EXAMPLES)]
 pub struct Args {

@@ -52,7 +52,7 @@ Examples:
   veltix connect host:8080 --raw --type 300 < image.png
   veltix connect host:8080 --retry 5 --retry-delay 2s";
 
-/// Options of `veltix connect`.
+/// Talk to a server: an interactive REPL, or netcat-like pipe mode.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = AFTER_LONG_HELP)]
 pub struct Args {
