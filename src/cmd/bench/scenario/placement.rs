@@ -217,14 +217,23 @@ mod tests {
             let before = tids();
             let addr = server.local_addr().to_string();
             let client = Client::connect(ClientConfig::new(addr).core(core)).expect("client");
-            let listed = switches().expect("switches");
-            let clients: Vec<i32> = (tids().difference(&before).copied())
-                .filter(|tid| {
-                    std::fs::read_to_string(format!("/proc/self/task/{tid}/status"))
-                        .is_ok_and(|status| client_side(&status))
-                })
-                .collect();
+            // A new thread names itself once it runs: until then /proc shows
+            // the name of the thread that started it.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            let clients: Vec<i32> = loop {
+                let clients: Vec<i32> = (tids().difference(&before).copied())
+                    .filter(|tid| {
+                        std::fs::read_to_string(format!("/proc/self/task/{tid}/status"))
+                            .is_ok_and(|status| client_side(&status))
+                    })
+                    .collect();
+                if !clients.is_empty() || std::time::Instant::now() >= deadline {
+                    break clients;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            };
             assert!(!clients.is_empty(), "{core:?}: no new thread is the client's");
+            let listed = switches().expect("switches");
             assert!(clients.iter().all(|tid| !listed.contains_key(tid)), "{core:?}: {clients:?}");
             drop(client);
         }
