@@ -205,12 +205,12 @@ fn server_settings_are_applied() {
     assert!(crate::util::stderr(&out).contains("1.7.0"));
     // The poll core runs as many I/O threads as asked for.
     let s = Serve::start(&["--mode", "echo", "--core", "poll", "--io-threads", "3"]);
+    // Callback workers start as callbacks come (a connect, a message), up
+    // to the default 4: none before the first client.
+    assert_eq!(threads_named(&s, "veltix-srv-cb"), 0, "no callback yet");
     let out = run(veltix(["ping", &s.addr, "-c", "1"]));
     assert_eq!(code(&out), 0, "{}", crate::util::stderr(&out));
     assert_eq!(threads_named(&s, "veltix-srv-io"), 3);
-    // Callback workers start as callbacks come (a PING has none), up to
-    // the default 4.
-    assert_eq!(threads_named(&s, "veltix-srv-cb"), 0, "no callback yet");
     let out = run(veltix(["request", &s.addr, "x"]));
     assert_eq!(code(&out), 0, "{}", crate::util::stderr(&out));
     let workers = threads_named(&s, "veltix-srv-cb");
