@@ -6,6 +6,7 @@ mod cli;
 mod cmd;
 mod log_args;
 mod logging;
+mod math;
 mod output;
 mod tls_args;
 

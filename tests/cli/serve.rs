@@ -236,3 +236,15 @@ fn threads_named(s: &Serve, prefix: &str) -> usize {
         .filter(|name| name.starts_with(prefix))
         .count()
 }
+
+#[test]
+fn serve_maps_no_libm() {
+    // The binary defines the four math functions its crates call
+    // (src/math.rs), so the loader maps no libm.so for an idle server. A
+    // new call to another libm function brings it back: define that one
+    // there too.
+    let s = Serve::start(&[]);
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", s.child.id())).unwrap();
+    assert!(maps.contains("libc.so"), "not a dynamically linked glibc binary?");
+    assert!(!maps.contains("libm.so"), "{maps}");
+}
