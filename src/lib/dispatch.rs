@@ -178,8 +178,14 @@ struct Ready {
     /// Workers asleep on `wake`: with none, there is nobody to notify
     /// (a notify is a system call even when nobody waits).
     idle: usize,
-    /// Workers started (or being started).
+    /// Workers started.
     started: usize,
+    /// The number in the next worker's name (never reused).
+    next_index: usize,
+    /// After a worker failed to start: not before this instant again
+    /// (a lasting thread limit must not cost a failing system call per
+    /// message).
+    retry_at: Option<std::time::Instant>,
 }
 
 struct PoolShared {
@@ -190,32 +196,27 @@ struct PoolShared {
     max: usize,
     /// Thread names: `{name}-cb{i}`.
     name: String,
+    /// Taken only under `ready` (lock order: `ready`, then `workers`).
     workers: Mutex<Vec<JoinHandle<()>>>,
-    /// Whether a worker failed to start (logged once).
-    spawn_failed: AtomicBool,
+    /// A mailbox may be queued with no worker to take it: a worker failed
+    /// to start. Submitters then try again (see [`PoolShared::need_worker`]).
+    short: AtomicBool,
+    /// Tests: this many starts fail.
+    #[cfg(test)]
+    fail_starts: std::sync::atomic::AtomicUsize,
 }
 
 impl PoolShared {
     /// Queues a mailbox whose jobs are to run, waking a worker if one sleeps
     /// (or leaving that to [`flush_wakes`] on a thread that defers wakes).
-    fn schedule(self: &Arc<Self>, mb: Arc<Mailbox>) {
+    /// `by_worker`: a worker puts back the mailbox it ran (its fair share
+    /// done), and goes on to take from the queue itself.
+    fn schedule(self: &Arc<Self>, mb: Arc<Mailbox>, by_worker: bool) {
         let mut ready = lock(&self.ready);
         ready.queue.push_back(mb);
         let wake = ready.idle > 0;
-        // More mailboxes wait than sleeping workers will take: one more
-        // worker, while there is room (a new one takes from the queue
-        // before it first sleeps, so it needs no wake).
-        let spawn = ready.queue.len() > ready.idle
-            && ready.started < self.max
-            && !self.stop.load(Ordering::Acquire);
-        let index = ready.started;
-        if spawn {
-            ready.started += 1;
-        }
+        self.start_if_short(&mut ready, usize::from(by_worker));
         drop(ready);
-        if spawn {
-            self.spawn_worker(index);
-        }
         if !wake {
             return;
         }
@@ -240,24 +241,74 @@ impl PoolShared {
         }
     }
 
-    /// Starts worker number `index` (counted in `started` already).
-    fn spawn_worker(self: &Arc<Self>, index: usize) {
+    /// Starts one more worker if more mailboxes wait than the sleeping
+    /// workers (and `spare` others about to look) will take, while there is
+    /// room. A new worker takes from the queue before it first sleeps, so
+    /// it needs no wake. Under the `ready` lock, so that a shutdown, which
+    /// takes that lock after setting `stop`, finds every worker started
+    /// before it among the handles it joins.
+    fn start_if_short(self: &Arc<Self>, ready: &mut Ready, spare: usize) {
+        if ready.queue.len() <= ready.idle + spare
+            || ready.started >= self.max
+            || self.stop.load(Ordering::Acquire)
+            || ready.retry_at.is_some_and(|t| std::time::Instant::now() < t)
+        {
+            return;
+        }
+        let index = ready.next_index;
+        ready.next_index += 1;
         let s = self.clone();
-        let spawned = thread::Builder::new()
-            .name(format!("{}-cb{index}", self.name))
-            .spawn(move || worker(&s));
+        let spawned = if self.injected_failure() {
+            Err(std::io::Error::other("injected by a test"))
+        } else {
+            thread::Builder::new()
+                .name(format!("{}-cb{index}", self.name))
+                .spawn(move || worker(&s))
+        };
         match spawned {
-            Ok(h) => lock(&self.workers).push(h),
+            Ok(h) => {
+                ready.started += 1;
+                lock(&self.workers).push(h);
+                if ready.retry_at.take().is_some() {
+                    self.short.store(false, Ordering::Release);
+                    log::info!("callback worker started after a failure");
+                }
+            }
             Err(e) => {
-                // Tried again when the next mailbox finds no worker.
-                lock(&self.ready).started -= 1;
-                if !self.spawn_failed.swap(true, Ordering::Relaxed) {
+                if ready.retry_at.is_none() {
                     log::error!("cannot start callback worker: {e}");
                 }
+                ready.retry_at = Some(std::time::Instant::now() + SPAWN_RETRY);
+                self.short.store(true, Ordering::Release);
             }
         }
     }
+
+    #[cfg(test)]
+    fn injected_failure(&self) -> bool {
+        self.fail_starts
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
+    #[cfg(not(test))]
+    fn injected_failure(&self) -> bool {
+        false
+    }
+
+    /// After a failed start: starts a worker if the queue needs one (from
+    /// a submitter, whose mailbox may be queued already, with nobody to
+    /// take it). One atomic load otherwise.
+    fn need_worker(self: &Arc<Self>) {
+        if self.short.load(Ordering::Acquire) {
+            let mut ready = lock(&self.ready);
+            self.start_if_short(&mut ready, 0);
+        }
+    }
 }
+
+/// How long after a worker failed to start the pool tries again.
+const SPAWN_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// A pool of up to `workers` callback workers, started as jobs come.
 pub(crate) struct Pool {
@@ -272,13 +323,21 @@ impl Pool {
     /// threads, nor their stacks and allocator heaps).
     pub(crate) fn new(workers: usize, name: &str) -> Pool {
         let shared = Arc::new(PoolShared {
-            ready: Mutex::new(Ready { queue: VecDeque::new(), idle: 0, started: 0 }),
+            ready: Mutex::new(Ready {
+                queue: VecDeque::new(),
+                idle: 0,
+                started: 0,
+                next_index: 0,
+                retry_at: None,
+            }),
             wake: Condvar::new(),
             stop: AtomicBool::new(false),
             max: workers,
             name: name.to_owned(),
             workers: Mutex::new(Vec::new()),
-            spawn_failed: AtomicBool::new(false),
+            short: AtomicBool::new(false),
+            #[cfg(test)]
+            fail_starts: std::sync::atomic::AtomicUsize::new(0),
         });
         Pool { inline: workers == 0, shared }
     }
@@ -315,7 +374,19 @@ impl Pool {
                 return false;
             }
             st.space_waiters += 1;
-            st = mb.space.wait(st).unwrap_or_else(|e| e.into_inner());
+            if self.shared.short.load(Ordering::Acquire) {
+                // No worker may be there to make space: try to start one,
+                // and again while waiting.
+                drop(st);
+                self.shared.need_worker();
+                st = lock(&mb.state);
+                st = match mb.space.wait_timeout(st, SPAWN_RETRY) {
+                    Ok((g, _)) => g,
+                    Err(e) => e.into_inner().0,
+                };
+            } else {
+                st = mb.space.wait(st).unwrap_or_else(|e| e.into_inner());
+            }
             st.space_waiters -= 1;
         }
         if st.closed || self.shared.stop.load(Ordering::Acquire) {
@@ -326,7 +397,11 @@ impl Pool {
         if !st.scheduled {
             st.scheduled = true;
             drop(st);
-            self.shared.schedule(mb.clone());
+            self.shared.schedule(mb.clone(), false);
+        } else {
+            // Queued already; maybe with nobody to take it.
+            drop(st);
+            self.shared.need_worker();
         }
         true
     }
@@ -433,7 +508,7 @@ fn worker(shared: &Arc<PoolShared>) {
                 if ran == FAIR_BATCH && !st.jobs.is_empty() {
                     // Let other connections run; come back later.
                     drop(st);
-                    shared.schedule(mb.clone());
+                    shared.schedule(mb.clone(), true);
                     break;
                 }
                 match st.jobs.pop_front() {
@@ -599,6 +674,67 @@ mod tests {
         assert!(!me.is_worker());
         me.shutdown();
         assert_eq!(lock(&me.shared.workers).len(), 0, "shutdown joins them");
+    }
+
+    #[test]
+    fn a_worker_that_failed_to_start_is_started_by_the_next_submit() {
+        // The one mailbox is queued when the start fails; later submits to
+        // it do not schedule it again, yet its jobs must run.
+        let pool = Pool::new(2, "t");
+        pool.shared.fail_starts.store(1, Ordering::Release);
+        let mb = Mailbox::new(8, usize::MAX);
+        let (tx, rx) = mpsc::channel();
+        let t = tx.clone();
+        assert!(pool.submit(&mb, move || t.send(1).unwrap()));
+        assert_eq!(started(&pool), (0, 0), "the start failed");
+        assert!(rx.recv_timeout(Duration::from_millis(50)).is_err(), "nobody ran it");
+        thread::sleep(SPAWN_RETRY);
+        assert!(pool.submit(&mb, move || tx.send(2).unwrap()));
+        let got: Vec<i32> =
+            (0..2).map(|_| rx.recv_timeout(Duration::from_secs(5)).unwrap()).collect();
+        assert_eq!(got, [1, 2]);
+        assert!(!pool.shared.short.load(Ordering::Acquire));
+        pool.shutdown();
+    }
+
+    #[test]
+    fn a_submitter_waiting_for_space_starts_the_worker_that_failed() {
+        // A full mailbox whose worker failed to start: the submitter that
+        // waits for space tries again, instead of waiting for good.
+        let pool = Pool::new(1, "t");
+        pool.shared.fail_starts.store(3, Ordering::Release);
+        let mb = Mailbox::new(1, usize::MAX);
+        let (tx, rx) = mpsc::channel();
+        for i in 0..3 {
+            let tx = tx.clone();
+            assert!(pool.submit(&mb, move || tx.send(i).unwrap()));
+        }
+        let got: Vec<i32> =
+            (0..3).map(|_| rx.recv_timeout(Duration::from_secs(5)).unwrap()).collect();
+        assert_eq!(got, [0, 1, 2]);
+        assert_eq!(started(&pool), (1, 1));
+        pool.shutdown();
+    }
+
+    #[test]
+    fn a_busy_mailbox_put_back_for_fairness_needs_no_second_worker() {
+        // 200 jobs on one mailbox: its worker puts it back every 64 and
+        // takes it again itself.
+        let pool = Pool::new(4, "t");
+        let mb = Mailbox::new(1000, usize::MAX);
+        let (gate_tx, gate_rx) = mpsc::channel::<()>();
+        assert!(pool.submit(&mb, move || gate_rx.recv_timeout(Duration::from_secs(5)).unwrap()));
+        let (tx, rx) = mpsc::channel();
+        for i in 0..200 {
+            let tx = tx.clone();
+            assert!(pool.submit(&mb, move || tx.send(i).unwrap()));
+        }
+        gate_tx.send(()).unwrap();
+        let got: Vec<i32> =
+            (0..200).map(|_| rx.recv_timeout(Duration::from_secs(5)).unwrap()).collect();
+        assert_eq!(got, (0..200).collect::<Vec<_>>());
+        assert_eq!(started(&pool), (1, 1));
+        pool.shutdown();
     }
 
     #[test]
