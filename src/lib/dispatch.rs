@@ -178,10 +178,10 @@ struct Ready {
     /// Workers asleep on `wake`: with none, there is nobody to notify
     /// (a notify is a system call even when nobody waits).
     idle: usize,
-    /// Workers started.
-    started: usize,
-    /// The number in the next worker's name (never reused).
-    next_index: usize,
+    /// The workers started (drained by shutdown, which joins them). Under
+    /// this lock, so that a shutdown, which takes it after setting `stop`,
+    /// finds every worker started before it.
+    workers: Vec<JoinHandle<()>>,
     /// After a worker failed to start: not before this instant again
     /// (a lasting thread limit must not cost a failing system call per
     /// message).
@@ -196,8 +196,6 @@ struct PoolShared {
     max: usize,
     /// Thread names: `{name}-cb{i}`.
     name: String,
-    /// Taken only under `ready` (lock order: `ready`, then `workers`).
-    workers: Mutex<Vec<JoinHandle<()>>>,
     /// A mailbox may be queued with no worker to take it: a worker failed
     /// to start. Submitters then try again (see [`PoolShared::need_worker`]).
     short: AtomicBool,
@@ -244,19 +242,18 @@ impl PoolShared {
     /// Starts one more worker if more mailboxes wait than the sleeping
     /// workers (and `spare` others about to look) will take, while there is
     /// room. A new worker takes from the queue before it first sleeps, so
-    /// it needs no wake. Under the `ready` lock, so that a shutdown, which
-    /// takes that lock after setting `stop`, finds every worker started
-    /// before it among the handles it joins.
+    /// it needs no wake.
     fn start_if_short(self: &Arc<Self>, ready: &mut Ready, spare: usize) {
         if ready.queue.len() <= ready.idle + spare
-            || ready.started >= self.max
+            || ready.workers.len() >= self.max
             || self.stop.load(Ordering::Acquire)
             || ready.retry_at.is_some_and(|t| std::time::Instant::now() < t)
         {
             return;
         }
-        let index = ready.next_index;
-        ready.next_index += 1;
+        // Workers only ever add up until shutdown: their count numbers the
+        // next one.
+        let index = ready.workers.len();
         let s = self.clone();
         let spawned = if self.injected_failure() {
             Err(std::io::Error::other("injected by a test"))
@@ -267,8 +264,7 @@ impl PoolShared {
         };
         match spawned {
             Ok(h) => {
-                ready.started += 1;
-                lock(&self.workers).push(h);
+                ready.workers.push(h);
                 if ready.retry_at.take().is_some() {
                     self.short.store(false, Ordering::Release);
                     log::info!("callback worker started after a failure");
@@ -312,8 +308,6 @@ const SPAWN_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// A pool of up to `workers` callback workers, started as jobs come.
 pub(crate) struct Pool {
-    /// No workers: jobs run on the submitting thread.
-    inline: bool,
     shared: Arc<PoolShared>,
 }
 
@@ -326,20 +320,18 @@ impl Pool {
             ready: Mutex::new(Ready {
                 queue: VecDeque::new(),
                 idle: 0,
-                started: 0,
-                next_index: 0,
+                workers: Vec::new(),
                 retry_at: None,
             }),
             wake: Condvar::new(),
             stop: AtomicBool::new(false),
             max: workers,
             name: name.to_owned(),
-            workers: Mutex::new(Vec::new()),
             short: AtomicBool::new(false),
             #[cfg(test)]
             fail_starts: std::sync::atomic::AtomicUsize::new(0),
         });
-        Pool { inline: workers == 0, shared }
+        Pool { shared }
     }
 
     /// Queues `job`, which holds no payload, on `mb` (see [`Pool::submit_sized`]).
@@ -356,7 +348,8 @@ impl Pool {
         bytes: usize,
         job: impl FnOnce() + Send + 'static,
     ) -> bool {
-        if self.inline {
+        // No workers: jobs run on the submitting thread.
+        if self.shared.max == 0 {
             if lock(&mb.state).closed || self.shared.stop.load(Ordering::Acquire) {
                 return false;
             }
@@ -438,12 +431,13 @@ impl Pool {
     pub(crate) fn shutdown_within(&self, grace: std::time::Duration) {
         self.shared.stop.store(true, Ordering::Release);
         // Under the lock, so no worker is between its check of `stop` and
-        // its wait.
-        drop(lock(&self.shared.ready));
-        self.shared.wake.notify_all();
+        // its wait, and every worker started before `stop` is in the list.
         let me = thread::current().id();
-        let mut handles: Vec<_> =
-            lock(&self.shared.workers).drain(..).filter(|h| h.thread().id() != me).collect();
+        let mut handles: Vec<_> = {
+            let mut ready = lock(&self.shared.ready);
+            ready.workers.drain(..).filter(|h| h.thread().id() != me).collect()
+        };
+        self.shared.wake.notify_all();
         let deadline = std::time::Instant::now() + grace;
         while !handles.is_empty() {
             let (done, running): (Vec<_>, Vec<_>) =
@@ -616,7 +610,7 @@ mod tests {
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         loop {
             let ready = lock(&pool.shared.ready);
-            if ready.idle == ready.started {
+            if ready.idle == ready.workers.len() {
                 return;
             }
             drop(ready);
@@ -625,14 +619,14 @@ mod tests {
         }
     }
 
-    fn started(pool: &Pool) -> (usize, usize) {
-        (lock(&pool.shared.ready).started, lock(&pool.shared.workers).len())
+    fn started(pool: &Pool) -> usize {
+        lock(&pool.shared.ready).workers.len()
     }
 
     #[test]
     fn workers_start_as_jobs_come_and_no_more_than_the_limit() {
         let pool = Pool::new(3, "t");
-        assert_eq!(started(&pool), (0, 0), "no worker before the first job");
+        assert_eq!(started(&pool), 0, "no worker before the first job");
         // One job at a time needs one worker, however many jobs.
         let mb = Mailbox::new(8, usize::MAX);
         for _ in 0..20 {
@@ -641,7 +635,7 @@ mod tests {
             rx.recv_timeout(Duration::from_secs(5)).unwrap();
             asleep(&pool);
         }
-        assert_eq!(started(&pool), (1, 1));
+        assert_eq!(started(&pool), 1);
         // Ten mailboxes blocked at once: the limit, not ten.
         let (gate_tx, gate_rx) = mpsc::channel::<()>();
         let gate_rx = Arc::new(Mutex::new(gate_rx));
@@ -659,7 +653,7 @@ mod tests {
         for _ in 0..10 {
             done_rx.recv_timeout(Duration::from_secs(5)).unwrap();
         }
-        assert_eq!(started(&pool), (3, 3));
+        assert_eq!(started(&pool), 3);
         // Their names say whose they are; a worker knows it is one.
         let (tx, rx) = mpsc::channel();
         let me = Arc::new(pool);
@@ -673,7 +667,7 @@ mod tests {
         assert!(worker);
         assert!(!me.is_worker());
         me.shutdown();
-        assert_eq!(lock(&me.shared.workers).len(), 0, "shutdown joins them");
+        assert_eq!(started(&me), 0, "shutdown joins them");
     }
 
     #[test]
@@ -686,7 +680,7 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         let t = tx.clone();
         assert!(pool.submit(&mb, move || t.send(1).unwrap()));
-        assert_eq!(started(&pool), (0, 0), "the start failed");
+        assert_eq!(started(&pool), 0, "the start failed");
         assert!(rx.recv_timeout(Duration::from_millis(50)).is_err(), "nobody ran it");
         thread::sleep(SPAWN_RETRY);
         assert!(pool.submit(&mb, move || tx.send(2).unwrap()));
@@ -712,7 +706,7 @@ mod tests {
         let got: Vec<i32> =
             (0..3).map(|_| rx.recv_timeout(Duration::from_secs(5)).unwrap()).collect();
         assert_eq!(got, [0, 1, 2]);
-        assert_eq!(started(&pool), (1, 1));
+        assert_eq!(started(&pool), 1);
         pool.shutdown();
     }
 
@@ -733,7 +727,7 @@ mod tests {
         let got: Vec<i32> =
             (0..200).map(|_| rx.recv_timeout(Duration::from_secs(5)).unwrap()).collect();
         assert_eq!(got, (0..200).collect::<Vec<_>>());
-        assert_eq!(started(&pool), (1, 1));
+        assert_eq!(started(&pool), 1);
         pool.shutdown();
     }
 
