@@ -248,3 +248,20 @@ fn serve_maps_no_libm() {
     assert!(maps.contains("libc.so"), "not a dynamically linked glibc binary?");
     assert!(!maps.contains("libm.so"), "{maps}");
 }
+
+#[test]
+fn the_first_allocator_arena_is_64_mib_unless_the_environment_says() {
+    // src/alloc.rs sets mimalloc's arena reservation from .init_array:
+    // set any later (in main), the runtime's first allocation would have
+    // reserved the default 1 GiB already. mimalloc says what it reserved.
+    let reserved = |env: &[(&str, &str)]| {
+        let mut cmd = veltix(["--version"]);
+        cmd.env("MIMALLOC_VERBOSE", "1").env_remove("MIMALLOC_ARENA_RESERVE");
+        cmd.envs(env.iter().copied());
+        let err = crate::util::stderr(&run(cmd));
+        err.lines().find(|l| l.starts_with("mimalloc: reserved ")).map(str::to_owned)
+    };
+    assert_eq!(reserved(&[]).as_deref(), Some("mimalloc: reserved 65536 KiB memory"));
+    let theirs = reserved(&[("MIMALLOC_ARENA_RESERVE", "256M")]);
+    assert_eq!(theirs.as_deref(), Some("mimalloc: reserved 262144 KiB memory"));
+}
