@@ -68,8 +68,12 @@ fn skip_reason() -> Option<String> {
     if env::var_os("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER").is_some() {
         return Some("a linker is chosen (CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER)".into());
     }
+    // `-C linker=`, `-C linker-flavor=`, `-C link-self-contained=`, or a
+    // `-fuse-ld=` passed through (not `-C linker-plugin-lto`, which keeps
+    // the linker).
     let flags = env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
-    if flags.contains("linker") || flags.contains("link-self-contained") {
+    let chooses = ["linker=", "linker-flavor=", "link-self-contained=", "-fuse-ld="];
+    if chooses.iter().any(|f| flags.contains(f)) {
         return Some("RUSTFLAGS choose the linker".into());
     }
     let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
